@@ -1,0 +1,18 @@
+"""The Chalice app: wires the areas' blueprints and the middleware, nothing else.
+
+Every route becomes its own Lambda function with its own role at build time (infra/build.py).
+"""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib import calendars, catalogue, middleware, owners, platform, tasks
+from marketplace import observability
+
+observability.configure()
+app = Chalice(app_name="marketplace")
+app.log.setLevel("INFO")
+app.register_middleware(middleware.chalice_errors_as_problems, "http")
+for area in (platform, catalogue, owners, calendars, tasks):
+    app.register_blueprint(area.bp)

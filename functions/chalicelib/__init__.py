@@ -1,0 +1,1 @@
+"""The API's areas, one module each; `http` holds what every route shares."""

@@ -1,0 +1,58 @@
+"""Routes of the working-day calendar: the admin loads a year when it is published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.http import Call, route
+from marketplace.errors import NotFound, invalid
+from marketplace.services import calendar as service
+
+bp = Blueprint(__name__)
+
+
+class DateName(BaseModel):
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    name: str
+
+
+class CalendarYear(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    region: str
+    year: int
+    source: str
+    holidays: list[DateName]
+    adjusted_workdays: list[DateName]
+
+
+def _year(call: Call) -> int:
+    raw = call.params["year"]
+    if not raw.isdigit() or len(raw) != 4:
+        raise invalid("year", "must be a four-digit year")
+    return int(raw)
+
+
+@route(
+    bp, "/calendars/{year}", "PUT", name="load_calendar_year",
+    summary="Load a year's official working-day arrangement", roles=("admin",), body=CalendarYear,
+    response=CalendarYear,
+)
+def load_year(call: Call) -> dict[str, Any]:
+    document = call.body.model_dump(mode="json")
+    return service.load_year(_year(call), document, call.caller).to_document()
+
+
+@route(
+    bp, "/calendars/{year}", name="get_calendar_year",
+    summary="A year's working-day arrangement, if one is loaded", response=CalendarYear,
+)
+def get_year(call: Call) -> dict[str, Any]:
+    year = _year(call)
+    document = service.year_document(year)
+    if document is None:
+        raise NotFound(f"no calendar is loaded for {year}: deadlines in it count weekends only")
+    return document

@@ -1,0 +1,245 @@
+"""What every route shares: one decorator that declares a route (who may call it, what it takes
+and returns) and wraps its handler with correlation ids, authentication, validation,
+idempotency and problem+json errors. The declarations also feed the OpenAPI document and the
+per-operation infrastructure build."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from marketplace import auth
+from marketplace.auth import Principal
+from marketplace.errors import BadRequest, DomainError, FieldError, ServiceUnavailable, ValidationFailed
+from marketplace.observability import correlation_id, log
+from marketplace.problems import PROBLEM_CONTENT_TYPE, internal_problem, problem
+
+PUBLIC: tuple[str, ...] = ()
+SIGNED_IN: tuple[str, ...] = ("admin", "regulator", "owner", "agency")
+MAX_BODY_BYTES = 256 * 1024
+logger = logging.getLogger("marketplace.http")
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route as the rest of the system sees it: OpenAPI, infra build and tests read these."""
+
+    name: str
+    path: str
+    method: str
+    summary: str
+    tag: str
+    roles: tuple[str, ...]
+    optional_auth: bool = False
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    idempotent: bool = False
+    description: str = ""
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Call:
+    """One parsed, authenticated request, handed to a route's handler."""
+
+    spec: RouteSpec
+    principal: Principal | None
+    params: dict[str, str]
+    body: Any = None
+    query: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:  # routes with roles never reach the handler without one
+            raise RuntimeError("no principal on an authenticated route")
+        return self.principal
+
+
+Handler = Callable[[Call], Any]
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    method: str = "GET",
+    *,
+    name: str,
+    summary: str,
+    roles: tuple[str, ...] = PUBLIC,
+    optional_auth: bool = False,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    idempotent: bool = False,
+    description: str = "",
+) -> Callable[[Handler], Handler]:
+    """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent."""
+    spec = RouteSpec(
+        name=name,
+        path=path,
+        method=method.upper(),
+        summary=summary,
+        tag=bp.__dict__.get("_import_name", "api").rsplit(".", 1)[-1],
+        roles=roles,
+        optional_auth=optional_auth,
+        body=body,
+        query=query,
+        response=response,
+        status=status,
+        idempotent=idempotent,
+        description=description,
+    )
+    if any(r.name == name for r in ROUTES):
+        raise ValueError(f"route name {name!r} is declared twice")
+
+    def decorate(handler: Handler) -> Handler:
+        ROUTES.append(spec)
+
+        def view(**params: str) -> Response:
+            return _serve(bp, spec, handler, params)
+
+        view.__name__ = name
+        bp.route(path, methods=[spec.method], content_types=["application/json"])(view)
+        return handler
+
+    return decorate
+
+
+def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, str]) -> Response:
+    request = bp.current_request
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    context = request.context or {}
+    cid = headers.get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+    token = correlation_id.set(cid)
+    instance = request.path if hasattr(request, "path") else spec.path
+    try:
+        call = _parse(spec, request, headers, params)
+        if spec.idempotent and headers.get("idempotency-key"):
+            from marketplace.services.idempotency import run_once
+
+            status, payload = run_once(
+                caller=call.caller.subject,
+                operation=spec.name,
+                key=headers["idempotency-key"],
+                request={"params": params, "body": _raw_json(call.body)},
+                action=lambda: _invoke(spec, handler, call),
+            )
+        else:
+            status, payload = _invoke(spec, handler, call)
+        return _json(status, payload, cid)
+    except DomainError as error:
+        return _problem(error, instance, cid)
+    except Exception:
+        logger.exception("unhandled error in %s", spec.name)
+        return _response(500, internal_problem(instance=instance, correlation_id=cid), cid, PROBLEM_CONTENT_TYPE)
+    finally:
+        correlation_id.reset(token)
+
+
+def _invoke(spec: RouteSpec, handler: Handler, call: Call) -> tuple[int, Any]:
+    result = handler(call)
+    if isinstance(result, tuple):
+        return result[0], _dump(result[1])
+    return spec.status, _dump(result)
+
+
+def _parse(spec: RouteSpec, request: Any, headers: dict[str, str], params: dict[str, str]) -> Call:
+    principal = _authenticate(spec, headers.get("authorization"))
+    body = None
+    if spec.body is not None:
+        body = _validate(spec.body, _json_body(request), "body")
+    query = None
+    if spec.query is not None:
+        query = _validate(spec.query, dict(request.query_params or {}), "query")
+    return Call(spec=spec, principal=principal, params=params, body=body, query=query, headers=headers)
+
+
+def _authenticate(spec: RouteSpec, authorization: str | None) -> Principal | None:
+    if spec.public and not spec.optional_auth:
+        return None
+    token = auth.bearer_token(authorization)
+    principal = auth.verify_token(token) if token else None
+    if spec.public:
+        return principal
+    return auth.require_role(principal, spec.roles)
+
+
+def _json_body(request: Any) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise BadRequest("a JSON request body is required")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in err["loc"]) or where, err["msg"])
+            for err in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        raise ValidationFailed(f"invalid {where}: {summary}", errors=errors) from exc
+
+
+def _raw_json(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=False)
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+def _json(status: int, payload: Any, cid: str) -> Response:
+    if status == 204:
+        return Response(body="", status_code=204, headers={"X-Correlation-Id": cid})
+    return _response(status, payload, cid, "application/json")
+
+
+def _response(status: int, payload: Any, cid: str, content_type: str, **extra: str) -> Response:
+    headers = {"Content-Type": content_type, "X-Correlation-Id": cid, **extra}
+    return Response(body=json.dumps(payload, ensure_ascii=False), status_code=status, headers=headers)
+
+
+def _problem(error: DomainError, instance: str, cid: str) -> Response:
+    extra = {}
+    if isinstance(error, ServiceUnavailable):
+        extra["Retry-After"] = str(error.retry_after)
+    if error.status == 401:
+        extra["WWW-Authenticate"] = 'Bearer realm="marketplace"'
+    body = problem(error, instance=instance, correlation_id=cid)
+    return _response(error.status, body, cid, PROBLEM_CONTENT_TYPE, **extra)
+
+
+def route_for(name: str) -> RouteSpec:
+    return next(r for r in ROUTES if r.name == name)
+

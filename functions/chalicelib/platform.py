@@ -1,0 +1,45 @@
+"""Routes about the platform itself: health, the caller, the API document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from chalicelib.http import SIGNED_IN, Call, route
+from marketplace.clock import iso, utcnow
+from marketplace.settings import get_settings
+
+bp = Blueprint(__name__)
+
+
+class Health(BaseModel):
+    status: str
+    stage: str
+    time: str
+
+
+class Me(BaseModel):
+    subject: str
+    role: str
+    org_id: str
+    industries: list[str]
+    name: str
+
+
+@route(bp, "/health", name="health", summary="Liveness of the API", response=Health)
+def health(call: Call) -> Health:
+    return Health(status="ok", stage=get_settings().stage, time=iso(utcnow()))
+
+
+@route(bp, "/me", name="me", summary="Who the token says the caller is", roles=SIGNED_IN, response=Me)
+def me(call: Call) -> dict[str, Any]:
+    return call.caller.as_dict()
+
+
+@route(bp, "/openapi.json", name="openapi", summary="This API as an OpenAPI 3.1 document")
+def openapi(call: Call) -> dict[str, Any]:
+    from chalicelib.openapi import document
+
+    return document()

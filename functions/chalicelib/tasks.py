@@ -1,0 +1,25 @@
+"""Functions no one calls over HTTP: schedules (and, later, Step Functions tasks and queue
+consumers). Each is its own Lambda function with its own role."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from marketplace.observability import log
+
+bp = Blueprint(__name__)
+logger = logging.getLogger("marketplace.tasks")
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="relay_outbox")
+def relay_outbox(event: Any) -> dict[str, int]:
+    """Publish the domain events whose immediate publication failed (the outbox's safety net)."""
+    from marketplace.repositories import event_bus
+
+    published = event_bus.relay()
+    if published:
+        log(logger, logging.INFO, "outbox relayed", published=published)
+    return {"published": published}

@@ -1,0 +1,1 @@
+"""Infrastructure: the deployable template's build and the local stack, from one set of definitions."""

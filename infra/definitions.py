@@ -1,0 +1,108 @@
+"""The resources the system needs, defined once. `infra/build.py` turns them into the SAM
+template; `infra/local` creates the same resources on the embedded emulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
+from marketplace.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STATEMACHINES_DIR = ROOT / "statemachines"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table in the shape CloudFormation and the DynamoDB API share."""
+
+    logical_suffix: str  # e.g. "catalogue": the name after the stage prefix
+    key_schema: list[dict[str, str]]
+    attribute_definitions: list[dict[str, str]]
+    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    ttl_attribute: str | None = None
+
+    @property
+    def logical_id(self) -> str:
+        return "".join(p.capitalize() for p in self.logical_suffix.split("-")) + "Table"
+
+    def create_table_kwargs(self, table_name: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "TableName": table_name,
+            "KeySchema": self.key_schema,
+            "AttributeDefinitions": self.attribute_definitions,
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if self.global_secondary_indexes:
+            kwargs["GlobalSecondaryIndexes"] = self.global_secondary_indexes
+        return kwargs
+
+
+def _key_schema(raw: list[dict[str, str]]) -> list[dict[str, str]]:
+    # DynamoDB wants HASH before RANGE; PynamoDB does not promise an order.
+    return sorted(
+        ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in raw),
+        key=lambda k: 0 if k["KeyType"] == "HASH" else 1,
+    )
+
+
+def table_specs() -> list[TableSpec]:
+    prefix = get_settings().table_prefix
+    specs = []
+    for model in ALL_MODELS:
+        schema = model._get_schema()
+        suffix = model.Meta.table_name.removeprefix(prefix)
+        gsis = [
+            {
+                "IndexName": g["index_name"],
+                "KeySchema": _key_schema(g["key_schema"]),
+                "Projection": {"ProjectionType": g["projection"]["ProjectionType"]},
+            }
+            for g in sorted(schema["global_secondary_indexes"], key=lambda g: g["index_name"])
+        ]
+        attributes = sorted(
+            ({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+             for a in schema["attribute_definitions"]),
+            key=lambda a: a["AttributeName"],
+        )
+        specs.append(
+            TableSpec(
+                logical_suffix=suffix,
+                key_schema=_key_schema(schema["key_schema"]),
+                attribute_definitions=attributes,
+                global_secondary_indexes=gsis,
+                ttl_attribute=TTL_ATTRIBUTES.get(suffix),
+            )
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule on the domain bus and where it sends matching events."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    target_queue: str  # a QueueSpec name
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue with its dead-letter queue; `consumer` is the Chalice handler it feeds."""
+
+    name: str
+    consumer: str
+    max_receive_count: int = 5
+    visibility_timeout: int = 60
+
+
+EVENT_RULES: list[EventRule] = []
+QUEUES: list[QueueSpec] = []
+DOCUMENTS_BUCKET = "documents"
+SIGNING_KEY_ALIAS = "signing"
+
+
+def state_machine_files() -> list[Path]:
+    return sorted(STATEMACHINES_DIR.glob("*.asl.json"))

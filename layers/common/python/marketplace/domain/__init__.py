@@ -1,0 +1,1 @@
+"""The rules of the marketplace. Nothing here imports an AWS library."""

@@ -1,0 +1,75 @@
+"""The project-owner registry (项目业主库)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from marketplace.domain import credit_code
+
+
+class OwnerType(StrEnum):
+    government_unit = "government_unit"
+    company = "company"
+    person = "person"
+
+
+class FundingType(StrEnum):
+    fiscal = "fiscal"
+    private = "private"
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^\+?[0-9\- ]{7,20}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
+    role: str = Field(default="", max_length=50)
+
+
+class OwnerProfile(BaseModel):
+    """What an owner declares about its unit."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(description="unified social credit code (统一社会信用代码), 18 characters")
+    owner_type: OwnerType
+    funding_types: list[FundingType] = Field(min_length=1)
+    contacts: list[Contact] = Field(min_length=1, max_length=10)
+    address: str = Field(default="", max_length=200)
+    region_code: str = Field(default="", pattern=r"^(\d{6})?$", description="administrative division code")
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code_is_valid(cls, value: str) -> str:
+        value = value.upper()
+        problem = credit_code.problem_with(value)
+        if problem:
+            raise ValueError(f"not a valid unified social credit code: {problem}")
+        return value
+
+    @field_validator("funding_types")
+    @classmethod
+    def _unique(cls, values: list[FundingType]) -> list[FundingType]:
+        if len(set(values)) != len(values):
+            raise ValueError("funding types must not repeat")
+        return values
+
+
+class Owner(OwnerProfile):
+    owner_id: str
+    registered_at: str
+    registered_by: str
+    updated_at: str
+    version: int = 1
+
+
+class OwnerPublic(BaseModel):
+    """What anyone may see of an owner."""
+
+    owner_id: str
+    name: str
+    owner_type: OwnerType

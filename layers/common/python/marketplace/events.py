@@ -1,0 +1,56 @@
+"""Domain events: what happened, in a stable envelope. Schemas live in events/schemas/<type>.json.
+
+Publishing goes through `repositories.event_bus`, the one place that talks to EventBridge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.clock import iso, utcnow
+
+EVENT_TYPES = (
+    "CatalogueItemCreated",
+    "CatalogueItemRevised",
+    "CatalogueItemRetired",
+    "OwnerRegistered",
+    "OwnerUpdated",
+    "CalendarYearLoaded",
+)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """`event_id` lets every consumer drop a redelivery; `subject` names what the event is about."""
+
+    detail_type: str
+    subject: str
+    data: dict[str, Any]
+    actor: str
+    event_id: str
+    occurred_at: str
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "event_type": self.detail_type,
+            "occurred_at": self.occurred_at,
+            "subject": self.subject,
+            "actor": self.actor,
+            "data": self.data,
+        }
+
+
+def event(detail_type: str, *, subject: str, data: dict[str, Any], actor: str) -> DomainEvent:
+    if detail_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {detail_type}")
+    return DomainEvent(
+        detail_type=detail_type,
+        subject=subject,
+        data=data,
+        actor=actor,
+        event_id=str(uuid.uuid4()),
+        occurred_at=iso(utcnow()),
+    )

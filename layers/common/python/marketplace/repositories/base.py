@@ -1,0 +1,112 @@
+"""What every repository shares: table naming, timeouts, error translation, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+
+from marketplace.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from marketplace.settings import get_settings
+
+THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+}
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class TableMeta:
+    """PynamoDB Meta defaults: API Gateway gives up after 29 s, so SDK calls must give up sooner."""
+
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 2
+
+
+def table_name(suffix: str) -> str:
+    return get_settings().table_prefix + suffix
+
+
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """One low-level connection per execution environment, for transactions."""
+    global _connection
+    if _connection is None:
+        settings = get_settings()
+        _connection = Connection(
+            region=settings.region,
+            connect_timeout_seconds=TableMeta.connect_timeout_seconds,
+            read_timeout_seconds=TableMeta.read_timeout_seconds,
+            max_retry_attempts=TableMeta.max_retry_attempts,
+        )
+    return _connection
+
+
+def reset_connections(models: list[Any]) -> None:
+    """Forget cached connections so the next call resolves the endpoint again (tests, local stack)."""
+    global _connection
+    _connection = None
+    for model in models:
+        model._connection = None
+
+
+def _reasons(error: TransactWriteError) -> list[str]:
+    return [r.code for r in (error.cancellation_reasons or []) if r is not None and r.code]
+
+
+@contextmanager
+def translated(*, conflict: str = "the resource changed or already exists", missing: str = "not found") -> Iterator[None]:
+    """Turn SDK failures into the domain errors a caller can act on."""
+    try:
+        yield
+    except DoesNotExist as exc:
+        raise NotFound(missing) from exc
+    except TransactWriteError as exc:
+        reasons = _reasons(exc)
+        if any(code in THROTTLING_CODES for code in reasons) or exc.cause_response_code in THROTTLING_CODES:
+            raise ServiceUnavailable("the data store is busy; retry shortly", retry_after=1) from exc
+        if CONDITION_FAILED in reasons or exc.cause_response_code == "TransactionCanceledException":
+            raise Conflict(conflict) from exc
+        raise
+    except PynamoDBException as exc:
+        code = exc.cause_response_code
+        if code == CONDITION_FAILED:
+            raise Conflict(conflict) from exc
+        if code in THROTTLING_CODES:
+            raise ServiceUnavailable("the data store is busy; retry shortly", retry_after=1) from exc
+        raise
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any] | None:
+    """A cursor is opaque to callers; one that was not ours is a 400, not a 500."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("cursor is not valid; pass back the one a previous page returned") from exc
+    valid = isinstance(key, dict) and set(key) == expected_keys and all(
+        isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values()
+    )
+    if not valid:
+        raise BadRequest("cursor is not valid; pass back the one a previous page returned")
+    return key

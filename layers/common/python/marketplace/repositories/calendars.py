@@ -1,0 +1,20 @@
+"""Working-day calendars the admin loads, one row per region and year."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace.repositories.base import translated
+from marketplace.repositories.tables import CalendarRow
+
+
+def save(region: str, year: int, document: dict[str, Any], *, loaded_at: str, loaded_by: str) -> None:
+    with translated():
+        CalendarRow(
+            region=region, year=year, document=document, loaded_at=loaded_at, loaded_by=loaded_by
+        ).save()
+
+
+def for_region(region: str) -> list[dict[str, Any]]:
+    with translated():
+        return [row.document for row in CalendarRow.query(region)]

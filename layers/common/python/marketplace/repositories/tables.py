@@ -1,0 +1,131 @@
+"""The tables, defined once. The deployable template's table resources are generated from these
+models (infra/tables.py) and the local stack creates its tables from them too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from marketplace.repositories.base import TableMeta, table_name
+
+
+class _Meta(TableMeta):
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def _meta(suffix: str) -> type:
+    return type("Meta", (_Meta,), {"table_name": table_name(suffix)})
+
+
+def _index_meta(name: str) -> type:
+    return type("Meta", (), {"index_name": name, "projection": AllProjection()})
+
+
+class CatalogueListIndex(GlobalSecondaryIndex["CatalogueItemRow"]):
+    """Every item's head row, in code order: the public list without filters."""
+
+    Meta = _index_meta("by-listing")
+    listing = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+
+
+class CatalogueTypeIndex(GlobalSecondaryIndex["CatalogueItemRow"]):
+    Meta = _index_meta("by-type")
+    idx_type = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+
+
+class CatalogueDepartmentIndex(GlobalSecondaryIndex["CatalogueItemRow"]):
+    Meta = _index_meta("by-department")
+    idx_department = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+
+
+class CatalogueItemRow(Model):
+    """One row per item version (`sk` = `V#000001`) plus a head row (`sk` = `HEAD`) that points at
+    the newest version and alone carries the index keys, so the indexes list items, not versions."""
+
+    Meta = _meta("catalogue")
+    code = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    latest_version = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    listing = UnicodeAttribute(null=True)
+    idx_type = UnicodeAttribute(null=True)
+    idx_department = UnicodeAttribute(null=True)
+    search_text = UnicodeAttribute(null=True)
+    document = JSONAttribute()
+
+    by_listing = CatalogueListIndex()
+    by_type = CatalogueTypeIndex()
+    by_department = CatalogueDepartmentIndex()
+
+
+class OwnerListIndex(GlobalSecondaryIndex["OwnerRow"]):
+    Meta = _index_meta("by-listing")
+    listing = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute(range_key=True)
+
+
+class OwnerRow(Model):
+    """Owners by id, plus guard rows (`owner_id` = `credit-code#<code>`) that make a credit code
+    unique across owners inside the registration transaction."""
+
+    Meta = _meta("owners")
+    owner_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(null=True)
+    owner_type = UnicodeAttribute(null=True)
+    holder = UnicodeAttribute(null=True)
+    search_text = UnicodeAttribute(null=True)
+    document = JSONAttribute(null=True)
+    version = NumberAttribute(default=1)
+
+    by_listing = OwnerListIndex()
+
+
+class IdempotencyRow(Model):
+    """The first response to a create-style request, by caller, operation and Idempotency-Key."""
+
+    Meta = _meta("idempotency")
+    key = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    state = UnicodeAttribute()
+    response = JSONAttribute(null=True)
+    # Expiry is enforced in code too: TTL deletion is eventual (and never happens on moto).
+    expires_at = NumberAttribute()
+
+
+class CalendarRow(Model):
+    """Working-day calendars the admin has loaded, one row per region and year."""
+
+    Meta = _meta("calendars")
+    region = UnicodeAttribute(hash_key=True)
+    year = NumberAttribute(range_key=True)
+    document = JSONAttribute()
+    loaded_at = UnicodeAttribute()
+    loaded_by = UnicodeAttribute()
+
+
+class OutboxPendingIndex(GlobalSecondaryIndex["OutboxRow"]):
+    Meta = _index_meta("by-pending")
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxRow(Model):
+    """A domain event written in the same transaction as the change it describes; deleted once it
+    is on the bus. The relay re-publishes what a failed publish left behind."""
+
+    Meta = _meta("outbox")
+    event_id = UnicodeAttribute(hash_key=True)
+    pending = UnicodeAttribute(default="PENDING")
+    created_at = UnicodeAttribute()
+    detail_type = UnicodeAttribute()
+    detail = JSONAttribute()
+
+
+ALL_MODELS: list[Any] = [CatalogueItemRow, OwnerRow, IdempotencyRow, CalendarRow, OutboxRow]
+TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expires_at"}

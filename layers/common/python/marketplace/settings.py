@@ -1,0 +1,136 @@
+"""Every environment-driven setting, read in one place.
+
+The regional rules carry DOMAIN.md's defaults; a deployment or the local stack overrides them with
+`RULE_*` environment variables (see README "Regional rules").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class RegionalRules:
+    """The rules DOMAIN.md marks *(config)*, with its defaults."""
+
+    agency_review_working_days: int = 2
+    enrollment_min_working_days: int = 2
+    min_eligible_enrollees: int = 2
+    confirmation_working_days: int = 2
+    reserves: int = 2
+    contract_days: int = 30
+    challenge_working_days: int = 7
+    challenge_answer_working_days: int = 7
+    complaint_working_days: int = 15
+    private_purchases_need_review: bool = False
+    # Fiscal purchases at or above the government procurement threshold belong to the
+    # procurement system, not to the marketplace (yuan).
+    procurement_threshold_yuan: int = 1_000_000
+    certificate_expiry_notice_days: int = 30
+    credit_base_score: int = 100
+    credit_level_a_min: int = 90
+    credit_level_b_min: int = 75
+    credit_level_c_min: int = 60
+    blacklist_days: int = 365
+
+    @classmethod
+    def from_env(cls) -> RegionalRules:
+        d = cls()
+        return cls(
+            agency_review_working_days=_int("RULE_AGENCY_REVIEW_WORKING_DAYS", d.agency_review_working_days),
+            enrollment_min_working_days=_int("RULE_ENROLLMENT_MIN_WORKING_DAYS", d.enrollment_min_working_days),
+            min_eligible_enrollees=_int("RULE_MIN_ELIGIBLE_ENROLLEES", d.min_eligible_enrollees),
+            confirmation_working_days=_int("RULE_CONFIRMATION_WORKING_DAYS", d.confirmation_working_days),
+            reserves=_int("RULE_RESERVES", d.reserves),
+            contract_days=_int("RULE_CONTRACT_DAYS", d.contract_days),
+            challenge_working_days=_int("RULE_CHALLENGE_WORKING_DAYS", d.challenge_working_days),
+            challenge_answer_working_days=_int(
+                "RULE_CHALLENGE_ANSWER_WORKING_DAYS", d.challenge_answer_working_days
+            ),
+            complaint_working_days=_int("RULE_COMPLAINT_WORKING_DAYS", d.complaint_working_days),
+            private_purchases_need_review=_bool(
+                "RULE_PRIVATE_PURCHASES_NEED_REVIEW", d.private_purchases_need_review
+            ),
+            procurement_threshold_yuan=_int("RULE_PROCUREMENT_THRESHOLD_YUAN", d.procurement_threshold_yuan),
+            certificate_expiry_notice_days=_int(
+                "RULE_CERTIFICATE_EXPIRY_NOTICE_DAYS", d.certificate_expiry_notice_days
+            ),
+            credit_base_score=_int("RULE_CREDIT_BASE_SCORE", d.credit_base_score),
+            credit_level_a_min=_int("RULE_CREDIT_LEVEL_A_MIN", d.credit_level_a_min),
+            credit_level_b_min=_int("RULE_CREDIT_LEVEL_B_MIN", d.credit_level_b_min),
+            credit_level_c_min=_int("RULE_CREDIT_LEVEL_C_MIN", d.credit_level_c_min),
+            blacklist_days=_int("RULE_BLACKLIST_DAYS", d.blacklist_days),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "dev"
+    region: str = "cn-north-1"
+    table_prefix: str = "marketplace-dev-"
+    event_bus_name: str = "marketplace-dev"
+    event_source: str = "marketplace"
+    # Tokens: the JWKS (https:// in AWS, file:// locally), the issuer and the audience they must carry.
+    jwks_url: str = ""
+    token_issuer: str = ""
+    token_audience: str = ""
+    timezone: str = "Asia/Shanghai"
+    calendar_region: str = "CN"
+    idempotency_ttl_hours: int = 24
+    log_level: str = "INFO"
+    xray_enabled: bool = False
+    rules: RegionalRules = field(default_factory=RegionalRules)
+
+    @property
+    def calendar_dir(self) -> Path:
+        return Path(__file__).parent / "data"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        stage = os.environ.get("STAGE", "dev")
+        return cls(
+            stage=stage,
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "cn-north-1",
+            table_prefix=os.environ.get("TABLE_PREFIX", f"marketplace-{stage}-"),
+            event_bus_name=os.environ.get("EVENT_BUS_NAME", f"marketplace-{stage}"),
+            event_source=os.environ.get("EVENT_SOURCE", "marketplace"),
+            jwks_url=os.environ.get("JWKS_URL", ""),
+            token_issuer=os.environ.get("TOKEN_ISSUER", ""),
+            token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
+            timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
+            calendar_region=os.environ.get("CALENDAR_REGION", "CN"),
+            idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),
+            log_level=os.environ.get("LOG_LEVEL", "INFO"),
+            xray_enabled=_bool("AWS_XRAY_SDK_ENABLED", False),
+            rules=RegionalRules.from_env(),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()
