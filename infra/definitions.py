@@ -63,8 +63,10 @@ def table_specs() -> list[TableSpec]:
             for g in sorted(schema["global_secondary_indexes"], key=lambda g: g["index_name"])
         ]
         attributes = sorted(
-            ({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
-             for a in schema["attribute_definitions"]),
+            (
+                {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+                for a in schema["attribute_definitions"]
+            ),
             key=lambda a: a["AttributeName"],
         )
         specs.append(

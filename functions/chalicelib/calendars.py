@@ -37,8 +37,13 @@ def _year(call: Call) -> int:
 
 
 @route(
-    bp, "/calendars/{year}", "PUT", name="load_calendar_year",
-    summary="Load a year's official working-day arrangement", roles=("admin",), body=CalendarYear,
+    bp,
+    "/calendars/{year}",
+    "PUT",
+    name="load_calendar_year",
+    summary="Load a year's official working-day arrangement",
+    roles=("admin",),
+    body=CalendarYear,
     response=CalendarYear,
 )
 def load_year(call: Call) -> dict[str, Any]:
@@ -47,8 +52,11 @@ def load_year(call: Call) -> dict[str, Any]:
 
 
 @route(
-    bp, "/calendars/{year}", name="get_calendar_year",
-    summary="A year's working-day arrangement, if one is loaded", response=CalendarYear,
+    bp,
+    "/calendars/{year}",
+    name="get_calendar_year",
+    summary="A year's working-day arrangement, if one is loaded",
+    response=CalendarYear,
 )
 def get_year(call: Call) -> dict[str, Any]:
     year = _year(call)

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
-from marketplace.domain.catalogue import ITEM_CODE_PATTERN, ItemDefinition, ItemStatus, ItemVersion, ServiceType
+from marketplace.domain.catalogue import (
+    ITEM_CODE_PATTERN,
+    ItemDefinition,
+    ItemStatus,
+    ItemVersion,
+    ServiceType,
+)
 from marketplace.services import catalogue as service
 
 bp = Blueprint(__name__)
@@ -55,8 +61,16 @@ class ItemDetailOut(BaseModel):
 
 
 @route(
-    bp, "/catalogue/items", "POST", name="create_catalogue_item", summary="Create a catalogue item",
-    roles=("admin",), body=NewItem, response=ItemVersion, status=201, idempotent=True,
+    bp,
+    "/catalogue/items",
+    "POST",
+    name="create_catalogue_item",
+    summary="Create a catalogue item",
+    roles=("admin",),
+    body=NewItem,
+    response=ItemVersion,
+    status=201,
+    idempotent=True,
 )
 def create_item(call: Call) -> ItemVersion:
     body: NewItem = call.body
@@ -65,33 +79,55 @@ def create_item(call: Call) -> ItemVersion:
 
 
 @route(
-    bp, "/catalogue/items/{code}", "PUT", name="revise_catalogue_item",
-    summary="Revise a catalogue item (a new version)", roles=("admin",), body=ItemRevision, response=ItemVersion,
+    bp,
+    "/catalogue/items/{code}",
+    "PUT",
+    name="revise_catalogue_item",
+    summary="Revise a catalogue item (a new version)",
+    roles=("admin",),
+    body=ItemRevision,
+    response=ItemVersion,
 )
 def revise_item(call: Call) -> ItemVersion:
     body: ItemRevision = call.body
     definition = ItemDefinition.model_validate(body.model_dump(exclude={"expected_version", "change_note"}))
     return service.revise_item(
-        call.params["code"], definition, call.caller, expected_version=body.expected_version, note=body.change_note
+        call.params["code"],
+        definition,
+        call.caller,
+        expected_version=body.expected_version,
+        note=body.change_note,
     )
 
 
 @route(
-    bp, "/catalogue/items/{code}/retirement", "POST", name="retire_catalogue_item",
-    summary="Retire a catalogue item (its history stays readable)", roles=("admin",), body=Retirement,
+    bp,
+    "/catalogue/items/{code}/retirement",
+    "POST",
+    name="retire_catalogue_item",
+    summary="Retire a catalogue item (its history stays readable)",
+    roles=("admin",),
+    body=Retirement,
     response=ItemVersion,
 )
 def retire_item(call: Call) -> ItemVersion:
     body: Retirement = call.body
     return service.retire_item(
-        call.params["code"], call.caller, effective_from=body.effective_from, reason=body.reason,
+        call.params["code"],
+        call.caller,
+        effective_from=body.effective_from,
+        reason=body.reason,
         expected_version=body.expected_version,
     )
 
 
 @route(
-    bp, "/catalogue/items", name="list_catalogue_items", summary="List catalogue items",
-    query=ItemListQuery, response=Page[ItemVersion],
+    bp,
+    "/catalogue/items",
+    name="list_catalogue_items",
+    summary="List catalogue items",
+    query=ItemListQuery,
+    response=Page[ItemVersion],
 )
 def list_items(call: Call) -> Page[ItemVersion]:
     q: ItemListQuery = call.query
@@ -107,8 +143,12 @@ def list_items(call: Call) -> Page[ItemVersion]:
 
 
 @route(
-    bp, "/catalogue/items/{code}", name="get_catalogue_item",
-    summary="A catalogue item with its history", query=ItemDetailQuery, response=ItemDetailOut,
+    bp,
+    "/catalogue/items/{code}",
+    name="get_catalogue_item",
+    summary="A catalogue item with its history",
+    query=ItemDetailQuery,
+    response=ItemDetailOut,
 )
 def get_item(call: Call) -> ItemDetailOut:
     q: ItemDetailQuery = call.query

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from marketplace import auth
 from marketplace.auth import Principal
 from marketplace.errors import BadRequest, DomainError, FieldError, ServiceUnavailable, ValidationFailed
-from marketplace.observability import correlation_id, log
+from marketplace.observability import correlation_id
 from marketplace.problems import PROBLEM_CONTENT_TYPE, internal_problem, problem
 
 PUBLIC: tuple[str, ...] = ()
@@ -148,7 +148,9 @@ def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, s
         return _problem(error, instance, cid)
     except Exception:
         logger.exception("unhandled error in %s", spec.name)
-        return _response(500, internal_problem(instance=instance, correlation_id=cid), cid, PROBLEM_CONTENT_TYPE)
+        return _response(
+            500, internal_problem(instance=instance, correlation_id=cid), cid, PROBLEM_CONTENT_TYPE
+        )
     finally:
         correlation_id.reset(token)
 
@@ -226,7 +228,7 @@ def _json(status: int, payload: Any, cid: str) -> Response:
 
 
 def _response(status: int, payload: Any, cid: str, content_type: str, **extra: str) -> Response:
-    headers = {"Content-Type": content_type, "X-Correlation-Id": cid, **extra}
+    headers: dict[str, str | list[str]] = {"Content-Type": content_type, "X-Correlation-Id": cid, **extra}
     return Response(body=json.dumps(payload, ensure_ascii=False), status_code=status, headers=headers)
 
 
@@ -242,4 +244,3 @@ def _problem(error: DomainError, instance: str, cid: str) -> Response:
 
 def route_for(name: str) -> RouteSpec:
     return next(r for r in ROUTES if r.name == name)
-

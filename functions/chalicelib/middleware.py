@@ -15,7 +15,7 @@ from marketplace.problems import PROBLEM_CONTENT_TYPE, generic_problem
 
 def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Response]) -> Response:
     response = get_response(event)
-    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    content_type = str({k.lower(): v for k, v in response.headers.items()}.get("content-type", ""))
     if response.status_code < 400 or content_type.startswith(PROBLEM_CONTENT_TYPE):
         return response
     body = response.body

@@ -68,11 +68,15 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         for name, prop in query.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     if spec.idempotent:
-        params.append({
-            "name": "Idempotency-Key", "in": "header", "required": False,
-            "description": "repeat a create safely: the same key returns the first response",
-            "schema": {"type": "string", "maxLength": 128},
-        })
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "repeat a create safely: the same key returns the first response",
+                "schema": {"type": "string", "maxLength": 128},
+            }
+        )
     if params:
         op["parameters"] = params
     if spec.body is not None:

@@ -19,8 +19,16 @@ class OwnerListQuery(PageQuery):
 
 
 @route(
-    bp, "/owners", "POST", name="register_owner", summary="Register the caller's unit as a project owner",
-    roles=("owner",), body=OwnerProfile, response=Owner, status=201, idempotent=True,
+    bp,
+    "/owners",
+    "POST",
+    name="register_owner",
+    summary="Register the caller's unit as a project owner",
+    roles=("owner",),
+    body=OwnerProfile,
+    response=Owner,
+    status=201,
+    idempotent=True,
     description="The owner id is the organisation id in the caller's token; a unit registers once.",
 )
 def register(call: Call) -> Owner:
@@ -28,16 +36,27 @@ def register(call: Call) -> Owner:
 
 
 @route(
-    bp, "/owners/{owner_id}", "PUT", name="update_owner", summary="Update the caller's own registration",
-    roles=("owner",), body=OwnerProfile, response=Owner,
+    bp,
+    "/owners/{owner_id}",
+    "PUT",
+    name="update_owner",
+    summary="Update the caller's own registration",
+    roles=("owner",),
+    body=OwnerProfile,
+    response=Owner,
 )
 def update(call: Call) -> Owner:
     return service.update_owner(call.params["owner_id"], call.body, call.caller)
 
 
 @route(
-    bp, "/owners", name="list_owners", summary="List owners (admin: everything; others: name and type)",
-    optional_auth=True, query=OwnerListQuery, response=Page[Owner | OwnerPublic],
+    bp,
+    "/owners",
+    name="list_owners",
+    summary="List owners (admin: everything; others: name and type)",
+    optional_auth=True,
+    query=OwnerListQuery,
+    response=Page[Owner | OwnerPublic],
 )
 def list_owners(call: Call) -> Page[Owner | OwnerPublic]:
     q: OwnerListQuery = call.query
@@ -52,9 +71,12 @@ def list_owners(call: Call) -> Page[Owner | OwnerPublic]:
 
 
 @route(
-    bp, "/owners/{owner_id}", name="get_owner",
+    bp,
+    "/owners/{owner_id}",
+    name="get_owner",
     summary="An owner (admin and the owner itself: everything; others: name and type)",
-    optional_auth=True, response=Owner | OwnerPublic,
+    optional_auth=True,
+    response=Owner | OwnerPublic,
 )
 def get(call: Call) -> Owner | OwnerPublic:
     return service.get_owner(call.params["owner_id"], call.principal)

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import marketplace
 import pytest
+
+import marketplace
 from marketplace.domain.workdays import (
     CalendarDocumentError,
     Deadline,

@@ -58,7 +58,9 @@ class RegionalRules:
         d = cls()
         return cls(
             agency_review_working_days=_int("RULE_AGENCY_REVIEW_WORKING_DAYS", d.agency_review_working_days),
-            enrollment_min_working_days=_int("RULE_ENROLLMENT_MIN_WORKING_DAYS", d.enrollment_min_working_days),
+            enrollment_min_working_days=_int(
+                "RULE_ENROLLMENT_MIN_WORKING_DAYS", d.enrollment_min_working_days
+            ),
             min_eligible_enrollees=_int("RULE_MIN_ELIGIBLE_ENROLLEES", d.min_eligible_enrollees),
             confirmation_working_days=_int("RULE_CONFIRMATION_WORKING_DAYS", d.confirmation_working_days),
             reserves=_int("RULE_RESERVES", d.reserves),

@@ -66,7 +66,9 @@ def _reasons(error: TransactWriteError) -> list[str]:
 
 
 @contextmanager
-def translated(*, conflict: str = "the resource changed or already exists", missing: str = "not found") -> Iterator[None]:
+def translated(
+    *, conflict: str = "the resource changed or already exists", missing: str = "not found"
+) -> Iterator[None]:
     """Turn SDK failures into the domain errors a caller can act on."""
     try:
         yield
@@ -104,8 +106,10 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned") from exc
-    valid = isinstance(key, dict) and set(key) == expected_keys and all(
-        isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values()
+    valid = (
+        isinstance(key, dict)
+        and set(key) == expected_keys
+        and all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values())
     )
     if not valid:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned")

@@ -43,29 +43,29 @@ def _head_row(item: ItemVersion) -> CatalogueItemRow:
 
 
 def _version_row(item: ItemVersion) -> CatalogueItemRow:
-    return CatalogueItemRow(code=item.code, sk=_version_key(item.version), document=item.model_dump(mode="json"))
+    return CatalogueItemRow(
+        code=item.code, sk=_version_key(item.version), document=item.model_dump(mode="json")
+    )
 
 
 def add_first_version(item: ItemVersion, events: list[DomainEvent]) -> None:
     """Create an item; a code that already exists, in any state, is a conflict."""
-    with translated(conflict=f"catalogue item {item.code} already exists"):
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(_head_row(item), condition=CatalogueItemRow.code.does_not_exist())
-            tx.save(_version_row(item), condition=CatalogueItemRow.code.does_not_exist())
-            event_bus.stage(tx, events)
+    conflict = f"catalogue item {item.code} already exists"
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.save(_head_row(item), condition=CatalogueItemRow.code.does_not_exist())
+        tx.save(_version_row(item), condition=CatalogueItemRow.code.does_not_exist())
+        event_bus.stage(tx, events)
 
 
 def add_version(item: ItemVersion, expected_latest: int, events: list[DomainEvent]) -> None:
     """Append a version; it only lands if nobody else appended one since `expected_latest`."""
     conflict = (
-        f"catalogue item {item.code} changed since version {expected_latest}; "
-        "read it again and resubmit"
+        f"catalogue item {item.code} changed since version {expected_latest}; read it again and resubmit"
     )
-    with translated(conflict=conflict):
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(_head_row(item), condition=CatalogueItemRow.latest_version == expected_latest)
-            tx.save(_version_row(item), condition=CatalogueItemRow.code.does_not_exist())
-            event_bus.stage(tx, events)
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.save(_head_row(item), condition=CatalogueItemRow.latest_version == expected_latest)
+        tx.save(_version_row(item), condition=CatalogueItemRow.code.does_not_exist())
+        event_bus.stage(tx, events)
 
 
 def latest(code: str) -> ItemVersion:

@@ -43,33 +43,31 @@ def add(owner: Owner, events: list[DomainEvent]) -> None:
         f"organisation {owner.owner_id} is already registered, "
         f"or credit code {owner.credit_code} belongs to another owner"
     )
-    with translated(conflict=conflict):
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(_row(owner), condition=OwnerRow.owner_id.does_not_exist())
-            tx.save(
-                OwnerRow(owner_id=_guard_key(owner.credit_code), holder=owner.owner_id),
-                condition=OwnerRow.owner_id.does_not_exist(),
-            )
-            event_bus.stage(tx, events)
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.save(_row(owner), condition=OwnerRow.owner_id.does_not_exist())
+        tx.save(
+            OwnerRow(owner_id=_guard_key(owner.credit_code), holder=owner.owner_id),
+            condition=OwnerRow.owner_id.does_not_exist(),
+        )
+        event_bus.stage(tx, events)
 
 
 def replace(owner: Owner, previous: Owner, events: list[DomainEvent]) -> None:
     """Save a changed profile if nobody changed it since `previous`; move the credit-code guard
     when the code changes."""
     conflict = f"owner {owner.owner_id} changed meanwhile, or credit code {owner.credit_code} is taken"
-    with translated(conflict=conflict):
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(_row(owner), condition=OwnerRow.version == previous.version)
-            if owner.credit_code != previous.credit_code:
-                tx.delete(
-                    OwnerRow(owner_id=_guard_key(previous.credit_code)),
-                    condition=OwnerRow.holder == owner.owner_id,
-                )
-                tx.save(
-                    OwnerRow(owner_id=_guard_key(owner.credit_code), holder=owner.owner_id),
-                    condition=OwnerRow.owner_id.does_not_exist(),
-                )
-            event_bus.stage(tx, events)
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.save(_row(owner), condition=OwnerRow.version == previous.version)
+        if owner.credit_code != previous.credit_code:
+            tx.delete(
+                OwnerRow(owner_id=_guard_key(previous.credit_code)),
+                condition=OwnerRow.holder == owner.owner_id,
+            )
+            tx.save(
+                OwnerRow(owner_id=_guard_key(owner.credit_code), holder=owner.owner_id),
+                condition=OwnerRow.owner_id.does_not_exist(),
+            )
+        event_bus.stage(tx, events)
 
 
 def get(owner_id: str) -> Owner:

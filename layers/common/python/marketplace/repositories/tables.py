@@ -16,10 +16,6 @@ class _Meta(TableMeta):
     billing_mode = "PAY_PER_REQUEST"
 
 
-def _meta(suffix: str) -> type:
-    return type("Meta", (_Meta,), {"table_name": table_name(suffix)})
-
-
 def _index_meta(name: str) -> type:
     return type("Meta", (), {"index_name": name, "projection": AllProjection()})
 
@@ -48,7 +44,9 @@ class CatalogueItemRow(Model):
     """One row per item version (`sk` = `V#000001`) plus a head row (`sk` = `HEAD`) that points at
     the newest version and alone carries the index keys, so the indexes list items, not versions."""
 
-    Meta = _meta("catalogue")
+    class Meta(_Meta):
+        table_name = table_name("catalogue")
+
     code = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     latest_version = NumberAttribute(null=True)
@@ -74,7 +72,9 @@ class OwnerRow(Model):
     """Owners by id, plus guard rows (`owner_id` = `credit-code#<code>`) that make a credit code
     unique across owners inside the registration transaction."""
 
-    Meta = _meta("owners")
+    class Meta(_Meta):
+        table_name = table_name("owners")
+
     owner_id = UnicodeAttribute(hash_key=True)
     listing = UnicodeAttribute(null=True)
     owner_type = UnicodeAttribute(null=True)
@@ -89,7 +89,9 @@ class OwnerRow(Model):
 class IdempotencyRow(Model):
     """The first response to a create-style request, by caller, operation and Idempotency-Key."""
 
-    Meta = _meta("idempotency")
+    class Meta(_Meta):
+        table_name = table_name("idempotency")
+
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
     state = UnicodeAttribute()
@@ -101,7 +103,9 @@ class IdempotencyRow(Model):
 class CalendarRow(Model):
     """Working-day calendars the admin has loaded, one row per region and year."""
 
-    Meta = _meta("calendars")
+    class Meta(_Meta):
+        table_name = table_name("calendars")
+
     region = UnicodeAttribute(hash_key=True)
     year = NumberAttribute(range_key=True)
     document = JSONAttribute()
@@ -119,12 +123,16 @@ class OutboxRow(Model):
     """A domain event written in the same transaction as the change it describes; deleted once it
     is on the bus. The relay re-publishes what a failed publish left behind."""
 
-    Meta = _meta("outbox")
+    class Meta(_Meta):
+        table_name = table_name("outbox")
+
     event_id = UnicodeAttribute(hash_key=True)
     pending = UnicodeAttribute(default="PENDING")
     created_at = UnicodeAttribute()
     detail_type = UnicodeAttribute()
     detail = JSONAttribute()
+
+    by_pending = OutboxPendingIndex()
 
 
 ALL_MODELS: list[Any] = [CatalogueItemRow, OwnerRow, IdempotencyRow, CalendarRow, OutboxRow]

@@ -64,7 +64,9 @@ def load_year(year: int, document: dict[str, Any], by: Principal) -> YearCalenda
         )
     repo.save(calendar.region, year, calendar.to_document(), loaded_at=iso(utcnow()), loaded_by=by.subject)
     forget_cache()
-    loaded = event("CalendarYearLoaded", subject=f"{calendar.region}-{year}", data={"year": year}, actor=by.subject)
+    loaded = event(
+        "CalendarYearLoaded", subject=f"{calendar.region}-{year}", data={"year": year}, actor=by.subject
+    )
     event_bus.flush([loaded])
     return calendar
 

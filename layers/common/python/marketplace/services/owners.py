@@ -31,10 +31,14 @@ def register_owner(profile: OwnerProfile, by: Principal) -> Owner:
 def update_owner(owner_id: str, profile: OwnerProfile, by: Principal) -> Owner:
     _require_full_view(owner_id, by, editing=True)
     previous = repo.get(owner_id)
-    owner = previous.model_copy(
-        update={**profile.model_dump(), "updated_at": iso(utcnow()), "version": previous.version + 1}
+    owner = Owner.model_validate(
+        {
+            **previous.model_dump(),
+            **profile.model_dump(),
+            "updated_at": iso(utcnow()),
+            "version": previous.version + 1,
+        }
     )
-    owner = Owner.model_validate(owner.model_dump())
     data = {"owner_id": owner.owner_id, "name": owner.name, "owner_type": owner.owner_type.value}
     events = [event("OwnerUpdated", subject=owner_id, data=data, actor=by.subject)]
     repo.replace(owner, previous, events)
@@ -43,7 +47,9 @@ def update_owner(owner_id: str, profile: OwnerProfile, by: Principal) -> Owner:
 
 
 def may_see_everything(owner_id: str, viewer: Principal | None) -> bool:
-    return viewer is not None and (viewer.is_admin() or (viewer.role == "owner" and viewer.org_id == owner_id))
+    return viewer is not None and (
+        viewer.is_admin() or (viewer.role == "owner" and viewer.org_id == owner_id)
+    )
 
 
 def _require_full_view(owner_id: str, by: Principal, *, editing: bool) -> None:
