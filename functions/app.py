@@ -11,8 +11,7 @@ from chalicelib import calendars, catalogue, middleware, owners, platform, tasks
 from marketplace import observability
 
 observability.configure()
-app = Chalice(app_name="marketplace")
-app.log.setLevel("INFO")
+app = Chalice(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")
 for area in (platform, catalogue, owners, calendars, tasks):
     app.register_blueprint(area.bp)

@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.http import Call, route
+from marketplace.domain.model import Model
 from marketplace.errors import NotFound, invalid
 from marketplace.services import calendar as service
 
 bp = Blueprint(__name__)
 
 
-class DateName(BaseModel):
+class DateName(Model):
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     name: str
 
 
-class CalendarYear(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class CalendarYear(Model):
+    model_config = ConfigDict(defer_build=True, extra="allow")
 
     region: str
     year: int

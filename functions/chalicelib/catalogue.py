@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
@@ -16,6 +16,7 @@ from marketplace.domain.catalogue import (
     ItemVersion,
     ServiceType,
 )
+from marketplace.domain.model import Model, StrictModel
 from marketplace.services import catalogue as service
 
 bp = Blueprint(__name__)
@@ -33,9 +34,7 @@ class ItemRevision(ItemDefinition):
     change_note: str = Field(min_length=1, max_length=500, description="why the item changes")
 
 
-class Retirement(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Retirement(StrictModel):
     reason: str = Field(min_length=1, max_length=500)
     effective_from: date
     expected_version: int | None = Field(default=None, ge=1)
@@ -48,13 +47,11 @@ class ItemListQuery(PageQuery):
     status: ItemStatus | None = ItemStatus.active
 
 
-class ItemDetailQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemDetailQuery(StrictModel):
     version: int | None = Field(default=None, ge=1)
 
 
-class ItemDetailOut(BaseModel):
+class ItemDetailOut(Model):
     item: ItemVersion = Field(description="the newest version, or the one asked for with ?version=")
     in_force: ItemVersion | None = Field(description="the version in force today")
     history: list[ItemVersion]

@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.http import SIGNED_IN, Call, route
 from marketplace.clock import iso, utcnow
+from marketplace.domain.model import Model
 from marketplace.settings import get_settings
 
 bp = Blueprint(__name__)
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
     stage: str
     time: str
 
 
-class Me(BaseModel):
+class Me(Model):
     subject: str
     role: str
     org_id: str

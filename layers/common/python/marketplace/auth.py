@@ -13,13 +13,10 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-import jwt
-from jwt.api_jws import PyJWS
-
 from marketplace.errors import Forbidden, Unauthorized
-from marketplace.rs256 import Rs256Verifier
 from marketplace.settings import get_settings
 
 ROLES = ("admin", "regulator", "owner", "agency")
@@ -95,13 +92,25 @@ def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
 
 
 _jwks = _JwksCache()
-_jws = PyJWS(algorithms=["RS256"])
-if "RS256" in _jws.get_algorithms():
-    _jws.unregister_algorithm("RS256")
-_jws.register_algorithm("RS256", Rs256Verifier())
-_jwt = jwt.PyJWT()
-# PyJWT wires its module-level decoder to a PyJWS the same way (jwt/api_jwt.py).
-_jwt._jws = _jws
+
+
+@lru_cache(maxsize=1)
+def _decoder() -> Any:
+    """A PyJWT decoder that knows RS256 only, through our verifier. Built on first use: public
+    routes never load PyJWT."""
+    import jwt
+    from jwt.api_jws import PyJWS
+
+    from marketplace.rs256 import Rs256Verifier
+
+    jws = PyJWS(algorithms=["RS256"])
+    if "RS256" in jws.get_algorithms():
+        jws.unregister_algorithm("RS256")
+    jws.register_algorithm("RS256", Rs256Verifier())
+    decoder = jwt.PyJWT()
+    # PyJWT wires its module-level decoder to a PyJWS the same way (jwt/api_jwt.py).
+    decoder._jws = jws
+    return decoder
 
 
 def clear_key_cache() -> None:
@@ -110,6 +119,8 @@ def clear_key_cache() -> None:
 
 def verify_token(token: str) -> Principal:
     """Check a bearer token and return its principal; any defect is a 401 saying which."""
+    import jwt
+
     settings = get_settings()
     try:
         header = jwt.get_unverified_header(token)
@@ -119,7 +130,7 @@ def verify_token(token: str) -> Principal:
         raise Unauthorized("token algorithm must be RS256")
     key = _jwks.key(str(header.get("kid", "")))
     try:
-        claims = _jwt.decode(
+        claims = _decoder().decode(
             token,
             key=json.dumps(key),
             algorithms=["RS256"],

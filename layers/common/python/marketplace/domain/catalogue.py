@@ -6,7 +6,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from marketplace.domain.model import Model, StrictModel
 
 ITEM_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9\-]{2,39}$"
 
@@ -47,8 +49,8 @@ class ItemStatus(StrEnum):
     retired = "retired"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Strict(StrictModel):
+    pass
 
 
 class CertificateRequirement(_Strict):
@@ -70,7 +72,7 @@ Requirement = Annotated[CertificateRequirement | RequirementGroup, Field(discrim
 RequirementGroup.model_rebuild()
 
 
-class Certificate(BaseModel):
+class Certificate(Model):
     """What an agency holds, as far as the requirement check needs it."""
 
     certificate_type: str

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from marketplace.domain import credit_code
+from marketplace.domain.model import Model, StrictModel
 
 
 class OwnerType(StrEnum):
@@ -20,16 +21,14 @@ class FundingType(StrEnum):
     private = "private"
 
 
-class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Contact(StrictModel):
     name: str = Field(min_length=1, max_length=50)
     phone: str = Field(pattern=r"^\+?[0-9\- ]{7,20}$")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
     role: str = Field(default="", max_length=50)
 
 
-class OwnerProfile(BaseModel):
+class OwnerProfile(Model):
     """What an owner declares about its unit."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -67,7 +66,7 @@ class Owner(OwnerProfile):
     version: int = 1
 
 
-class OwnerPublic(BaseModel):
+class OwnerPublic(Model):
     """What anyone may see of an owner."""
 
     owner_id: str

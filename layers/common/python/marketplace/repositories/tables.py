@@ -9,7 +9,8 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from marketplace.repositories.base import TableMeta, table_name
+from marketplace.repositories.base import TableMeta
+from marketplace.repositories.base import table_name as prefixed
 
 
 class _Meta(TableMeta):
@@ -45,7 +46,7 @@ class CatalogueItemRow(Model):
     the newest version and alone carries the index keys, so the indexes list items, not versions."""
 
     class Meta(_Meta):
-        table_name = table_name("catalogue")
+        table_name = prefixed("catalogue")
 
     code = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -73,7 +74,7 @@ class OwnerRow(Model):
     unique across owners inside the registration transaction."""
 
     class Meta(_Meta):
-        table_name = table_name("owners")
+        table_name = prefixed("owners")
 
     owner_id = UnicodeAttribute(hash_key=True)
     listing = UnicodeAttribute(null=True)
@@ -90,7 +91,7 @@ class IdempotencyRow(Model):
     """The first response to a create-style request, by caller, operation and Idempotency-Key."""
 
     class Meta(_Meta):
-        table_name = table_name("idempotency")
+        table_name = prefixed("idempotency")
 
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
@@ -104,7 +105,7 @@ class CalendarRow(Model):
     """Working-day calendars the admin has loaded, one row per region and year."""
 
     class Meta(_Meta):
-        table_name = table_name("calendars")
+        table_name = prefixed("calendars")
 
     region = UnicodeAttribute(hash_key=True)
     year = NumberAttribute(range_key=True)
@@ -124,7 +125,7 @@ class OutboxRow(Model):
     is on the bus. The relay re-publishes what a failed publish left behind."""
 
     class Meta(_Meta):
-        table_name = table_name("outbox")
+        table_name = prefixed("outbox")
 
     event_id = UnicodeAttribute(hash_key=True)
     pending = UnicodeAttribute(default="PENDING")

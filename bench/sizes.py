@@ -1,0 +1,15 @@
+"""Deployment sizes: the function package and the common layer, from a fresh `make infra` build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def measure() -> dict[str, Any]:
+    from infra import build
+
+    build.build()
+    return {
+        "function_zip_bytes": build.function_zip_bytes(),
+        "layer_unzipped_bytes": build.layer_unzipped_bytes(),
+    }
