@@ -84,10 +84,10 @@ def _scenario(api: Any) -> list[tuple[str, Callable[[], Any]]]:
 
 def measure() -> tuple[dict[str, dict[str, int]], int]:
     """Per operation: DynamoDB calls by API name; and the Scans seen on any request path."""
-    import tests.conftest  # noqa: F401 - sets the test environment (fake credentials, names)
     from chalice.test import Client
     from moto import mock_aws
 
+    import tests.conftest  # noqa: F401 - sets the test environment (fake credentials, names)
     from app import app
     from marketplace.services import calendar
     from tests.conftest import Api
