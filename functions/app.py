@@ -5,13 +5,12 @@ Every route becomes its own Lambda function with its own role at build time (inf
 
 from __future__ import annotations
 
-from chalice import Chalice
-
 from chalicelib import calendars, catalogue, middleware, owners, platform, tasks
+from chalicelib.http import Marketplace
 from marketplace import observability
 
 observability.configure()
-app = Chalice(app_name="marketplace", configure_logs=False)
+app = Marketplace(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")
 for area in (platform, catalogue, owners, calendars, tasks):
     app.register_blueprint(area.bp)

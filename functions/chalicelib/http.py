@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from marketplace import auth
@@ -244,3 +245,19 @@ def _problem(error: DomainError, instance: str, cid: str) -> Response:
 
 def route_for(name: str) -> RouteSpec:
     return next(r for r in ROUTES if r.name == name)
+
+
+class Marketplace(Chalice):
+    """Chalice keeps the request being served on the app object. A Lambda environment serves one
+    request at a time, but Chalice's local server serves several on threads, and they must not
+    read each other's requests: keep the current request per thread."""
+
+    _serving = threading.local()
+
+    @property  # type: ignore[override]
+    def current_request(self) -> Any:
+        return getattr(self._serving, "request", None)
+
+    @current_request.setter
+    def current_request(self, request: Any) -> None:
+        self._serving.request = request
