@@ -254,7 +254,7 @@ class Marketplace(Chalice):
 
     _serving = threading.local()
 
-    @property  # type: ignore[override]
+    @property
     def current_request(self) -> Any:
         return getattr(self._serving, "request", None)
 
