@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": correlation_id.get(),
+            "correlation_id": getattr(record, "correlation_id", None) or correlation_id.get(),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
@@ -57,4 +57,4 @@ def get_logger(name: str) -> logging.Logger:
 
 
 def log(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:
-    logger.log(level, message, extra={"fields": fields})
+    logger.log(level, message, extra={"fields": fields, "correlation_id": correlation_id.get()})
