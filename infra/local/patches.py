@@ -1,0 +1,94 @@
+"""The two patches the local stack applies to moto's internals. Both are written against
+moto[server]==5.2.5 (pinned in requirements-dev.txt); `check_moto_version` refuses any other.
+
+1. `moto.awslambda_simple.models.LambdaSimpleBackend.invoke`: moto serves Lambda from this
+   backend when the config says `lambda.use_docker=false` (`moto.awslambda.utils.get_backend`);
+   it echoes the payload. The patch runs the registered in-process handler (`lambdas.dispatch`).
+2. `moto.stepfunctions.parser...wait_function.WaitFunction._wait_interval`: an ASL Wait really
+   waits. The patch multiplies every wait by a time scale (1.0 = real time) so tests and demos
+   can run a purchase's windows in seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from infra.local import lambdas
+
+PATCHED_MOTO_VERSION = "5.2.5"
+_time_scale = 1.0
+_POLL_SECONDS = 0.05
+
+
+def check_moto_version() -> None:
+    found = version("moto")
+    if found != PATCHED_MOTO_VERSION:
+        raise RuntimeError(
+            f"the local stack patches moto {PATCHED_MOTO_VERSION} internals but moto {found} is installed: "
+            "install requirements-dev.txt, or re-verify infra/local/patches.py against the new version"
+        )
+
+
+def _invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
+    function = self.get_function(function_name, qualifier)
+    if headers.get("X-Amz-Invocation-Type") == "Event":
+        # Asynchronous invocation: accepted now, run beside the caller.
+        threading.Thread(
+            target=lambdas.dispatch, args=(function.function_name, body), daemon=True, name="lambda-async"
+        ).start()
+        return b""
+    payload, error = lambdas.dispatch(function.function_name, body)
+    if error:
+        response_headers["x-amz-function-error"] = error
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+    """moto's `_wait_interval` with the time scale applied; still ends early when the execution stops."""
+    deadline = time.monotonic() + max(wait_seconds, 0) * _time_scale
+    while env.is_running():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if env.program_state_event.wait(remaining):
+            # Set by a state change: a stopped execution ends the wait, anything else is noise.
+            time.sleep(min(_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+
+
+def set_time_scale(scale: float) -> None:
+    global _time_scale
+    if scale <= 0:
+        raise ValueError("the time scale must be positive")
+    _time_scale = scale
+
+
+def apply(time_scale: float = 1.0) -> Callable[[], None]:
+    """Patch moto; returns a function that restores it (tests that share the process with mock_aws)."""
+    check_moto_version()
+    set_time_scale(time_scale)
+    original_invoke = LambdaSimpleBackend.invoke
+    original_wait = WaitFunction._wait_interval
+    setattr(LambdaSimpleBackend, "invoke", _invoke)  # noqa: B010 - mypy refuses assigning to a method
+    setattr(WaitFunction, "_wait_interval", _scaled_wait_interval)  # noqa: B010
+
+    def restore() -> None:
+        setattr(LambdaSimpleBackend, "invoke", original_invoke)  # noqa: B010
+        setattr(WaitFunction, "_wait_interval", original_wait)  # noqa: B010
+        set_time_scale(1.0)
+
+    return restore
