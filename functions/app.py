@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from chalicelib import calendars, catalogue, middleware, owners, platform, tasks
 from chalicelib.http import Marketplace
-from marketplace import observability
 
-observability.configure()
 app = Marketplace(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")
 for area in (platform, catalogue, owners, calendars, tasks):

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
-from marketplace.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATEMACHINES_DIR = ROOT / "statemachines"
@@ -49,11 +48,10 @@ def _key_schema(raw: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def table_specs() -> list[TableSpec]:
-    prefix = get_settings().table_prefix
     specs = []
     for model in ALL_MODELS:
         schema = model._get_schema()
-        suffix = model.Meta.table_name.removeprefix(prefix)
+        suffix = model.Meta.suffix
         gsis = [
             {
                 "IndexName": g["index_name"],

@@ -96,6 +96,9 @@ class Settings:
     jwks_url: str = ""
     token_issuer: str = ""
     token_audience: str = ""
+    documents_bucket: str = ""
+    # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
+    signing_key_id: str = ""
     timezone: str = "Asia/Shanghai"
     calendar_region: str = "CN"
     idempotency_ttl_hours: int = 24
@@ -119,6 +122,8 @@ class Settings:
             jwks_url=os.environ.get("JWKS_URL", ""),
             token_issuer=os.environ.get("TOKEN_ISSUER", ""),
             token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
+            documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
+            signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
             timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),
             idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),

@@ -46,7 +46,8 @@ class CatalogueItemRow(Model):
     the newest version and alone carries the index keys, so the indexes list items, not versions."""
 
     class Meta(_Meta):
-        table_name = prefixed("catalogue")
+        suffix = "catalogue"
+        table_name = prefixed(suffix)
 
     code = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -74,7 +75,8 @@ class OwnerRow(Model):
     unique across owners inside the registration transaction."""
 
     class Meta(_Meta):
-        table_name = prefixed("owners")
+        suffix = "owners"
+        table_name = prefixed(suffix)
 
     owner_id = UnicodeAttribute(hash_key=True)
     listing = UnicodeAttribute(null=True)
@@ -91,7 +93,8 @@ class IdempotencyRow(Model):
     """The first response to a create-style request, by caller, operation and Idempotency-Key."""
 
     class Meta(_Meta):
-        table_name = prefixed("idempotency")
+        suffix = "idempotency"
+        table_name = prefixed(suffix)
 
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
@@ -105,7 +108,8 @@ class CalendarRow(Model):
     """Working-day calendars the admin has loaded, one row per region and year."""
 
     class Meta(_Meta):
-        table_name = prefixed("calendars")
+        suffix = "calendars"
+        table_name = prefixed(suffix)
 
     region = UnicodeAttribute(hash_key=True)
     year = NumberAttribute(range_key=True)
@@ -125,7 +129,8 @@ class OutboxRow(Model):
     is on the bus. The relay re-publishes what a failed publish left behind."""
 
     class Meta(_Meta):
-        table_name = prefixed("outbox")
+        suffix = "outbox"
+        table_name = prefixed(suffix)
 
     event_id = UnicodeAttribute(hash_key=True)
     pending = UnicodeAttribute(default="PENDING")

@@ -1,0 +1,167 @@
+"""The REST API Chalice emits, adjusted: each method integrates with its own function, protected
+methods carry the Cognito authorizer, and the stage traces, logs access and throttles."""
+
+from __future__ import annotations
+
+import json
+
+from infra import names
+from infra.cfn import Json, arn, get_att, sub
+from infra.gateway_responses import gateway_responses
+from infra.identity import if_user_pools
+from infra.keys import data_key_arn
+from infra.lambdas import LOG_RETENTION_DAYS
+from infra.operations import Operation
+
+THROTTLING_RATE_LIMIT = 100  # requests per second, whole stage
+THROTTLING_BURST_LIMIT = 200
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTimeEpoch",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "responseLatency": "$context.responseLatency",
+        "errorType": "$context.error.responseType",
+        "subject": "$context.authorizer.claims.sub",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+
+
+def integration_uri(function_id: str) -> Json:
+    return sub(
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        f"${{{function_id}.Arn}}/invocations"
+    )
+
+
+def _security_definitions() -> Json:
+    return if_user_pools(
+        {
+            names.AUTHORIZER: {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "cognito_user_pools",
+                    "providerARNs": [get_att(names.USER_POOL, "Arn")],
+                },
+            }
+        }
+    )
+
+
+def _paths(routes: list[Operation]) -> Json:
+    paths: Json = {}
+    for op in routes:
+        method: Json = {"x-amazon-apigateway-integration": {"uri": integration_uri(op.function_id)}}
+        if op.protected:
+            method["security"] = if_user_pools([{names.AUTHORIZER: []}])
+        paths.setdefault(op.path, {})[op.method.lower()] = method
+    return paths
+
+
+def rest_api_overrides(routes: list[Operation]) -> Json:
+    """Merged over Chalice's RestAPI: only the keys named here change."""
+    return {
+        "DependsOn": [names.API_GATEWAY_ACCOUNT],
+        "Properties": {
+            "DefinitionBody": {"securityDefinitions": _security_definitions(), "paths": _paths(routes)},
+            "TracingEnabled": True,
+            "AccessLogSetting": {
+                "DestinationArn": get_att(names.API_ACCESS_LOG_GROUP, "Arn"),
+                "Format": ACCESS_LOG_FORMAT,
+            },
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": THROTTLING_RATE_LIMIT,
+                    "ThrottlingBurstLimit": THROTTLING_BURST_LIMIT,
+                    "MetricsEnabled": True,
+                    "DataTraceEnabled": False,
+                }
+            ],
+            "GatewayResponses": gateway_responses(),
+        },
+        "Metadata": {
+            "why": "Authorization is the Cognito user-pool authorizer on protected methods, checked again "
+            "in the function (role and ownership); in the China regions (no user pools) the function's own "
+            "token verification is the only check. No execution logging or data tracing: access logs and "
+            "X-Ray cover requests without writing bodies (personal data) to logs. No cache: answers "
+            "depend on the caller and change with every write. No WAF in the template: a web ACL is "
+            "associated per account and region by the platform team.",
+        },
+    }
+
+
+def access_logging() -> dict[str, Json]:
+    """The access log group, and the account-level role API Gateway needs to write any log."""
+    return {
+        names.API_ACCESS_LOG_GROUP: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": sub("/aws/apigateway/${AWS::StackName}/access"),
+                "RetentionInDays": LOG_RETENTION_DAYS,
+                "KmsKeyId": data_key_arn(),
+            },
+        },
+        names.API_GATEWAY_LOGS_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "lets API Gateway write this account's API logs",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "write-api-logs",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "logs:CreateLogGroup",
+                                        "logs:CreateLogStream",
+                                        "logs:DescribeLogGroups",
+                                        "logs:DescribeLogStreams",
+                                        "logs:PutLogEvents",
+                                    ],
+                                    "Resource": arn("logs", "log-group:*"),
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+            "Metadata": {
+                "why": "Scoped to this account's log groups in this region, not to one group: the role is "
+                "account-wide (API Gateway has one per account and region) and also writes the execution "
+                "log groups it names itself.",
+            },
+        },
+        names.API_GATEWAY_ACCOUNT: {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": get_att(names.API_GATEWAY_LOGS_ROLE, "Arn")},
+            "Metadata": {
+                "why": "API Gateway writes access logs only once the account's CloudWatch role is set; this "
+                "sets it. Another stack in the account setting it points it at an equivalent role.",
+            },
+        },
+    }

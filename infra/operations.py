@@ -1,0 +1,100 @@
+"""What becomes a Lambda function: every route of the Chalice app and every function Chalice
+deploys on its own (schedules, queue consumers, Step Functions tasks)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from infra.cfn import camel
+from infra.errors import BuildError
+from infra.paths import ensure_import_paths
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One function of the deployment; `name` is its key in the policy file."""
+
+    name: str
+    function_id: str  # logical id of its AWS::Serverless::Function
+    role_id: str
+    log_group_id: str
+    path: str = ""  # routes only
+    method: str = ""
+    roles: tuple[str, ...] = ()  # who may call a route; empty: public
+    summary: str = ""
+    schedule: str = ""  # scheduled tasks only
+
+    @property
+    def is_route(self) -> bool:
+        return bool(self.path)
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.roles)
+
+
+def _route(spec: Any) -> Operation:
+    base = camel(spec.name) + "Function"
+    return Operation(
+        name=spec.name,
+        function_id=base,
+        role_id=base + "Role",
+        log_group_id=base + "LogGroup",
+        path=spec.path,
+        method=spec.method.upper(),
+        roles=tuple(spec.roles),
+        summary=spec.summary,
+    )
+
+
+def _task(name: str, schedule: str) -> Operation:
+    # Chalice names the function after the handler; the role and log group are ours.
+    base = camel(name)
+    return Operation(
+        name=name, function_id=base, role_id=base + "Role", log_group_id=base + "LogGroup", schedule=schedule
+    )
+
+
+def load_app() -> Any:
+    """Import the Chalice app the way `chalice package` does (from functions/, layer on the path)."""
+    ensure_import_paths()
+    return importlib.import_module("app").app
+
+
+def _route_specs() -> dict[str, Any]:
+    http = importlib.import_module("chalicelib.http")
+    return {spec.name: spec for spec in http.ROUTES}
+
+
+def discover(app: Any | None = None) -> list[Operation]:
+    """Every operation, routes first, each name once."""
+    app = app if app is not None else load_app()
+    specs = _route_specs()
+    operations: list[Operation] = []
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in sorted(methods.items()):
+            spec = specs.get(entry.view_name)
+            if spec is None:
+                raise BuildError(
+                    f"route {method} {path} ({entry.view_name}) was not declared with chalicelib.http.route: "
+                    "its roles are unknown, so its authorizer and policy cannot be built"
+                )
+            operations.append(_route(spec))
+    for source in app.event_sources:
+        expression = getattr(source, "schedule_expression", "")
+        schedule = expression if isinstance(expression, str) else expression.to_string()
+        operations.append(_task(source.name, schedule))
+    for function in app.pure_lambda_functions:
+        operations.append(_task(function.name, ""))
+    if getattr(app, "websocket_handlers", None):
+        raise BuildError("websocket handlers are not supported by the per-operation build")
+    seen: set[str] = set()
+    for op in operations:
+        if op.name in seen:
+            raise BuildError(
+                f"operation name {op.name!r} is used twice (a route and a task?): names must be unique"
+            )
+        seen.add(op.name)
+    return operations

@@ -1,0 +1,71 @@
+"""The deployable template, built once per session into a temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.build import BuildResult, build
+from infra.names import NEVER
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    return build(out_dir=tmp_path_factory.mktemp("infra-build"))
+
+
+@pytest.fixture(scope="session")
+def template(built: BuildResult) -> dict[str, Any]:
+    return built.template
+
+
+@pytest.fixture(scope="session")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    """The resources that get created (Chalice's switched-off APIHandler excluded)."""
+    return {k: v for k, v in template["Resources"].items() if v.get("Condition") != NEVER}
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(resource id, kind of document, document) for every IAM-language document in the template."""
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []) or []:
+            if isinstance(policy, dict) and "PolicyDocument" in policy:
+                yield logical_id, "identity", policy["PolicyDocument"]
+        if "AssumeRolePolicyDocument" in properties:
+            yield logical_id, "trust", properties["AssumeRolePolicyDocument"]
+        if "KeyPolicy" in properties:
+            yield logical_id, "key", properties["KeyPolicy"]
+        if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
+            yield logical_id, "resource", properties["PolicyDocument"]
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found = document.get("Statement", [])
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def without_local_paths(template: dict[str, Any], root: Path) -> dict[str, Any]:
+    """What `sam package` does to the template: local artifacts become S3 URIs."""
+    import copy
+
+    packaged = copy.deepcopy(template)
+    for resource in packaged["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            value = properties.get(key)
+            if isinstance(value, str):
+                assert (root / value).exists(), f"{key} {value} does not exist next to the template"
+                properties[key] = f"s3://artifacts/{Path(value).name}"
+    return packaged

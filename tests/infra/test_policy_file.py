@@ -1,0 +1,81 @@
+"""The compact policy file: what it accepts, what it refuses; a route without an entry fails the build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra import policies
+from infra.build import build
+from infra.definitions import table_specs
+from infra.errors import BuildError
+
+CATALOG = policies.Catalog(
+    tables={spec.logical_suffix: spec for spec in table_specs()}, queues={}, state_machines={}, functions={}
+)
+
+
+def _file(tmp_path: Path, document: object) -> Path:
+    path = tmp_path / "policies.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_a_route_without_a_policy_entry_fails_the_build_naming_it(tmp_path: Path) -> None:
+    document = json.loads(policies.DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    del document["get_owner"]
+    with pytest.raises(BuildError, match="get_owner"):
+        build(policy_file=_file(tmp_path, document), out_dir=tmp_path / "build")
+    assert not (tmp_path / "build" / "template.yaml").exists()
+
+
+def test_wildcard_actions_are_refused(tmp_path: Path) -> None:
+    for action in ("dynamodb:*", "*", "dynamodb:Get*"):
+        with pytest.raises(BuildError, match="wildcard"):
+            policies.load(_file(tmp_path, {"x": [{"actions": [action], "tables": ["catalogue"]}]}))
+
+
+def test_an_action_must_belong_to_the_resource_it_names(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="do not act on tables"):
+        policies.load(_file(tmp_path, {"x": [{"actions": ["events:PutEvents"], "tables": ["catalogue"]}]}))
+
+
+def test_indexes_only_take_queries(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="indexes only take"):
+        policies.load(_file(tmp_path, {"x": [{"actions": ["dynamodb:GetItem"], "indexes": ["catalogue"]}]}))
+
+
+def test_unknown_tables_and_indexes_are_refused(tmp_path: Path) -> None:
+    for grant in ({"tables": ["nope"]}, {"indexes": ["catalogue/nope"]}):
+        action = "dynamodb:Query"
+        loaded = policies.load(_file(tmp_path, {"x": [{"actions": [action], **grant}]}))
+        with pytest.raises(BuildError, match="nope"):
+            policies.statements("x", loaded["x"], CATALOG, on_request_path=True)
+
+
+def test_a_route_may_not_scan(tmp_path: Path) -> None:
+    loaded = policies.load(_file(tmp_path, {"x": [{"actions": ["dynamodb:Scan"], "tables": ["catalogue"]}]}))
+    with pytest.raises(BuildError, match="Scan"):
+        policies.statements("x", loaded["x"], CATALOG, on_request_path=True)
+
+
+def test_index_grants_resolve_to_index_arns_and_imply_read_only_key_use(tmp_path: Path) -> None:
+    loaded = policies.load(
+        _file(tmp_path, {"x": [{"actions": ["dynamodb:Query"], "indexes": ["catalogue/by-type", "owners"]}]})
+    )
+    grant, key = policies.statements("x", loaded["x"], CATALOG, on_request_path=True)
+    assert grant["Resource"] == [
+        {"Fn::Sub": "${CatalogueTable.Arn}/index/by-type"},
+        {"Fn::Sub": "${OwnersTable.Arn}/index/*"},
+    ]
+    assert key["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert "kms:ViaService" in key["Condition"]["StringEquals"]
+
+
+def test_the_shipped_file_covers_every_operation() -> None:
+    from infra.operations import discover
+
+    loaded = policies.load()
+    policies.require(loaded, [op.name for op in discover()], policies.DEFAULT_POLICY_FILE)

@@ -1,0 +1,126 @@
+"""One function and one role per operation, each wired to its own route, traced, with the layer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.http import ROUTES
+from infra import names
+from infra.build import BuildResult
+from infra.operations import load_app
+from tests.infra.conftest import of_type
+
+
+def _schedules(app: Chalice) -> list[Any]:
+    return [s for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"]
+
+
+def _functions(resources: dict[str, Any]) -> dict[str, Any]:
+    return of_type(resources, "AWS::Serverless::Function")
+
+
+def test_there_is_one_function_per_route_and_per_schedule(resources: dict[str, Any]) -> None:
+    app = load_app()
+    functions = _functions(resources)
+    assert len(functions) == len(ROUTES) + len(_schedules(app)) + len(app.pure_lambda_functions)
+    operations = [f["Metadata"]["operation"] for f in functions.values()]
+    for spec in ROUTES:
+        assert operations.count(spec.name) == 1, spec.name
+
+
+def test_every_function_has_a_role_of_its_own(resources: dict[str, Any]) -> None:
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in _functions(resources).values()]
+    assert len(set(roles)) == len(roles)
+    for role in roles:
+        assert resources[role]["Type"] == "AWS::IAM::Role"
+        assert resources[role]["Metadata"]["operation"]
+
+
+def test_the_schedule_runs_with_its_own_role_not_chalices_default(resources: dict[str, Any]) -> None:
+    relay = resources["RelayOutbox"]
+    role = resources[relay["Properties"]["Role"]["Fn::GetAtt"][0]]
+    policy = role["Properties"]["Policies"][0]
+    assert policy["PolicyName"] == "relay_outbox"
+    actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert {"dynamodb:Query", "dynamodb:DeleteItem", "events:PutEvents"} <= actions
+    assert relay["Properties"]["Events"]["RelayOutboxEvent"]["Type"] == "Schedule"
+
+
+def test_every_function_traces_runs_on_arm_and_uses_the_common_layer(resources: dict[str, Any]) -> None:
+    for logical_id, function in _functions(resources).items():
+        properties = function["Properties"]
+        assert properties["Tracing"] == "Active", logical_id
+        assert properties["Layers"] == [{"Ref": names.COMMON_LAYER}], logical_id
+        assert properties["Architectures"] == ["arm64"], logical_id
+        assert properties["Runtime"] == "python3.11", logical_id
+        assert properties["Timeout"] < 29 or "Events" in properties, logical_id
+        assert properties["Environment"]["Variables"]["AWS_XRAY_SDK_ENABLED"] == "true"
+        assert "concurrency" in function["Metadata"]
+
+
+def test_route_functions_share_chalices_code_and_handler(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    chalice_code = template["Resources"][names.API_HANDLER]["Properties"]["CodeUri"]
+    for spec in ROUTES:
+        function = resources[f"{_camel(spec.name)}Function"]
+        assert function["Properties"]["CodeUri"] == chalice_code
+        assert function["Properties"]["Handler"] == "app.app"
+
+
+def test_each_route_integrates_with_its_own_function(resources: dict[str, Any]) -> None:
+    paths = resources[names.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    for spec in ROUTES:
+        function_id = f"{_camel(spec.name)}Function"
+        uri = paths[spec.path][spec.method.lower()]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert f"${{{function_id}.Arn}}" in uri, spec.name
+
+
+def test_each_permission_admits_only_its_method_and_path(resources: dict[str, Any]) -> None:
+    for spec in ROUTES:
+        function_id = f"{_camel(spec.name)}Function"
+        permission = resources[function_id + "InvokePermission"]["Properties"]
+        assert permission["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        source = permission["SourceArn"]["Fn::Sub"]
+        resource_path = re.sub(r"\{[^}]+\}", "*", spec.path).lstrip("/")
+        assert source.endswith(f"/*/{spec.method}/{resource_path}"), source
+
+
+def test_chalices_all_routes_function_is_never_created(template: dict[str, Any]) -> None:
+    for logical_id in (names.API_HANDLER, names.API_HANDLER_PERMISSION, names.API_HANDLER_ROLE):
+        assert template["Resources"][logical_id]["Condition"] == names.NEVER
+    stack_name, other = template["Conditions"][names.NEVER]["Fn::Equals"]
+    assert stack_name == {"Ref": "AWS::StackName"}
+    assert " " in other  # stack names cannot contain spaces: the condition is always false
+
+
+def test_the_function_package_and_layer_are_small(built: BuildResult) -> None:
+    assert built.function_zip_bytes < 200 * 1024
+    # Target 6 MB; pydantic-core's arm64 binary alone is 4.4 MB. This guards against regressions.
+    assert built.layer_bytes < 8 * 1024 * 1024
+
+
+def test_the_layer_leaves_boto3_to_the_runtime(built: BuildResult) -> None:
+    python = built.template_path.parent / "layer" / "python"
+    present = {p.name.split("-")[0].lower() for p in python.iterdir()}
+    for name in (
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "urllib3",
+        "jmespath",
+        "dateutil",
+        "python_dateutil",
+        "six",
+    ):
+        assert name not in present, name
+    assert not (python / "six.py").exists()
+    assert {"marketplace", "pynamodb", "pydantic", "pydantic_core", "jwt", "aws_xray_sdk"} <= present
+    assert not list(python.rglob("__pycache__"))
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
