@@ -16,8 +16,10 @@ COMMAND = "make bench"
 
 
 def main() -> int:
+    from infra.operations import discover
+
     per_operation, scans = dynamodb_calls.measure()
-    functions = sorted(per_operation)
+    functions = {op.name: (op.area, op.is_route) for op in discover()}
     results: dict[str, Any] = {
         "command": COMMAND,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_IMPORTS = "import boto3, pynamodb.models, chalice, aws_xray_sdk.core"
 APP_IMPORT = "import app; app.app.handler_map[{name!r}]"
+TASK_IMPORT = "import chalicelib.{area}; chalicelib.{area}.{name}"
 # The deployed layer has no `cryptography` (docs/adr/0004-token-verification.md); the dev
 # environment does, and PyJWT imports it when present. Hide it so the figure is the deployed one.
 _TIMER = """
@@ -29,7 +30,8 @@ print((time.perf_counter() - _t) * 1000)
 """
 
 
-def _environment() -> dict[str, str]:
+def _environment(area: str = "") -> dict[str, str]:
+    """The variables a deployed function has (infra/lambdas.py) that change what is imported."""
     env = dict(os.environ)
     env.update(
         {
@@ -40,30 +42,35 @@ def _environment() -> dict[str, str]:
             "AWS_XRAY_SDK_ENABLED": "true",
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
+            "MARKETPLACE_AREA": area,
         }
     )
     return env
 
 
-def _sample_ms(body: str) -> float:
+def _sample_ms(body: str, area: str = "") -> float:
     result = subprocess.run(
         [sys.executable, "-c", _TIMER.format(body=body)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT / "functions",
-        env=_environment(),
+        env=_environment(area),
     )
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def measure(function_names: list[str], samples: int = 5) -> dict[str, dict[str, float]]:
+def measure(functions: dict[str, tuple[str, bool]], samples: int = 5) -> dict[str, dict[str, float]]:
+    """`functions`: name -> (area, is_route). A route's function imports app.py, as its handler
+    `app.app` does; a task's imports its own module, as Chalice's handler string does."""
     figures: dict[str, dict[str, float]] = {}
-    for name in function_names:
+    for name, (area, is_route) in sorted(functions.items()):
+        entry = APP_IMPORT.format(name=name) if is_route else TASK_IMPORT.format(area=area, name=name)
         floors, imports = [], []
         for _ in range(samples):
             floors.append(_sample_ms(FLOOR_IMPORTS))
-            imports.append(_sample_ms(APP_IMPORT.format(name=name)))
+            imports.append(_sample_ms(entry, area))
         floor, import_ms = min(floors), min(imports)
         figures[name] = {
             "import_ms": round(import_ms, 1),

@@ -12,14 +12,26 @@ LAYER_MAX = 6 * 1024 * 1024
 def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     worst = max(f["ratio"] for f in results["cold_start"].values())
     return {
-        "cold_start_ratio": {"target": f"<= {COLD_START_RATIO_MAX}", "value": worst,
-                             "met": worst <= COLD_START_RATIO_MAX},
-        "scans_on_request_paths": {"target": "0", "value": results["scans_on_request_paths"],
-                                   "met": results["scans_on_request_paths"] == 0},
-        "function_zip_bytes": {"target": f"< {FUNCTION_ZIP_MAX}", "value": results["function_zip_bytes"],
-                               "met": results["function_zip_bytes"] < FUNCTION_ZIP_MAX},
-        "layer_unzipped_bytes": {"target": f"< {LAYER_MAX}", "value": results["layer_unzipped_bytes"],
-                                 "met": results["layer_unzipped_bytes"] < LAYER_MAX},
+        "cold_start_ratio": {
+            "target": f"<= {COLD_START_RATIO_MAX}",
+            "value": worst,
+            "met": worst <= COLD_START_RATIO_MAX,
+        },
+        "scans_on_request_paths": {
+            "target": "0",
+            "value": results["scans_on_request_paths"],
+            "met": results["scans_on_request_paths"] == 0,
+        },
+        "function_zip_bytes": {
+            "target": f"< {FUNCTION_ZIP_MAX}",
+            "value": results["function_zip_bytes"],
+            "met": results["function_zip_bytes"] < FUNCTION_ZIP_MAX,
+        },
+        "layer_unzipped_bytes": {
+            "target": f"< {LAYER_MAX}",
+            "value": results["layer_unzipped_bytes"],
+            "met": results["layer_unzipped_bytes"] < LAYER_MAX,
+        },
     }
 
 
@@ -52,8 +64,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {f['import_ms']} | {f['import_median_ms']} | {f['floor_ms']} | {f['ratio']} |"
         )
-    lines += ["", "## DynamoDB calls per operation (one call of each route, on moto)", "",
-              "| operation | calls | by API |", "|---|---|---|"]
+    lines += [
+        "",
+        "## DynamoDB calls per operation (one call of each route, on moto)",
+        "",
+        "| operation | calls | by API |",
+        "|---|---|---|",
+    ]
     for name, total in sorted(results["dynamodb_calls"].items()):
         by_api = ", ".join(f"{k} {v}" for k, v in results["dynamodb_calls_by_api"][name].items()) or "-"
         lines.append(f"| {name} | {total} | {by_api} |")

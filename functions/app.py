@@ -1,14 +1,15 @@
 """The Chalice app: wires the areas' blueprints and the middleware, nothing else.
 
-Every route becomes its own Lambda function with its own role at build time (infra/build.py).
+Every route becomes its own Lambda function with its own role at build time (infra/build.py);
+a deployed function loads only its own area (chalicelib/areas.py).
 """
 
 from __future__ import annotations
 
-from chalicelib import calendars, catalogue, middleware, owners, platform, tasks
+from chalicelib import areas, middleware
 from chalicelib.http import Marketplace
 
 app = Marketplace(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")
-for area in (platform, catalogue, owners, calendars, tasks):
+for area in areas.load(areas.selected()):
     app.register_blueprint(area.bp)

@@ -43,10 +43,13 @@ WHY_TASK = {
 }
 
 
-def environment() -> Json:
-    """What marketplace.settings reads, wired to this stack's resources."""
+def environment(op: Operation | None = None) -> Json:
+    """What marketplace.settings reads, wired to this stack's resources; and the one area of the
+    app this function loads (chalicelib/areas.py)."""
+    area = {"MARKETPLACE_AREA": op.area} if op is not None and op.area else {}
     return {
         "Variables": {
+            **area,
             "STAGE": ref(names.STAGE),
             "TABLE_PREFIX": sub(TABLE_PREFIX),
             "EVENT_BUS_NAME": ref(names.EVENT_BUS),
@@ -71,7 +74,7 @@ def _common(op: Operation, memory: int, timeout: int) -> Json:
         "Tracing": "Active",
         "Layers": [ref(names.COMMON_LAYER)],
         "Role": get_att(op.role_id, "Arn"),
-        "Environment": environment(),
+        "Environment": environment(op),
         "LoggingConfig": {"LogGroup": ref(op.log_group_id), "LogFormat": "Text"},
         "ReservedConcurrentExecutions": {
             "Fn::If": [names.HAS_RESERVED_CONCURRENCY, ref(names.RESERVED_CONCURRENCY), NO_VALUE]

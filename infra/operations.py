@@ -25,6 +25,7 @@ class Operation:
     roles: tuple[str, ...] = ()  # who may call a route; empty: public
     summary: str = ""
     schedule: str = ""  # scheduled tasks only
+    area: str = ""  # the chalicelib module that holds it: the only one its function loads
 
     @property
     def is_route(self) -> bool:
@@ -46,14 +47,22 @@ def _route(spec: Any) -> Operation:
         method=spec.method.upper(),
         roles=tuple(spec.roles),
         summary=spec.summary,
+        area=spec.tag,
     )
 
 
-def _task(name: str, schedule: str) -> Operation:
+def _task(name: str, schedule: str, handler: Any) -> Operation:
     # Chalice names the function after the handler; the role and log group are ours.
     base = camel(name)
+    function = getattr(handler, "func", handler)  # Chalice wraps event handlers
+    area = getattr(function, "__module__", "").rsplit(".", 1)[-1]
     return Operation(
-        name=name, function_id=base, role_id=base + "Role", log_group_id=base + "LogGroup", schedule=schedule
+        name=name,
+        function_id=base,
+        role_id=base + "Role",
+        log_group_id=base + "LogGroup",
+        schedule=schedule,
+        area=area,
     )
 
 
@@ -85,9 +94,9 @@ def discover(app: Any | None = None) -> list[Operation]:
     for source in app.event_sources:
         expression = getattr(source, "schedule_expression", "")
         schedule = expression if isinstance(expression, str) else expression.to_string()
-        operations.append(_task(source.name, schedule))
+        operations.append(_task(source.name, schedule, app.handler_map.get(source.name)))
     for function in app.pure_lambda_functions:
-        operations.append(_task(function.name, ""))
+        operations.append(_task(function.name, "", app.handler_map.get(function.name)))
     if getattr(app, "websocket_handlers", None):
         raise BuildError("websocket handlers are not supported by the per-operation build")
     seen: set[str] = set()

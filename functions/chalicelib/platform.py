@@ -40,6 +40,8 @@ def me(call: Call) -> dict[str, Any]:
 
 @route(bp, "/openapi.json", name="openapi", summary="This API as an OpenAPI 3.1 document")
 def openapi(call: Call) -> dict[str, Any]:
+    from chalicelib import areas
     from chalicelib.openapi import document
 
+    areas.load()  # a deployed function loads only its own area; the document covers them all
     return document()

@@ -24,12 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--moto-port", type=int, default=0, help="emulator port (default: any free port)")
     parser.add_argument("--demo", action="store_true", help="load the demo catalogue and owners (idempotent)")
-    parser.add_argument("--state-dir", type=Path, default=naming.DEFAULT_STATE_DIR,
-                        help="signing key, JWKS, heartbeat files (default: .local/)")
-    parser.add_argument("--time-scale", type=float, default=1.0,
-                        help="multiply schedule periods and Step Functions waits (e.g. 0.01 in tests)")
-    parser.add_argument("--exit-with-parent", action="store_true",
-                        help="stop when the process that started this one goes away (test fixtures)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=naming.DEFAULT_STATE_DIR,
+        help="signing key, JWKS, heartbeat files (default: .local/)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply schedule periods and Step Functions waits (e.g. 0.01 in tests)",
+    )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one goes away (test fixtures)",
+    )
     return parser
 
 
@@ -78,8 +89,13 @@ def banner(started: Started, options: Options) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    options = Options(port=args.port, moto_port=args.moto_port, demo=args.demo, state_dir=args.state_dir,
-                      time_scale=args.time_scale)
+    options = Options(
+        port=args.port,
+        moto_port=args.moto_port,
+        demo=args.demo,
+        state_dir=args.state_dir,
+        time_scale=args.time_scale,
+    )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

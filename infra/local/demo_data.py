@@ -20,8 +20,16 @@ def credit_code(authority_and_type: str, division: str, organisation: str) -> st
     return complete(authority_and_type + division + organisation + org_check_character(organisation))
 
 
-def _item(code: str, name: str, service_type: str, legal_basis: list[str], power_items: list[str],
-          department: str, description: str, qualification: dict[str, Any] | None = None) -> dict[str, Any]:
+def _item(
+    code: str,
+    name: str,
+    service_type: str,
+    legal_basis: list[str],
+    power_items: list[str],
+    department: str,
+    description: str,
+    qualification: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "code": code,
         "name": name,
@@ -39,49 +47,77 @@ def _item(code: str, name: str, service_type: str, legal_basis: list[str], power
 
 CATALOGUE_ITEMS: list[dict[str, Any]] = [
     _item(
-        "ZJ-HP-001", "建设项目环境影响评价文件编制", "evaluation",
-        ["《中华人民共和国环境影响评价法》第十六条、第十九条",
-         "《建设项目环境保护管理条例》（国务院令第682号）"],
-        ["建设项目环境影响评价文件审批"], "杭州市生态环境局",
+        "ZJ-HP-001",
+        "建设项目环境影响评价文件编制",
+        "evaluation",
+        [
+            "《中华人民共和国环境影响评价法》第十六条、第十九条",
+            "《建设项目环境保护管理条例》（国务院令第682号）",
+        ],
+        ["建设项目环境影响评价文件审批"],
+        "杭州市生态环境局",
         "编制建设项目环境影响报告书或报告表。环评机构资质已取消，编制单位须在全国环境影响评价信用平台备案。",
     ),
     _item(
-        "ZJ-AP-001", "建设项目安全评价（安全预评价）", "evaluation",
+        "ZJ-AP-001",
+        "建设项目安全评价（安全预评价）",
+        "evaluation",
         ["《中华人民共和国安全生产法》第三十二条", "《危险化学品安全管理条例》（国务院令第591号）第十二条"],
-        ["危险化学品建设项目安全条件审查"], "杭州市应急管理局",
+        ["危险化学品建设项目安全条件审查"],
+        "杭州市应急管理局",
         "对危险化学品生产、储存建设项目开展安全预评价并出具安全评价报告。",
         {"kind": "certificate", "certificate_type": "安全评价机构资质"},
     ),
     _item(
-        "ZJ-JN-001", "固定资产投资项目节能评估（节能报告编制）", "assessment",
-        ["《中华人民共和国节约能源法》第十五条",
-         "《固定资产投资项目节能审查办法》（国家发展改革委令2023年第2号）"],
-        ["固定资产投资项目节能审查"], "杭州市发展和改革委员会",
+        "ZJ-JN-001",
+        "固定资产投资项目节能评估（节能报告编制）",
+        "assessment",
+        [
+            "《中华人民共和国节约能源法》第十五条",
+            "《固定资产投资项目节能审查办法》（国家发展改革委令2023年第2号）",
+        ],
+        ["固定资产投资项目节能审查"],
+        "杭州市发展和改革委员会",
         "对年综合能源消费量达到审查标准的项目编制节能报告。",
     ),
     _item(
-        "ZJ-SB-001", "生产建设项目水土保持方案编制", "consultation",
+        "ZJ-SB-001",
+        "生产建设项目水土保持方案编制",
+        "consultation",
         ["《中华人民共和国水土保持法》第二十五条", "《生产建设项目水土保持方案管理办法》（水利部令第53号）"],
-        ["生产建设项目水土保持方案审批"], "杭州市林业水利局",
+        ["生产建设项目水土保持方案审批"],
+        "杭州市林业水利局",
         "在山区、丘陵区、风沙区及水土保持规划确定的容易发生水土流失的其他区域开办生产建设项目的，编制水土保持方案。",
     ),
     _item(
-        "ZJ-DZ-001", "建设用地地质灾害危险性评估", "assessment",
+        "ZJ-DZ-001",
+        "建设用地地质灾害危险性评估",
+        "assessment",
         ["《地质灾害防治条例》（国务院令第394号）第二十一条", "《浙江省地质灾害防治条例》"],
-        ["建设用地预审与选址意见书核发"], "杭州市规划和自然资源局",
+        ["建设用地预审与选址意见书核发"],
+        "杭州市规划和自然资源局",
         "在地质灾害易发区内进行工程建设，在可行性研究阶段进行地质灾害危险性评估。",
         {"kind": "certificate", "certificate_type": "地质灾害危险性评估资质", "min_grade": 2},
     ),
     _item(
-        "ZJ-ZJ-001", "工程造价咨询（概算审核）", "consultation",
-        ["《中华人民共和国建筑法》", "《政府投资条例》（国务院令第712号）第十一条",
-         "《建筑工程施工发包与承包计价管理办法》（住房城乡建设部令第16号）"],
-        ["政府投资项目初步设计概算审批"], "杭州市发展和改革委员会",
+        "ZJ-ZJ-001",
+        "工程造价咨询（概算审核）",
+        "consultation",
+        [
+            "《中华人民共和国建筑法》",
+            "《政府投资条例》（国务院令第712号）第十一条",
+            "《建筑工程施工发包与承包计价管理办法》（住房城乡建设部令第16号）",
+        ],
+        ["政府投资项目初步设计概算审批"],
+        "杭州市发展和改革委员会",
         "对政府投资项目初步设计概算进行审核并出具审核报告。",
-        {"kind": "any_of", "requirements": [
-            {"kind": "certificate", "certificate_type": "工程造价咨询企业资质", "min_grade": 2},
-            {"kind": "certificate", "certificate_type": "工程咨询单位资信", "min_grade": 2},
-        ]},
+        {
+            "kind": "any_of",
+            "requirements": [
+                {"kind": "certificate", "certificate_type": "工程造价咨询企业资质", "min_grade": 2},
+                {"kind": "certificate", "certificate_type": "工程咨询单位资信", "min_grade": 2},
+            ],
+        },
     ),
 ]
 

@@ -93,4 +93,3 @@ def load_signing_key(state_dir: Path) -> SigningKey:
 
 def jwks_url(state_dir: Path) -> str:
     return (state_dir / JWKS_FILE).resolve().as_uri()
-

@@ -79,15 +79,27 @@ def scheduled_event(name: str) -> dict[str, Any]:
 
 
 class Scheduler:
-    def __init__(self, schedules: list[Schedule], handlers: dict[str, lambdas.Handler], heartbeat: Path,
-                 time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        schedules: list[Schedule],
+        handlers: dict[str, lambdas.Handler],
+        heartbeat: Path,
+        time_scale: float = 1.0,
+    ) -> None:
         self._schedules = schedules
         self._handlers = handlers
         self._heartbeat = heartbeat
         self._scale = time_scale
         self._status: dict[str, dict[str, Any]] = {
-            s.name: {"expression": s.expression, "period_seconds": s.period_seconds * time_scale, "runs": 0,
-                     "failures": 0, "last_run": None, "last_result": None, "last_error": None}
+            s.name: {
+                "expression": s.expression,
+                "period_seconds": s.period_seconds * time_scale,
+                "runs": 0,
+                "failures": 0,
+                "last_run": None,
+                "last_result": None,
+                "last_error": None,
+            }
             for s in schedules
         }
         self._stop = threading.Event()

@@ -152,8 +152,15 @@ class LocalStack:
             if spec.consumer not in app.handler_map:
                 raise ValueError(f"queue {spec.name}: the app has no consumer named {spec.consumer}")
             queue = queues[spec.name]
-            consumers.append(Consumer(queue.url, queue.arn, spec.consumer, app.handler_map[spec.consumer],
-                                      batch_size_of(app, spec.consumer)))
+            consumers.append(
+                Consumer(
+                    queue.url,
+                    queue.arn,
+                    spec.consumer,
+                    app.handler_map[spec.consumer],
+                    batch_size_of(app, spec.consumer),
+                )
+            )
         poller = Poller(moto.client("sqs"), consumers)
         poller.start()
         self._stoppers.append(poller.stop)

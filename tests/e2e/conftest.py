@@ -67,11 +67,23 @@ class StackProcess:
         roots = [ROOT / "layers" / "common" / "python", ROOT / "functions", ROOT]
         env["PYTHONPATH"] = os.pathsep.join([*map(str, roots), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["PYTHONUNBUFFERED"] = "1"
-        command = [sys.executable, "-m", "infra.local", "--port", "0", "--state-dir", str(state_dir),
-                   "--time-scale", TIME_SCALE, "--exit-with-parent", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+            "--time-scale",
+            TIME_SCALE,
+            "--exit-with-parent",
+            *args,
+        ]
         with (state_dir / "stack.log").open("wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         stack = cls(process=process, state_dir=state_dir)
         try:
             stack._wait_until_up()

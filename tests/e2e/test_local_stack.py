@@ -138,9 +138,22 @@ def test_a_token_for_another_issuer_or_audience_is_refused(local_stack, claim, v
 
 def test_the_tokens_command_prints_a_token_the_stack_accepts(local_stack):
     printed = subprocess.run(
-        [sys.executable, "-m", "infra.local.tokens", "--role", "agency", "--subject", "AG-7",
-         "--state-dir", str(local_stack.state_dir)],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "infra.local.tokens",
+            "--role",
+            "agency",
+            "--subject",
+            "AG-7",
+            "--state-dir",
+            str(local_stack.state_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout.strip()
 
     reply = get(local_stack, "/me", printed)
@@ -157,20 +170,32 @@ def test_the_outbox_relay_runs_on_the_scheduler_and_publishes_what_was_left(loca
     dynamodb = emulator_client(local_stack.moto, "dynamodb")
     event_id = str(uuid.uuid4())
     stale = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
-    detail = {"event_id": event_id, "event_type": "OwnerRegistered", "occurred_at": stale, "subject": "OWN-X",
-              "actor": "test", "data": {}}
+    detail = {
+        "event_id": event_id,
+        "event_type": "OwnerRegistered",
+        "occurred_at": stale,
+        "subject": "OWN-X",
+        "actor": "test",
+        "data": {},
+    }
     dynamodb.put_item(
         TableName=f"{naming.TABLE_PREFIX}outbox",
-        Item={"event_id": {"S": event_id}, "pending": {"S": "PENDING"}, "created_at": {"S": stale},
-              "detail_type": {"S": "OwnerRegistered"}, "detail": {"S": json.dumps(detail)}},
+        Item={
+            "event_id": {"S": event_id},
+            "pending": {"S": "PENDING"},
+            "created_at": {"S": stale},
+            "detail_type": {"S": "OwnerRegistered"},
+            "detail": {"S": json.dumps(detail)},
+        },
     )
     runs_before = local_stack.schedules().get("relay_outbox", {}).get("runs", 0)
 
     # When the scheduler runs relay_outbox again (every 1.2 s at the test time scale)
     def relayed() -> bool:
         status = local_stack.schedules().get("relay_outbox", {})
-        gone = "Item" not in dynamodb.get_item(TableName=f"{naming.TABLE_PREFIX}outbox",
-                                               Key={"event_id": {"S": event_id}})
+        gone = "Item" not in dynamodb.get_item(
+            TableName=f"{naming.TABLE_PREFIX}outbox", Key={"event_id": {"S": event_id}}
+        )
         return status.get("runs", 0) > runs_before and gone
 
     # Then the row is published and removed, and the heartbeat says the runs went well
@@ -184,8 +209,13 @@ def test_the_outbox_relay_runs_on_the_scheduler_and_publishes_what_was_left(loca
 def emulator_client(url: str, service: str) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=url, region_name=naming.REGION,
-                        aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=naming.REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 # --- In-process: Step Functions tasks and queue consumers ----------------------------------------
@@ -204,14 +234,17 @@ def moto_in_process() -> Iterator[emulator.Emulator]:
             yield moto
         finally:
             restore()
-            emulator.configure(moto.url, {"stepfunctions": {"execute_state_machine": False},
-                                          "lambda": {"use_docker": True}})
+            emulator.configure(
+                moto.url, {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": True}}
+            )
             moto.stop()
 
 
 def finished(sfn: Any, execution_arn: str) -> dict[str, Any]:
-    return eventually(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"
-                      and d, timeout=20)
+    return eventually(
+        lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d,
+        timeout=20,
+    )
 
 
 def test_a_state_machine_task_runs_a_registered_local_handler(moto_in_process, tmp_path):
@@ -244,8 +277,9 @@ def test_a_state_machine_task_runs_a_registered_local_handler(moto_in_process, t
 
     # When an execution starts
     began = time.monotonic()
-    execution = sfn.start_execution(stateMachineArn=machines[naming.resource_name("window")],
-                                    input=json.dumps({"purchase_id": "P-1"}))
+    execution = sfn.start_execution(
+        stateMachineArn=machines[naming.resource_name("window")], input=json.dumps({"purchase_id": "P-1"})
+    )
     try:
         result = finished(sfn, execution["executionArn"])
     finally:
@@ -270,8 +304,9 @@ def test_a_failing_local_handler_fails_the_task_with_its_error_type(moto_in_proc
     asl = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "${RefuseFunctionArn}", "End": True}}}
     (tmp_path / "refuse.asl.json").write_text(json.dumps(asl))
     sfn = moto_in_process.client("stepfunctions")
-    machines = statemachines.create(sfn, [tmp_path / "refuse.asl.json"],
-                                    resources.function_values({"refuse": arn}), role)
+    machines = statemachines.create(
+        sfn, [tmp_path / "refuse.asl.json"], resources.function_values({"refuse": arn}), role
+    )
 
     execution = sfn.start_execution(stateMachineArn=machines[naming.resource_name("refuse")], input="{}")
     try:
@@ -301,8 +336,16 @@ def test_rule_events_reach_the_queue_consumer_and_only_processed_messages_are_de
     rule = EventRule(f"notify-{suffix}", ("OwnerRegistered", "OwnerUpdated"), f"notify-{suffix}")
     resources.create_rules(events, [rule], queues, bus=bus, source="marketplace")
     for n, kind in enumerate(["OwnerRegistered", "OwnerUpdated", "OwnerRegistered", "CalendarYearLoaded"]):
-        events.put_events(Entries=[{"Source": "marketplace", "DetailType": kind, "EventBusName": bus,
-                                    "Detail": json.dumps({"n": n})}])
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "marketplace",
+                    "DetailType": kind,
+                    "EventBusName": bus,
+                    "Detail": json.dumps({"n": n}),
+                }
+            ]
+        )
     seen: list[dict[str, Any]] = []
 
     def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -360,8 +403,14 @@ def test_the_demo_loads_through_the_api_once_and_a_stack_stops_cleanly(start_loc
 
     items = requests.get(f"{stack.api}/catalogue/items?limit=50", timeout=10).json()["items"]
     owners = requests.get(f"{stack.api}/owners?limit=50", timeout=10).json()["items"]
-    assert {i["code"] for i in items} == {"ZJ-HP-001", "ZJ-AP-001", "ZJ-JN-001", "ZJ-SB-001", "ZJ-DZ-001",
-                                          "ZJ-ZJ-001"}
+    assert {i["code"] for i in items} == {
+        "ZJ-HP-001",
+        "ZJ-AP-001",
+        "ZJ-JN-001",
+        "ZJ-SB-001",
+        "ZJ-DZ-001",
+        "ZJ-ZJ-001",
+    }
     assert {o["owner_id"] for o in owners} == {"OWN-001", "OWN-002", "OWN-003"}
     again = demo.load(stack.api, stack.state_dir)
     assert again.created == []

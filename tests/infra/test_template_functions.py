@@ -124,3 +124,37 @@ def test_the_layer_leaves_boto3_to_the_runtime(built: BuildResult) -> None:
 
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+def test_each_function_loads_only_the_area_that_serves_its_operation(resources: dict[str, Any]) -> None:
+    """A deployed function imports one area (chalicelib/areas.py); that area must hold its route."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    by_area: dict[str, list[tuple[str, str]]] = {}
+    for function in _functions(resources).values():
+        area = function["Properties"]["Environment"]["Variables"].get("MARKETPLACE_AREA")
+        assert area, function["Metadata"]["operation"]
+        spec = next((r for r in ROUTES if r.name == function["Metadata"]["operation"]), None)
+        if spec is not None:
+            by_area.setdefault(area, []).append((spec.path, spec.method))
+    probe = "import app, json; print(json.dumps({p: sorted(m) for p, m in app.app.routes.items()}))"
+    for area, expected in by_area.items():
+        paths = [root / "layers/common/python", root / "functions", root]
+        env = {**os.environ, "MARKETPLACE_AREA": area, "PYTHONPATH": os.pathsep.join(map(str, paths))}
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=root / "functions",
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        served = json.loads(out.strip().splitlines()[-1])
+        for path, method in expected:
+            assert method in served.get(path, []), (area, path, method)
+        assert len(served) < len({r.path for r in ROUTES}), f"{area} loads every area"
