@@ -20,6 +20,17 @@ def credit_code(authority_and_type: str, division: str, organisation: str) -> st
     return complete(authority_and_type + division + organisation + org_check_character(organisation))
 
 
+# The regulating industry of each department's items: regulators with that industry review the
+# agencies that offer them.
+INDUSTRIES = {
+    "杭州市生态环境局": "environment",
+    "杭州市应急管理局": "work_safety",
+    "杭州市发展和改革委员会": "development",
+    "杭州市林业水利局": "water",
+    "杭州市规划和自然资源局": "natural_resources",
+}
+
+
 def _item(
     code: str,
     name: str,
@@ -37,6 +48,7 @@ def _item(
         "legal_basis": legal_basis,
         "power_items": power_items,
         "department": department,
+        "industry": INDUSTRIES[department],
         "qualification": qualification,
         "pricing": {"mode": "market", "fee_basis": MARKET_PRICE},
         "effective_from": EFFECTIVE_FROM,

@@ -15,6 +15,7 @@ def catalogue_item(code: str = "ZJ-HP-001", **changes: Any) -> dict[str, Any]:
         "legal_basis": ["《中华人民共和国环境影响评价法》第十六条", "《建设项目环境保护管理条例》第七条"],
         "power_items": ["建设项目环境影响评价文件审批"],
         "department": "市生态环境局",
+        "industry": "environment",
         "qualification": {
             "kind": "any_of",
             "requirements": [

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from marketplace.domain.model import Model, StrictModel
 
 ITEM_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9\-]{2,39}$"
+INDUSTRY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 
 
 class ServiceType(StrEnum):
@@ -125,6 +126,10 @@ class ItemDefinition(_Strict):
     legal_basis: list[str] = Field(min_length=1, max_length=20)
     power_items: list[str] = Field(min_length=1, max_length=50)
     department: str = Field(min_length=1, max_length=100)
+    industry: str = Field(
+        pattern=INDUSTRY_PATTERN,
+        description="the regulating industry (行业), e.g. environment: its regulators review agencies offering it",
+    )
     qualification: Requirement | None = None
     pricing: Pricing
     effective_from: date

@@ -28,6 +28,7 @@ def _summary(item: ItemVersion) -> dict[str, object]:
         "name": item.name,
         "service_type": item.service_type.value,
         "department": item.department,
+        "industry": item.industry,
         "status": item.status.value,
         "effective_from": item.effective_from.isoformat(),
     }
