@@ -12,7 +12,7 @@ import importlib
 import os
 from types import ModuleType
 
-AREAS = ("platform", "catalogue", "owners", "calendars", "tasks")
+AREAS = ("platform", "catalogue", "owners", "calendars", "agencies", "tasks")
 AREA_VARIABLE = "MARKETPLACE_AREA"
 
 

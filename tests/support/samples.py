@@ -44,3 +44,61 @@ def owner_profile(first17: str = "11330100002496110", **changes: Any) -> dict[st
     }
     body.update(changes)
     return body
+
+
+def certificate(number: str = "HP-2026-001", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "certificate_type": "环评资质",
+        "number": number,
+        "grade": 1,
+        "issuer": "浙江省生态环境厅",
+        "issued_on": "2025-01-01",
+        "expires_on": "2029-12-31",
+        "file_ref": f"licences/{number}.pdf",
+    }
+    body.update(changes)
+    return body
+
+
+def agency_profile(first17: str = "91330106MA2H7Y4K0", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "legal_entity": {
+            "name": "浙江绿源环境科技有限公司",
+            "credit_code": complete(first17),
+            "legal_representative": "赵明",
+            "address": "杭州市西湖区文三路100号",
+            "entity_type": "legal_person",
+            "region_code": "330106",
+        },
+        "contacts": [
+            {"name": "钱芳", "phone": "13900000001", "email": "qianf@example.cn", "role": "业务经理"}
+        ],
+        "practitioners": [
+            {
+                "name": "孙伟",
+                "id_number": "330106198001011234",
+                "phone": "13900000002",
+                "certificates": [{"certificate_type": "环境影响评价工程师", "number": "HJ-0001"}],
+            }
+        ],
+        "certificates": [certificate()],
+        "offerings": [
+            {
+                "item_code": "ZJ-HP-001",
+                "service_content": "编制环境影响报告书（表）",
+                "time_limit_working_days": 20,
+                "fee": {"basis": "按《建设项目环境影响咨询收费标准》下浮10%"},
+            }
+        ],
+        "regions": ["330100", "330106"],
+        "branches": [
+            {
+                "name": "宁波分公司",
+                "address": "宁波市鄞州区天童南路1号",
+                "regions": ["330200"],
+                "contacts": [{"name": "李强", "phone": "13900000003"}],
+            }
+        ],
+    }
+    body.update(changes)
+    return body

@@ -18,6 +18,17 @@ EVENT_TYPES = (
     "OwnerRegistered",
     "OwnerUpdated",
     "CalendarYearLoaded",
+    "AgencyApplied",
+    "AgencyReviewed",
+    "AgencyAdmitted",
+    "AgencyRejected",
+    "AgencyChanged",
+    "AgencySuspended",
+    "AgencyExpelled",
+    "AgencyReinstated",
+    "CertificateExpiring",
+    "ItemSuspended",
+    "ItemRestored",
 )
 
 

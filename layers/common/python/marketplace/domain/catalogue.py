@@ -128,7 +128,8 @@ class ItemDefinition(_Strict):
     department: str = Field(min_length=1, max_length=100)
     industry: str = Field(
         pattern=INDUSTRY_PATTERN,
-        description="the regulating industry (行业), e.g. environment: its regulators review agencies offering it",
+        description="the regulating industry (行业), e.g. environment; its regulators review the agencies "
+        "that offer the item",
     )
     qualification: Requirement | None = None
     pricing: Pricing

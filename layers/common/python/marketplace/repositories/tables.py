@@ -141,5 +141,74 @@ class OutboxRow(Model):
     by_pending = OutboxPendingIndex()
 
 
-ALL_MODELS: list[Any] = [CatalogueItemRow, OwnerRow, IdempotencyRow, CalendarRow, OutboxRow]
+class AgencyListIndex(GlobalSecondaryIndex["AgencyRow"]):
+    """Agencies' profile rows: the public directory without an item filter."""
+
+    Meta = _index_meta("by-listing")
+    listing = UnicodeAttribute(hash_key=True)
+    agency_id = UnicodeAttribute(range_key=True)
+
+
+class AgencyItemIndex(GlobalSecondaryIndex["AgencyRow"]):
+    """Offering rows by catalogue item: who is admitted for an item."""
+
+    Meta = _index_meta("by-item")
+    item_code = UnicodeAttribute(hash_key=True)
+    agency_id = UnicodeAttribute(range_key=True)
+
+
+class AgencyReviewQueueIndex(GlobalSecondaryIndex["AgencyRow"]):
+    """Pending review rows by review slot (`admin`, `industry:<x>`), oldest deadline first."""
+
+    Meta = _index_meta("by-review-queue")
+    queue = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class AgencyExpiryIndex(GlobalSecondaryIndex["AgencyRow"]):
+    """Certificate rows by expiry date, for the daily check."""
+
+    Meta = _index_meta("by-expiry")
+    expiry_bucket = UnicodeAttribute(hash_key=True)
+    expires_on = UnicodeAttribute(range_key=True)
+
+
+class AgencyRow(Model):
+    """One agency's partition. `sk` names the row:
+    `PROFILE` (status, the admitted record, history), `SUB#000001` (a submission: admission,
+    change or extension), `SUB#000001#DEC#<slot>` (a reviewer's decision), `SUB#000001#PENDING#<slot>`
+    (a review still owed, in the queue index), `VER#000001` (an admitted record version),
+    `OFFER#<item>` (an admitted offering, in the item index), `CERT#<number>` (an admitted
+    certificate, in the expiry index). Guard rows `credit-code#<code>` keep credit codes unique."""
+
+    class Meta(_Meta):
+        suffix = "agencies"
+        table_name = prefixed(suffix)
+
+    agency_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    listing = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    item_code = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    expiry_bucket = UnicodeAttribute(null=True)
+    expires_on = UnicodeAttribute(null=True)
+    regions = UnicodeAttribute(null=True)
+    search_text = UnicodeAttribute(null=True)
+    open_submission = NumberAttribute(null=True)
+    submissions = NumberAttribute(null=True)
+    record_version = NumberAttribute(null=True)
+    approvals = NumberAttribute(null=True)
+    rejections = NumberAttribute(null=True)
+    holder = UnicodeAttribute(null=True)
+    document = JSONAttribute(null=True)
+
+    by_listing = AgencyListIndex()
+    by_item = AgencyItemIndex()
+    by_review_queue = AgencyReviewQueueIndex()
+    by_expiry = AgencyExpiryIndex()
+
+
+ALL_MODELS: list[Any] = [CatalogueItemRow, OwnerRow, IdempotencyRow, CalendarRow, OutboxRow, AgencyRow]
 TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expires_at"}

@@ -1,0 +1,439 @@
+"""Agencies, their submissions, review decisions and admitted offerings in the `agencies` table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from marketplace.domain.agencies import (
+    Agency,
+    AgencyStatus,
+    AgencySummary,
+    Decision,
+    Offering,
+    Submission,
+    SubmissionStatus,
+)
+from marketplace.errors import NotFound
+from marketplace.events import DomainEvent
+from marketplace.repositories import event_bus
+from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
+from marketplace.repositories.tables import AgencyRow
+
+PROFILE = "PROFILE"
+LISTING = "AGENCY"
+CERT_BUCKET = "CERT"
+
+
+def _sub(number: int) -> str:
+    return f"SUB#{number:06d}"
+
+
+def _decision_key(number: int, slot: str) -> str:
+    return f"{_sub(number)}#DEC#{slot}"
+
+
+def _pending_key(number: int, slot: str) -> str:
+    return f"{_sub(number)}#PENDING#{slot}"
+
+
+def _guard(credit_code: str) -> str:
+    return f"credit-code#{credit_code}"
+
+
+@dataclass(frozen=True)
+class AgencyPage:
+    agencies: list[Agency]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class PendingReview:
+    agency_id: str
+    number: int
+    slot: str
+    due_at: str
+    name: str
+    kind: str
+
+
+def _profile_row(agency: Agency, open_submission: int | None, submissions: int) -> AgencyRow:
+    record = agency.record
+    regions = ",".join(record.all_regions()) if record else ""
+    return AgencyRow(
+        agency_id=agency.agency_id,
+        sk=PROFILE,
+        listing=LISTING,
+        status=agency.status.value,
+        regions=regions,
+        search_text=f"{agency.name}\n{agency.credit_code}".lower(),
+        open_submission=open_submission,
+        submissions=submissions,
+        record_version=agency.record_version,
+        document=agency.model_dump(mode="json"),
+    )
+
+
+def _submission_row(submission: Submission) -> AgencyRow:
+    return AgencyRow(
+        agency_id=submission.agency_id,
+        sk=_sub(submission.number),
+        status=submission.status.value,
+        approvals=0,
+        rejections=0,
+        document=submission.model_dump(mode="json", exclude={"decisions"}),
+    )
+
+
+def _pending_rows(submission: Submission, name: str) -> list[AgencyRow]:
+    return [
+        AgencyRow(
+            agency_id=submission.agency_id,
+            sk=_pending_key(submission.number, slot),
+            queue=slot,
+            due_at=f"{submission.due_at}#{submission.agency_id}#{submission.number}",
+            document={"name": name, "kind": submission.kind.value, "number": submission.number},
+        )
+        for slot in submission.required_slots
+    ]
+
+
+def open_first_submission(agency: Agency, submission: Submission, events: list[DomainEvent]) -> None:
+    """A first application: the agency and its credit code must be new."""
+    conflict = (
+        f"organisation {agency.agency_id} has already applied, "
+        f"or credit code {agency.credit_code} belongs to another agency"
+    )
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.save(
+            _profile_row(agency, submission.number, submission.number),
+            condition=AgencyRow.sk.does_not_exist(),
+        )
+        tx.save(
+            AgencyRow(agency_id=_guard(agency.credit_code), sk=PROFILE, holder=agency.agency_id),
+            condition=AgencyRow.sk.does_not_exist(),
+        )
+        tx.save(_submission_row(submission), condition=AgencyRow.sk.does_not_exist())
+        for row in _pending_rows(submission, agency.name):
+            tx.save(row)
+        event_bus.stage(tx, events)
+
+
+def open_next_submission(
+    agency: Agency,
+    submission: Submission,
+    *,
+    allowed: Iterable[AgencyStatus],
+    new_status: AgencyStatus | None,
+    events: list[DomainEvent],
+) -> None:
+    """A resubmission, change or extension: only when none is open and the agency is in one of
+    the `allowed` states; the submission number must be the next one."""
+    conflict = f"agency {agency.agency_id} already has a submission under review, or its status changed"
+    condition = (
+        AgencyRow.open_submission.does_not_exist()
+        & (AgencyRow.submissions == submission.number - 1)
+        & AgencyRow.status.is_in(*[s.value for s in allowed])
+    )
+    actions: list[Any] = [
+        AgencyRow.open_submission.set(submission.number),
+        AgencyRow.submissions.set(submission.number),
+    ]
+    if new_status is not None:
+        updated = agency.model_copy(update={"status": new_status})
+        actions += [
+            AgencyRow.status.set(new_status.value),
+            AgencyRow.document.set(updated.model_dump(mode="json")),
+        ]
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(AgencyRow(agency_id=agency.agency_id, sk=PROFILE), actions=actions, condition=condition)
+        tx.save(_submission_row(submission), condition=AgencyRow.sk.does_not_exist())
+        for row in _pending_rows(submission, agency.name):
+            tx.save(row)
+        event_bus.stage(tx, events)
+
+
+def record_decisions(
+    agency_id: str, number: int, decisions: list[Decision], events: list[DomainEvent]
+) -> None:
+    """Record decisions for review slots still open. A slot decided already, or a submission no
+    longer under review, makes the whole call a conflict and records nothing."""
+    approvals = sum(1 for d in decisions if d.decision == "approve")
+    rejections = len(decisions) - approvals
+    conflict = "this review was already decided, or the submission is no longer under review"
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        for decision in decisions:
+            tx.save(
+                AgencyRow(
+                    agency_id=agency_id,
+                    sk=_decision_key(number, decision.slot),
+                    document=decision.model_dump(mode="json"),
+                ),
+                condition=AgencyRow.sk.does_not_exist(),
+            )
+            tx.delete(AgencyRow(agency_id=agency_id, sk=_pending_key(number, decision.slot)))
+        tx.update(
+            AgencyRow(agency_id=agency_id, sk=_sub(number)),
+            actions=[AgencyRow.approvals.add(approvals), AgencyRow.rejections.add(rejections)],
+            condition=AgencyRow.status == SubmissionStatus.under_review.value,
+        )
+        event_bus.stage(tx, events)
+
+
+def submission_tally(agency_id: str, number: int) -> tuple[str, int, int]:
+    """(status, approvals, rejections), read strongly consistent right after a decision."""
+    with translated(missing=f"agency {agency_id} has no submission {number}"):
+        row = AgencyRow.get(agency_id, _sub(number), consistent_read=True)
+    return row.status or "", int(row.approvals or 0), int(row.rejections or 0)
+
+
+def close_approved(
+    agency: Agency,
+    previous: Agency,
+    submission: Submission,
+    events: list[DomainEvent],
+) -> None:
+    """Put the approved record in force: profile, record version, offerings and certificates, in
+    one transaction conditioned on the submission still being open and fully approved."""
+    record = agency.record
+    assert record is not None
+    number = submission.number
+    conflict = f"submission {number} of agency {agency.agency_id} was closed meanwhile"
+    old_items = {o.item_code for o in previous.record.offerings} if previous.record else set()
+    old_certs = {c.number for c in previous.record.certificates} if previous.record else set()
+    new_items = {o.item_code for o in record.offerings}
+    new_certs = {c.number for c in record.certificates}
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            AgencyRow(agency_id=agency.agency_id, sk=_sub(number)),
+            actions=[
+                AgencyRow.status.set(SubmissionStatus.approved.value),
+                AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
+            ],
+            condition=(AgencyRow.status == SubmissionStatus.under_review.value)
+            & (AgencyRow.approvals >= len(submission.required_slots))
+            & (AgencyRow.rejections == 0),
+        )
+        tx.save(
+            _profile_row(agency, None, number),
+            condition=(AgencyRow.open_submission == number) & (AgencyRow.status == previous.status.value),
+        )
+        tx.save(
+            AgencyRow(
+                agency_id=agency.agency_id,
+                sk=f"VER#{agency.record_version:06d}",
+                document={"record": record.model_dump(mode="json"), "submission": number},
+            ),
+            condition=AgencyRow.sk.does_not_exist(),
+        )
+        for row in offering_rows(agency):
+            tx.save(row)
+        for code in old_items - new_items:
+            tx.delete(AgencyRow(agency_id=agency.agency_id, sk=f"OFFER#{code}"))
+        for certificate in record.certificates:
+            tx.save(
+                AgencyRow(
+                    agency_id=agency.agency_id,
+                    sk=f"CERT#{certificate.number}",
+                    expiry_bucket=CERT_BUCKET,
+                    expires_on=f"{certificate.expires_on.isoformat()}#{agency.agency_id}#{certificate.number}",
+                    document=certificate.model_dump(mode="json"),
+                )
+            )
+        for gone in old_certs - new_certs:
+            tx.delete(AgencyRow(agency_id=agency.agency_id, sk=f"CERT#{gone}"))
+        event_bus.stage(tx, events)
+
+
+def offering_rows(agency: Agency) -> list[AgencyRow]:
+    """The directory's view of each admitted offering, carrying the agency's current status."""
+    record = agency.record
+    if record is None:
+        return []
+    regions = ",".join(record.all_regions())
+    return [
+        AgencyRow(
+            agency_id=agency.agency_id,
+            sk=f"OFFER#{offering.item_code}",
+            item_code=offering.item_code,
+            status=agency.status.value,
+            regions=regions,
+            search_text=agency.name.lower(),
+            document={
+                "name": agency.name,
+                "offering": offering.model_dump(mode="json"),
+                "suspended": offering.item_code in agency.suspended_items,
+            },
+        )
+        for offering in record.offerings
+    ]
+
+
+def close_returned(
+    agency: Agency, previous: Agency, submission: Submission, events: list[DomainEvent]
+) -> None:
+    """Return a submission with its reasons: it closes, nothing in force changes (a first
+    application's agency becomes `returned`), and reviews still owed are dropped from the queues."""
+    number = submission.number
+    conflict = f"submission {number} of agency {agency.agency_id} was closed meanwhile"
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            AgencyRow(agency_id=agency.agency_id, sk=_sub(number)),
+            actions=[
+                AgencyRow.status.set(SubmissionStatus.returned.value),
+                AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
+            ],
+            condition=(AgencyRow.status == SubmissionStatus.under_review.value) & (AgencyRow.rejections > 0),
+        )
+        tx.save(
+            _profile_row(agency, None, number),
+            condition=(AgencyRow.open_submission == number) & (AgencyRow.status == previous.status.value),
+        )
+        decided = {d.slot for d in submission.decisions}
+        for slot in submission.required_slots:
+            if slot not in decided:
+                tx.delete(AgencyRow(agency_id=agency.agency_id, sk=_pending_key(number, slot)))
+        event_bus.stage(tx, events)
+
+
+def change_status(agency: Agency, previous: Agency, events: list[DomainEvent]) -> None:
+    """Suspend, expel or reinstate: the profile and every offering row, if the status is still
+    the one the decision was made on."""
+    conflict = f"agency {agency.agency_id} changed status meanwhile; read it again"
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
+            actions=[
+                AgencyRow.status.set(agency.status.value),
+                AgencyRow.document.set(agency.model_dump(mode="json")),
+            ],
+            condition=AgencyRow.status == previous.status.value,
+        )
+        for row in offering_rows(agency):
+            tx.save(row)
+        event_bus.stage(tx, events)
+
+
+def get(agency_id: str) -> Agency:
+    with translated(missing=f"agency {agency_id} not found"):
+        if agency_id.startswith("credit-code#"):
+            raise AgencyRow.DoesNotExist()
+        row = AgencyRow.get(agency_id, PROFILE)
+    return Agency.model_validate(row.document)
+
+
+def find(agency_id: str) -> Agency | None:
+    try:
+        return get(agency_id)
+    except NotFound:
+        return None
+
+
+def submissions(agency_id: str, number: int | None = None) -> list[Submission]:
+    """Submissions with their decisions, oldest first (one, when `number` is given)."""
+    prefix = _sub(number) if number is not None else "SUB#"
+    found: dict[int, Submission] = {}
+    decisions: dict[int, list[Decision]] = {}
+    for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith(prefix)):
+        parts = row.sk.split("#")
+        n = int(parts[1])
+        if len(parts) == 2:
+            found[n] = Submission.model_validate(row.document)
+        elif parts[2] == "DEC":
+            decisions.setdefault(n, []).append(Decision.model_validate(row.document))
+    for n, submission in found.items():
+        submission.decisions = sorted(decisions.get(n, []), key=lambda d: d.decided_at)
+    return [found[n] for n in sorted(found)]
+
+
+def record_versions(agency_id: str) -> list[dict[str, Any]]:
+    return [row.document for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith("VER#"))]
+
+
+def review_queue(slot: str, limit: int) -> list[PendingReview]:
+    pending = []
+    for row in AgencyRow.by_review_queue.query(slot, limit=limit):
+        due_at = (row.due_at or "").split("#")[0]
+        pending.append(
+            PendingReview(
+                agency_id=row.agency_id,
+                number=int(row.document["number"]),
+                slot=slot,
+                due_at=due_at,
+                name=row.document["name"],
+                kind=row.document["kind"],
+            )
+        )
+    return pending
+
+
+def list_agencies(
+    *,
+    item_code: str | None,
+    region: str | None,
+    status: str | None,
+    keyword: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[AgencySummary], str | None]:
+    """Directory entries: a Query on the item index (with an item) or the listing index."""
+    condition: Any = None
+
+    def both(extra: Any) -> None:
+        nonlocal condition
+        condition = extra if condition is None else condition & extra
+
+    if status:
+        both(AgencyRow.status == status)
+    if region:
+        both(AgencyRow.regions.contains(region))
+    if keyword:
+        both(AgencyRow.search_text.contains(keyword.lower()))
+    if item_code:
+        start = decode_cursor(cursor, {"agency_id", "sk", "item_code"})
+        results = AgencyRow.by_item.query(
+            item_code,
+            filter_condition=condition,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=max(limit, 25),
+        )
+    else:
+        start = decode_cursor(cursor, {"agency_id", "sk", "listing"})
+        results = AgencyRow.by_listing.query(
+            LISTING,
+            filter_condition=condition,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=max(limit, 25),
+        )
+    summaries = [_summary(row) for row in results]
+    return summaries, encode_cursor(results.last_evaluated_key)
+
+
+def _summary(row: AgencyRow) -> AgencySummary:
+    regions = [r for r in (row.regions or "").split(",") if r]
+    if row.sk == PROFILE:
+        agency = Agency.model_validate(row.document)
+        items = [o.item_code for o in agency.record.offerings] if agency.record else []
+        return AgencySummary(
+            agency_id=agency.agency_id, name=agency.name, status=agency.status, regions=regions, items=items
+        )
+    return AgencySummary(
+        agency_id=row.agency_id,
+        name=row.document["name"],
+        status=AgencyStatus(row.status),
+        regions=regions,
+        items=[row.item_code or ""],
+        offering=Offering.model_validate(row.document["offering"]),
+        item_suspended=bool(row.document["suspended"]),
+    )
+
+
+def certificates_expiring(until: str, limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
+    """(agency id, certificate) for admitted certificates expiring on or before `until`."""
+    rows = AgencyRow.by_expiry.query(CERT_BUCKET, AgencyRow.expires_on <= f"{until}#~", limit=limit)
+    return [(row.agency_id, row.document) for row in rows]

@@ -1,0 +1,532 @@
+"""Use cases of agency admission (DOMAIN.md §2): apply, change, extend, jointly review; suspend,
+expel and reinstate; the public directory."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from marketplace.auth import Principal
+from marketplace.clock import iso, utcnow
+from marketplace.domain.agencies import (
+    Agency,
+    AgencyProfile,
+    AgencyStatus,
+    AgencySummary,
+    Decision,
+    OfferingEligibility,
+    QualificationCertificate,
+    ReviewDecision,
+    StatusChange,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    check_requirements,
+    required_slots,
+    slots_of_reviewer,
+)
+from marketplace.domain.catalogue import ItemStatus, describe, in_force
+from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from marketplace.events import DomainEvent, event
+from marketplace.repositories import agencies as repo
+from marketplace.repositories import catalogue as catalogue_repo
+from marketplace.repositories import event_bus
+from marketplace.services.calendar import working_calendar
+from marketplace.settings import get_settings
+
+
+def eligibility(profile: AgencyProfile, on: date | None = None) -> tuple[list[OfferingEligibility], set[str]]:
+    """For every offered item: the catalogue version in force, which certificate meets which
+    requirement and what is missing; and the industries of the eligible items."""
+    today = on or utcnow().date()
+    results: list[OfferingEligibility] = []
+    industries: set[str] = set()
+    for offering in profile.offerings:
+        try:
+            versions = catalogue_repo.history(offering.item_code)
+        except NotFound:
+            results.append(
+                _ineligible(offering.item_code, "not in the catalogue: items not listed cannot be traded")
+            )
+            continue
+        item = in_force(versions, today)
+        if item is None:
+            results.append(_ineligible(offering.item_code, "no version of this item is in force yet"))
+            continue
+        if item.status == ItemStatus.retired:
+            results.append(
+                _ineligible(offering.item_code, "the item is retired from the catalogue", item.version)
+            )
+            continue
+        met, checks = check_requirements(item.qualification, profile.certificates, today)
+        problems = [] if met else [f"qualification not met: {describe(item.qualification)}"]
+        problems += [
+            f"missing a valid {c.certificate_type}"
+            + (f" of grade {c.min_grade} or better" if c.min_grade else "")
+            for c in checks
+            if not c.met and not met
+        ]
+        results.append(
+            OfferingEligibility(
+                item_code=offering.item_code,
+                item_version=item.version,
+                eligible=met,
+                requirement=describe(item.qualification),
+                checks=checks,
+                problems=problems,
+            )
+        )
+        if met:
+            industries.add(item.industry)
+    return results, industries
+
+
+def _ineligible(code: str, why: str, version: int | None = None) -> OfferingEligibility:
+    return OfferingEligibility(
+        item_code=code, item_version=version, eligible=False, requirement="", checks=[], problems=[why]
+    )
+
+
+def _require_eligible(results: list[OfferingEligibility]) -> None:
+    refused = [r for r in results if not r.eligible]
+    if refused:
+        errors = [FieldError(f"offerings[{r.item_code}]", "; ".join(r.problems)) for r in refused]
+        raise ValidationFailed(
+            "some offered items cannot be admitted: " + ", ".join(r.item_code for r in refused),
+            errors=errors,
+            eligibility=[r.model_dump(mode="json") for r in results],
+        )
+
+
+def _new_submission(
+    agency_id: str, number: int, kind: SubmissionKind, profile: AgencyProfile, by: Principal, note: str
+) -> tuple[Submission, list[OfferingEligibility]]:
+    results, industries = eligibility(profile)
+    _require_eligible(results)
+    now = utcnow()
+    deadline = working_calendar().deadline(now, get_settings().rules.agency_review_working_days)
+    submission = Submission(
+        agency_id=agency_id,
+        number=number,
+        kind=kind,
+        profile=profile,
+        note=note,
+        submitted_at=iso(now),
+        submitted_by=by.subject,
+        due_at=iso(deadline.at),
+        due_counts_weekends_only=deadline.weekends_only,
+        required_slots=required_slots(industries),
+        eligibility=results,
+    )
+    return submission, results
+
+
+def _submitted_event(submission: Submission, name: str, by: Principal) -> DomainEvent:
+    return event(
+        "AgencyApplied",
+        subject=submission.agency_id,
+        data={
+            "agency_id": submission.agency_id,
+            "name": name,
+            "submission": submission.number,
+            "kind": submission.kind.value,
+            "items": [o.item_code for o in submission.profile.offerings],
+            "reviewers": submission.required_slots,
+            "due_at": submission.due_at,
+        },
+        actor=by.subject,
+    )
+
+
+def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
+    """An agency applies for admission, or resubmits an application that was returned."""
+    agency_id = by.org_id
+    current = repo.find(agency_id)
+    now = iso(utcnow())
+    if current is None:
+        submission, _ = _new_submission(agency_id, 1, SubmissionKind.admission, profile, by, note)
+        agency = Agency(
+            agency_id=agency_id,
+            name=profile.legal_entity.name,
+            credit_code=profile.legal_entity.credit_code,
+            status=AgencyStatus.applying,
+            history=[StatusChange(at=now, status=AgencyStatus.applying, by=by.subject, by_role=by.role)],
+            created_at=now,
+            updated_at=now,
+        )
+        events = [_submitted_event(submission, agency.name, by)]
+        repo.open_first_submission(agency, submission, events)
+        event_bus.flush(events)
+        return submission
+    if current.status != AgencyStatus.returned:
+        raise Conflict(
+            f"agency {agency_id} is {current.status.value}: apply again only after a returned application; "
+            "an admitted agency submits a change (PUT /agencies/{id})"
+        )
+    _same_legal_entity(current, profile)
+    number = len(repo.submissions(agency_id)) + 1
+    submission, _ = _new_submission(agency_id, number, SubmissionKind.admission, profile, by, note)
+    events = [_submitted_event(submission, current.name, by)]
+    repo.open_next_submission(
+        current, submission, allowed=[AgencyStatus.returned], new_status=AgencyStatus.applying, events=events
+    )
+    event_bus.flush(events)
+    return submission
+
+
+def _same_legal_entity(current: Agency, profile: AgencyProfile) -> None:
+    if profile.legal_entity.credit_code != current.credit_code:
+        raise ValidationFailed(
+            "the unified social credit code identifies the agency and cannot change",
+            errors=[FieldError("legal_entity.credit_code", f"must stay {current.credit_code}")],
+        )
+
+
+def _require_own(agency_id: str, by: Principal) -> None:
+    if by.role != "agency" or by.org_id != agency_id:
+        raise Forbidden(f"only agency {agency_id} itself may do this")
+
+
+def request_change(agency_id: str, profile: AgencyProfile, by: Principal, note: str) -> Submission:
+    """A change (变更): the admitted record stays in force until the change is approved."""
+    _require_own(agency_id, by)
+    current = repo.get(agency_id)
+    _require_serving(current)
+    _same_legal_entity(current, profile)
+    return _open_follow_up(current, SubmissionKind.change, profile, by, note)
+
+
+def request_extension(
+    agency_id: str, certificates: list[QualificationCertificate], by: Principal, note: str
+) -> Submission:
+    """An extension (延期): renewed certificates replace those with the same number (or are added),
+    reviewed like a change."""
+    _require_own(agency_id, by)
+    current = repo.get(agency_id)
+    _require_serving(current)
+    assert current.record is not None
+    renewed = {c.number: c for c in certificates}
+    kept = [renewed.pop(c.number, c) for c in current.record.certificates]
+    profile = current.record.model_copy(update={"certificates": kept + list(renewed.values())})
+    profile = AgencyProfile.model_validate(profile.model_dump())
+    return _open_follow_up(current, SubmissionKind.extension, profile, by, note)
+
+
+def _require_serving(agency: Agency) -> None:
+    if agency.status not in (AgencyStatus.admitted, AgencyStatus.suspended) or agency.record is None:
+        raise Conflict(f"agency {agency.agency_id} is {agency.status.value}: only an admitted agency changes")
+
+
+def _open_follow_up(
+    current: Agency, kind: SubmissionKind, profile: AgencyProfile, by: Principal, note: str
+) -> Submission:
+    number = len(repo.submissions(current.agency_id)) + 1
+    submission, _ = _new_submission(current.agency_id, number, kind, profile, by, note)
+    events = [_submitted_event(submission, current.name, by)]
+    repo.open_next_submission(
+        current,
+        submission,
+        allowed=[AgencyStatus.admitted, AgencyStatus.suspended],
+        new_status=None,
+        events=events,
+    )
+    event_bus.flush(events)
+    return submission
+
+
+def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, by: Principal) -> Submission:
+    """A reviewer approves or rejects, for every review slot they fill. When every slot has
+    approved the submission is approved; one rejection returns it."""
+    found = repo.submissions(agency_id, number)
+    if not found:
+        raise NotFound(f"agency {agency_id} has no submission {number}")
+    submission = found[0]
+    slots = slots_of_reviewer(by.role, by.industries, submission.required_slots)
+    if not slots:
+        raise Forbidden(
+            "this submission is reviewed by "
+            + ", ".join(submission.required_slots)
+            + f"; the caller ({by.role}"
+            + (f", industries {', '.join(by.industries)}" if by.industries else "")
+            + ") is not one of its reviewers"
+        )
+    if submission.status != SubmissionStatus.under_review:
+        raise Conflict(f"submission {number} is {submission.status.value}; it is no longer under review")
+    now = iso(utcnow())
+    decided = {d.slot for d in submission.decisions}
+    open_slots = [s for s in slots if s not in decided]
+    if not open_slots:
+        raise Conflict("the caller's review of this submission is already recorded")
+    decisions = [
+        Decision(
+            slot=slot,
+            decision=decision,
+            reasons=reasons,
+            reviewer=by.subject,
+            reviewer_org=by.org_id,
+            reviewer_role=by.role,
+            decided_at=now,
+        )
+        for slot in open_slots
+    ]
+    reviewed = event(
+        "AgencyReviewed",
+        subject=agency_id,
+        data={
+            "agency_id": agency_id,
+            "submission": number,
+            "slots": open_slots,
+            "decision": decision.value,
+            "reasons": reasons,
+        },
+        actor=by.subject,
+    )
+    repo.record_decisions(agency_id, number, decisions, [reviewed])
+    event_bus.flush([reviewed])
+    _close_if_decided(agency_id, number, by)
+    return repo.submissions(agency_id, number)[0]
+
+
+def _close_if_decided(agency_id: str, number: int, by: Principal) -> None:
+    """Whoever records the deciding review closes the submission; the close is conditional, so
+    when two deciding reviews land together it happens once."""
+    status, approvals, rejections = repo.submission_tally(agency_id, number)
+    if status != SubmissionStatus.under_review.value:
+        return
+    submission = repo.submissions(agency_id, number)[0]
+    if rejections == 0 and approvals < len(submission.required_slots):
+        return
+    previous = repo.get(agency_id)
+    now = iso(utcnow())
+    closed = submission.model_copy(update={"closed_at": now})
+    try:
+        if rejections:
+            _close_returned(previous, closed, by, now)
+        else:
+            _close_approved(previous, closed, by, now)
+    except Conflict:
+        return  # another reviewer's call closed it first
+
+
+def _close_returned(previous: Agency, submission: Submission, by: Principal, now: str) -> None:
+    reasons = [d.reasons for d in submission.decisions if d.decision == ReviewDecision.reject]
+    agency = previous
+    if previous.status == AgencyStatus.applying:
+        change = StatusChange(
+            at=now, status=AgencyStatus.returned, by=by.subject, by_role=by.role, reason="; ".join(reasons)
+        )
+        agency = previous.model_copy(
+            update={
+                "status": AgencyStatus.returned,
+                "history": [*previous.history, change],
+                "updated_at": now,
+            }
+        )
+    submission = submission.model_copy(update={"status": SubmissionStatus.returned})
+    rejected = event(
+        "AgencyRejected",
+        subject=previous.agency_id,
+        data={
+            "agency_id": previous.agency_id,
+            "submission": submission.number,
+            "kind": submission.kind.value,
+            "reasons": reasons,
+        },
+        actor=by.subject,
+    )
+    repo.close_returned(agency, previous, submission, [rejected])
+    event_bus.flush([rejected])
+
+
+def _close_approved(previous: Agency, submission: Submission, by: Principal, now: str) -> None:
+    first = submission.kind == SubmissionKind.admission
+    status = AgencyStatus.admitted if first else previous.status
+    history = list(previous.history)
+    if first:
+        history.append(StatusChange(at=now, status=AgencyStatus.admitted, by=by.subject, by_role=by.role))
+    agency = previous.model_copy(
+        update={
+            "status": status,
+            "name": submission.profile.legal_entity.name,
+            "record": submission.profile,
+            "record_version": previous.record_version + 1,
+            "suspended_items": _still_suspended(previous, submission.profile),
+            "history": history,
+            "updated_at": now,
+        }
+    )
+    submission = submission.model_copy(update={"status": SubmissionStatus.approved})
+    detail = {
+        "agency_id": agency.agency_id,
+        "name": agency.name,
+        "submission": submission.number,
+        "record_version": agency.record_version,
+        "items": [o.item_code for o in submission.profile.offerings],
+        "regions": submission.profile.all_regions(),
+    }
+    done = event(
+        "AgencyAdmitted" if first else "AgencyChanged",
+        subject=agency.agency_id,
+        data=detail,
+        actor=by.subject,
+    )
+    repo.close_approved(agency, previous, submission, [done])
+    event_bus.flush([done])
+
+
+def _still_suspended(previous: Agency, profile: AgencyProfile) -> dict[str, str]:
+    """Items stay suspended for an expired certificate until a valid one meets them again: an
+    approved change re-checked them all, so only suspensions for other reasons are kept."""
+    offered = {o.item_code for o in profile.offerings}
+    return {
+        code: why
+        for code, why in previous.suspended_items.items()
+        if code in offered and not why.startswith("certificate expired")
+    }
+
+
+# Supervision: suspension, expulsion (清退) and reinstatement.
+
+
+def suspend(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
+    return _supervise(
+        agency_id, AgencyStatus.suspended, [AgencyStatus.admitted], reason, basis, by, "AgencySuspended"
+    )
+
+
+def expel(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
+    allowed = [AgencyStatus.admitted, AgencyStatus.suspended, AgencyStatus.applying, AgencyStatus.returned]
+    return _supervise(agency_id, AgencyStatus.expelled, allowed, reason, basis, by, "AgencyExpelled")
+
+
+def reinstate(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
+    """Only the admin reverses a suspension or an expulsion, with a record of why."""
+    if not by.is_admin():
+        raise Forbidden("only the admin reverses a suspension or an expulsion")
+    return _supervise(
+        agency_id,
+        AgencyStatus.admitted,
+        [AgencyStatus.suspended, AgencyStatus.expelled],
+        reason,
+        basis,
+        by,
+        "AgencyReinstated",
+    )
+
+
+def _supervise(
+    agency_id: str,
+    to: AgencyStatus,
+    allowed: list[AgencyStatus],
+    reason: str,
+    basis: str,
+    by: Principal,
+    event_type: str,
+) -> Agency:
+    _require_supervisor(agency_id, by)
+    previous = repo.get(agency_id)
+    if previous.status not in allowed:
+        raise Conflict(f"agency {agency_id} is {previous.status.value}; it cannot become {to.value}")
+    if to == AgencyStatus.admitted and previous.record is None:
+        raise Conflict(f"agency {agency_id} was never admitted; it cannot be reinstated")
+    now = iso(utcnow())
+    change = StatusChange(at=now, status=to, by=by.subject, by_role=by.role, reason=reason, basis=basis)
+    agency = previous.model_copy(
+        update={"status": to, "history": [*previous.history, change], "updated_at": now}
+    )
+    happened = event(
+        event_type,
+        subject=agency_id,
+        data={
+            "agency_id": agency_id,
+            "name": agency.name,
+            "status": to.value,
+            "reason": reason,
+            "basis": basis,
+        },
+        actor=by.subject,
+    )
+    repo.change_status(agency, previous, [happened])
+    event_bus.flush([happened])
+    return agency
+
+
+def _require_supervisor(agency_id: str, by: Principal) -> None:
+    """The admin supervises every agency; a regulator those offering items of its industries."""
+    if by.is_admin():
+        return
+    if by.role != "regulator":
+        raise Forbidden("only the admin or a regulator supervises agencies")
+    agency = repo.get(agency_id)
+    profile = agency.record or _latest_profile(agency_id)
+    industries = _industries(profile)
+    if not industries & set(by.industries):
+        raise Forbidden(f"agency {agency_id} offers no item in the caller's industries")
+
+
+def _latest_profile(agency_id: str) -> AgencyProfile | None:
+    found = repo.submissions(agency_id)
+    return found[-1].profile if found else None
+
+
+def _industries(profile: AgencyProfile | None) -> set[str]:
+    if profile is None:
+        return set()
+    industries = set()
+    for offering in profile.offerings:
+        try:
+            industries.add(catalogue_repo.latest(offering.item_code).industry)
+        except NotFound:
+            continue
+    return industries
+
+
+# Reading.
+
+
+def get_agency(agency_id: str) -> Agency:
+    return repo.get(agency_id)
+
+
+def may_see_private(agency_id: str, viewer: Principal | None) -> bool:
+    """The agency itself, the admin and regulators see personal data; the public never does."""
+    if viewer is None:
+        return False
+    return (
+        viewer.is_admin()
+        or viewer.role == "regulator"
+        or (viewer.role == "agency" and viewer.org_id == agency_id)
+    )
+
+
+def submissions_of(agency_id: str, viewer: Principal) -> list[Submission]:
+    if not may_see_private(agency_id, viewer):
+        raise Forbidden(f"the submissions of agency {agency_id} are for the agency and its reviewers")
+    repo.get(agency_id)
+    return repo.submissions(agency_id)
+
+
+def record_versions(agency_id: str) -> list[dict[str, object]]:
+    return repo.record_versions(agency_id)
+
+
+def review_queue(by: Principal, limit: int) -> list[repo.PendingReview]:
+    """Reviews the caller owes, oldest deadline first: the admin's, or the regulator's industries'."""
+    slots = ["admin"] if by.is_admin() else [f"industry:{i}" for i in by.industries]
+    pending: list[repo.PendingReview] = []
+    for slot in slots:
+        pending += repo.review_queue(slot, limit)
+    return sorted(pending, key=lambda p: (p.due_at, p.agency_id, p.number))[:limit]
+
+
+def directory(
+    *,
+    item_code: str | None,
+    region: str | None,
+    status: str | None,
+    keyword: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[AgencySummary], str | None]:
+    return repo.list_agencies(
+        item_code=item_code, region=region, status=status, keyword=keyword, limit=limit, cursor=cursor
+    )
