@@ -115,11 +115,16 @@ def aws(signing_key: SigningKey) -> Iterator[None]:
     """A fresh moto account with every table and the bus, created from the template's definitions."""
     from moto import mock_aws
 
+    from infra.local.patches import serialize_dynamodb
     from tests.support.resources import create_all
 
-    with mock_aws():
-        create_all()
-        yield
+    restore = serialize_dynamodb()  # DynamoDB's own atomicity, which moto lacks across threads
+    try:
+        with mock_aws():
+            create_all()
+            yield
+    finally:
+        restore()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The two patches the local stack applies to moto's internals. Both are written against
+"""The patches the local stack (and the in-process tests) apply to moto's internals. Both are written against
 moto[server]==5.2.5 (pinned in requirements-dev.txt); `check_moto_version` refuses any other.
 
 1. `moto.awslambda_simple.models.LambdaSimpleBackend.invoke`: moto serves Lambda from this
@@ -7,6 +7,11 @@ moto[server]==5.2.5 (pinned in requirements-dev.txt); `check_moto_version` refus
 2. `moto.stepfunctions.parser...wait_function.WaitFunction._wait_interval`: an ASL Wait really
    waits. The patch multiplies every wait by a time scale (1.0 = real time) so tests and demos
    can run a purchase's windows in seconds.
+3. `moto.dynamodb.models.DynamoDBBackend` reads and writes: moto checks a condition and then
+   writes without a lock, so two threads can both pass `attribute_not_exists` and both write,
+   and a transaction's items can be seen half-applied. DynamoDB itself makes each write and each
+   transaction atomic and isolated; invariants of this system rest on that. The patch runs
+   every item operation under one lock (`serialize_dynamodb`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from importlib.metadata import version
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from infra.local import lambdas
@@ -77,6 +83,43 @@ def set_time_scale(scale: float) -> None:
     _time_scale = scale
 
 
+_DYNAMODB_ITEM_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_write_item",
+)
+_dynamodb_lock = threading.RLock()
+
+
+def _serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return operation(*args, **kwargs)
+
+    run.__wrapped__ = operation  # type: ignore[attr-defined]
+    return run
+
+
+def serialize_dynamodb() -> Callable[[], None]:
+    """Make moto's DynamoDB item operations atomic with respect to each other; returns the undo."""
+    originals = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_ITEM_OPERATIONS}
+    for name, operation in originals.items():
+        if not hasattr(operation, "__wrapped__"):
+            setattr(DynamoDBBackend, name, _serialized(operation))
+
+    def restore() -> None:
+        for name, operation in originals.items():
+            setattr(DynamoDBBackend, name, operation)
+
+    return restore
+
+
 def apply(time_scale: float = 1.0) -> Callable[[], None]:
     """Patch moto; returns a function that restores it (tests that share the process with mock_aws)."""
     check_moto_version()
@@ -85,8 +128,10 @@ def apply(time_scale: float = 1.0) -> Callable[[], None]:
     original_wait = WaitFunction._wait_interval
     setattr(LambdaSimpleBackend, "invoke", _invoke)  # noqa: B010 - mypy refuses assigning to a method
     setattr(WaitFunction, "_wait_interval", _scaled_wait_interval)  # noqa: B010
+    restore_dynamodb = serialize_dynamodb()
 
     def restore() -> None:
+        restore_dynamodb()
         setattr(LambdaSimpleBackend, "invoke", original_invoke)  # noqa: B010
         setattr(WaitFunction, "_wait_interval", original_wait)  # noqa: B010
         set_time_scale(1.0)
