@@ -23,3 +23,24 @@ def relay_outbox(event: Any) -> dict[str, int]:
     if published:
         log(logger, logging.INFO, "outbox relayed", published=published)
     return {"published": published}
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS), name="check_certificates")
+def check_certificates(event: Any) -> dict[str, Any]:
+    """Daily: notify agencies of certificates expiring soon; suspend items whose certificates expired."""
+    from marketplace.services.certificates import daily_check
+
+    report = daily_check()
+    log(
+        logger,
+        logging.INFO,
+        "certificates checked",
+        notified=len(report.notified),
+        suspended_items=len(report.suspended_items),
+        deferred=len(report.deferred),
+    )
+    return {
+        "notified": report.notified,
+        "suspended_items": report.suspended_items,
+        "deferred": report.deferred,
+    }

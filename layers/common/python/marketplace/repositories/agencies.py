@@ -17,7 +17,7 @@ from marketplace.domain.agencies import (
     Submission,
     SubmissionStatus,
 )
-from marketplace.errors import NotFound
+from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
@@ -437,3 +437,43 @@ def certificates_expiring(until: str, limit: int = 500) -> list[tuple[str, dict[
     """(agency id, certificate) for admitted certificates expiring on or before `until`."""
     rows = AgencyRow.by_expiry.query(CERT_BUCKET, AgencyRow.expires_on <= f"{until}#~", limit=limit)
     return [(row.agency_id, row.document) for row in rows]
+
+
+def mark_expiry_notified(agency_id: str, number: str, expires_on: str, events: list[DomainEvent]) -> bool:
+    """Note, with the notice's events, that the agency was told this certificate expires; False
+    (and nothing written) when it already was."""
+    try:
+        with translated(), TransactWrite(connection=connection()) as tx:
+            tx.update(
+                AgencyRow(agency_id=agency_id, sk=f"CERT#{number}"),
+                actions=[AgencyRow.holder.set(f"notified:{expires_on}")],
+                condition=AgencyRow.sk.exists() & (AgencyRow.holder != f"notified:{expires_on}"),
+            )
+            event_bus.stage(tx, events)
+        return True
+    except Conflict:
+        return False
+
+
+def save_item_suspensions(
+    agency: Agency, previous: Agency, expired: list[str], events: list[DomainEvent]
+) -> None:
+    """Record suspended items on the profile and the offering rows, and take the expired
+    certificates out of the expiry index, unless the agency changed meanwhile."""
+    conflict = f"agency {agency.agency_id} changed meanwhile; the next check will see it"
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
+            actions=[AgencyRow.document.set(agency.model_dump(mode="json"))],
+            condition=(AgencyRow.status == previous.status.value)
+            & (AgencyRow.record_version == previous.record_version),
+        )
+        for row in offering_rows(agency):
+            tx.save(row)
+        for number in expired:
+            tx.update(
+                AgencyRow(agency_id=agency.agency_id, sk=f"CERT#{number}"),
+                actions=[AgencyRow.expiry_bucket.remove()],
+                condition=AgencyRow.sk.exists(),
+            )
+        event_bus.stage(tx, events)

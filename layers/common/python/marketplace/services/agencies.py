@@ -369,8 +369,23 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
         data=detail,
         actor=by.subject,
     )
-    repo.close_approved(agency, previous, submission, [done])
-    event_bus.flush([done])
+    offered = {o.item_code for o in submission.profile.offerings}
+    restored = [
+        event(
+            "ItemRestored",
+            subject=agency.agency_id,
+            data={
+                "agency_id": agency.agency_id,
+                "item_code": code,
+                "reason": "valid certificates meet the item again",
+            },
+            actor=by.subject,
+        )
+        for code in previous.suspended_items
+        if code not in agency.suspended_items and code in offered
+    ]
+    repo.close_approved(agency, previous, submission, [done, *restored])
+    event_bus.flush([done, *restored])
 
 
 def _still_suspended(previous: Agency, profile: AgencyProfile) -> dict[str, str]:

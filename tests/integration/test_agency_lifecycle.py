@@ -1,0 +1,163 @@
+"""After admission: changes and extensions under review, certificates over time, supervision."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.conftest import Api
+from tests.support.samples import agency_profile, catalogue_item, certificate
+from tests.support.schemas import EVENTS_DIR
+
+
+@pytest.fixture
+def admitted(api: Api) -> Api:
+    """AG-001 admitted for ZJ-HP-001 (environment), its certificate valid until 2029."""
+    assert api.as_role("admin").post("/catalogue/items", catalogue_item()).status == 201
+    assert api.as_role("agency", "AG-001").post("/agencies", agency_profile()).status == 201
+    for reviewer in (api.as_role("admin"), api.as_role("regulator", "RG-ENV", industries=("environment",))):
+        assert (
+            reviewer.post("/agencies/AG-001/reviews", {"submission": 1, "decision": "approve"}).status == 200
+        )
+    assert api.call("GET", "/agencies/AG-001").body["status"] == "admitted"
+    return api
+
+
+def _approve(api: Api, number: int) -> None:
+    for reviewer in (api.as_role("admin"), api.as_role("regulator", "RG-ENV", industries=("environment",))):
+        reply = reviewer.post("/agencies/AG-001/reviews", {"submission": number, "decision": "approve"})
+        assert reply.status == 200, reply.body
+
+
+def test_a_change_is_reviewed_and_the_old_record_stays_in_force_until_approved(
+    admitted: Api, published_events
+) -> None:
+    agency = admitted.as_role("agency", "AG-001")
+    changed = agency_profile(regions=["330100", "330106", "330108"])
+    changed["offerings"][0]["time_limit_working_days"] = 12
+    submitted = agency.put("/agencies/AG-001", {**changed, "note": "扩大服务区域"})
+    assert submitted.status == 202 and submitted.body["kind"] == "change" and submitted.body["number"] == 2
+
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["record"]["regions"] == ["330100", "330106"] and public["record_version"] == 1
+    assert agency.put("/agencies/AG-001", changed).status == 409  # one open submission at a time
+
+    _approve(admitted, 2)
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["record"]["regions"] == ["330100", "330106", "330108"] and public["record_version"] == 2
+    assert public["record"]["offerings"][0]["time_limit_working_days"] == 12
+    assert "AgencyChanged" in published_events.types()
+    history = agency.get("/agencies/AG-001/submissions").body
+    assert [(s["kind"], s["status"]) for s in history] == [("admission", "approved"), ("change", "approved")]
+
+
+def test_the_credit_code_cannot_change(admitted: Api) -> None:
+    other = agency_profile("91330106MA2H7Y4K1")
+    refused = admitted.as_role("agency", "AG-001").put("/agencies/AG-001", other)
+    assert refused.status == 422 and refused.body["errors"][0]["field"] == "legal_entity.credit_code"
+
+
+def test_an_extension_renews_a_certificate(admitted: Api) -> None:
+    agency = admitted.as_role("agency", "AG-001")
+    renewed = certificate(expires_on="2032-12-31", issued_on="2026-11-01")
+    submitted = agency.post("/agencies/AG-001/extensions", {"certificates": [renewed], "note": "证书换证"})
+    assert submitted.status == 202 and submitted.body["kind"] == "extension"
+    _approve(admitted, 2)
+    certificates = admitted.call("GET", "/agencies/AG-001").body["record"]["certificates"]
+    assert [(c["number"], c["expires_on"]) for c in certificates] == [("HP-2026-001", "2032-12-31")]
+
+
+def test_only_the_agency_itself_changes_its_record(admitted: Api) -> None:
+    assert admitted.as_role("agency", "AG-002").put("/agencies/AG-001", agency_profile()).status == 403
+    assert admitted.as_role("admin").put("/agencies/AG-001", agency_profile()).status == 403
+    assert admitted.call("PUT", "/agencies/AG-001", agency_profile()).status == 401
+
+
+def _check(admitted: Api, today: date) -> dict:
+    from app import app
+    from marketplace.clock import FixedClock, SystemClock, use_clock
+
+    scheduled = json.loads((EVENTS_DIR / "functions" / "check_certificates.schedule.json").read_text())
+    use_clock(FixedClock(datetime(today.year, today.month, today.day, 1, tzinfo=UTC)))
+    try:
+        return app.handler_map["check_certificates"](scheduled, None)
+    finally:
+        use_clock(SystemClock())
+
+
+def test_a_certificate_expiring_within_the_notice_period_notifies_once(
+    admitted: Api, published_events
+) -> None:
+    published_events.received()
+    first = _check(admitted, date(2029, 12, 10))
+    again = _check(admitted, date(2029, 12, 11))
+    assert first["notified"] == ["AG-001/HP-2026-001"] and again["notified"] == []
+    expiring = [e for e in published_events.received() if e["detail-type"] == "CertificateExpiring"]
+    assert len(expiring) == 1 and expiring[0]["detail"]["data"]["days_left"] == 21
+    assert _check(admitted, date(2029, 11, 1))["notified"] == []  # outside the 30-day window
+
+
+def test_an_expired_certificate_suspends_its_items_and_a_renewal_restores_them(
+    admitted: Api, published_events
+) -> None:
+    report = _check(admitted, date(2030, 1, 2))
+    assert report["suspended_items"] == ["AG-001/ZJ-HP-001"]
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["suspended_items"] == {"ZJ-HP-001": "certificate expired: HP-2026-001"}
+    listed = admitted.call("GET", "/agencies?item_code=ZJ-HP-001").body["items"]
+    assert listed[0]["item_suspended"] is True
+    assert _check(admitted, date(2030, 1, 3))["suspended_items"] == []  # handled once
+    assert "ItemSuspended" in published_events.types()
+
+    renewed = certificate(expires_on="2034-12-31", issued_on="2026-11-01")
+    admitted.as_role("agency", "AG-001").post("/agencies/AG-001/extensions", {"certificates": [renewed]})
+    _approve(admitted, 2)
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["suspended_items"] == {}
+    assert admitted.call("GET", "/agencies?item_code=ZJ-HP-001").body["items"][0]["item_suspended"] is False
+    assert "ItemRestored" in published_events.types()
+
+
+def test_expulsion_is_public_with_its_reason_and_only_the_admin_reverses_it(
+    admitted: Api, published_events
+) -> None:
+    regulator = admitted.as_role("regulator", "RG-ENV", industries=("environment",))
+    expelled = regulator.post(
+        "/agencies/AG-001/expulsion", {"reason": "出具虚假评价报告", "basis": "《中介服务管理办法》第二十条"}
+    )
+    assert expelled.status == 200 and expelled.body["status"] == "expelled"
+    listed = admitted.call("GET", "/agencies?status=expelled").body["items"]
+    assert [a["agency_id"] for a in listed] == ["AG-001"]
+    history = admitted.call("GET", "/agencies/AG-001").body["history"]
+    assert history[-1]["status"] == "expelled" and history[-1]["reason"] == "出具虚假评价报告"
+    assert admitted.call("GET", "/agencies?item_code=ZJ-HP-001&status=admitted").body["items"] == []
+
+    assert regulator.post("/agencies/AG-001/reinstatement", {"reason": "r", "basis": "b"}).status == 403
+    back = admitted.as_role("admin").post(
+        "/agencies/AG-001/reinstatement", {"reason": "复核撤销", "basis": "复核决定书"}
+    )
+    assert back.status == 200 and back.body["status"] == "admitted"
+    assert [h["status"] for h in back.body["history"]] == ["applying", "admitted", "expelled", "admitted"]
+    types = published_events.types()
+    assert "AgencyExpelled" in types and "AgencyReinstated" in types
+
+
+def test_a_regulator_supervises_only_its_industries(admitted: Api) -> None:
+    outsider = admitted.as_role("regulator", "RG-SAFE", industries=("work_safety",))
+    body = {"reason": "x", "basis": "y"}
+    assert outsider.post("/agencies/AG-001/suspension", body).status == 403
+    assert admitted.as_role("owner", "OW-1").post("/agencies/AG-001/expulsion", body).status == 403
+    assert admitted.as_role("agency", "AG-001").post("/agencies/AG-001/suspension", body).status == 403
+    assert admitted.call("GET", "/agencies/AG-001").body["status"] == "admitted"
+
+
+def test_suspension_needs_a_reason_and_basis_and_a_suspended_agency_is_not_suspended_again(
+    admitted: Api,
+) -> None:
+    admin = admitted.as_role("admin")
+    assert admin.post("/agencies/AG-001/suspension", {"reason": "超时"}).status == 422
+    assert admin.post("/agencies/AG-001/suspension", {"reason": "超时", "basis": "承诺制度"}).status == 200
+    assert admin.post("/agencies/AG-001/suspension", {"reason": "超时", "basis": "承诺制度"}).status == 409
+    assert admitted.call("GET", "/agencies/AG-001").body["status"] == "suspended"
