@@ -17,9 +17,11 @@ from marketplace.domain.agencies import (
     AgencyStatus,
     AgencySummary,
     OfferingEligibility,
+    PublicRecord,
     QualificationCertificate,
     ReviewDecision,
     Submission,
+    public_record,
     public_view,
 )
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
@@ -257,6 +259,36 @@ def expel(call: Call) -> AgencyPublic:
 def reinstate(call: Call) -> AgencyPublic:
     body: Supervision = call.body
     return public_view(service.reinstate(call.params["agency_id"], body.reason, body.basis, call.caller))
+
+
+class RecordVersionOut(Model):
+    version: int
+    submission: int
+    record: AgencyProfile | PublicRecord = Field(
+        description="the record in force from this version (personal data only for the agency itself, "
+        "the admin and regulators)"
+    )
+
+
+@route(
+    bp,
+    "/agencies/{agency_id}/versions",
+    name="list_agency_versions",
+    summary="Every admitted version of an agency's record, oldest first",
+    optional_auth=True,
+    response=list[RecordVersionOut],
+)
+def versions(call: Call) -> list[RecordVersionOut]:
+    agency_id = call.params["agency_id"]
+    private = service.may_see_private(agency_id, call.principal)
+    return [
+        RecordVersionOut(
+            version=v.version,
+            submission=v.submission,
+            record=v.record if private else public_record(v.record),
+        )
+        for v in service.record_versions(agency_id)
+    ]
 
 
 @route(

@@ -3,23 +3,16 @@ in-process on moto, and every DynamoDB and EventBridge call is checked against t
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 
 from infra import policies
 from marketplace.settings import get_settings
 from tests.conftest import Api
-from tests.integration.test_calendars import CALENDAR_2027
-from tests.support.samples import catalogue_item, owner_profile
+from tests.support.scenario import every_operation, on_clients
 
-SCHEDULE_EVENT = Path(__file__).resolve().parents[2] / "events" / "functions" / "relay_outbox.schedule.json"
 TRANSACT_ITEMS = {
     "Put": "dynamodb:PutItem",
     "Update": "dynamodb:UpdateItem",
@@ -65,25 +58,6 @@ class Recorder:
         self.calls.add(Call("events:PutEvents", "bus"))
 
 
-@contextmanager
-def recording(recorder: Recorder) -> Iterator[None]:
-    """Hook every client created meanwhile (PynamoDB and the event bus make their own)."""
-    original = botocore.session.Session.create_client
-
-    def create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        client = original(self, service_name, *args, **kwargs)
-        if service_name in ("dynamodb", "events"):
-            handler = getattr(recorder, service_name)
-            client.meta.events.register(f"before-parameter-build.{service_name}", handler)
-        return client
-
-    botocore.session.Session.create_client = create_client
-    try:
-        yield
-    finally:
-        botocore.session.Session.create_client = original
-
-
 def allowed(call: Call, grants: list[policies.Grant]) -> bool:
     for grant in grants:
         if call.action not in grant.actions or grant.selector != call.selector:
@@ -95,47 +69,12 @@ def allowed(call: Call, grants: list[policies.Grant]) -> bool:
     return False
 
 
-def _scenario(api: Api) -> list[tuple[str, Callable[[], Any]]]:
-    from app import app
-    from marketplace.repositories.tables import OutboxRow
+def test_the_scenario_calls_every_operation(api: Api) -> None:
+    from infra.operations import discover
 
-    admin, owner = api.as_role("admin"), api.as_role("owner", "OW-1")
-    definition = {k: v for k, v in catalogue_item().items() if k != "code"}
-    once = {"idempotency-key": "k-1"}
-
-    # A row a failed flush left behind long ago: the relay publishes and deletes it.
-    OutboxRow(event_id="e-1", created_at="2020-01-01T00:00:00Z", detail_type="OwnerUpdated", detail={}).save()
-
-    def relay() -> Any:
-        return app.handler_map["relay_outbox"](json.loads(SCHEDULE_EVENT.read_text(encoding="utf-8")), None)
-
-    return [
-        ("health", lambda: api.call("GET", "/health")),
-        ("me", lambda: owner.get("/me")),
-        ("openapi", lambda: api.call("GET", "/openapi.json")),
-        ("create_catalogue_item", lambda: admin.post("/catalogue/items", catalogue_item(), headers=once)),
-        (
-            "revise_catalogue_item",
-            lambda: admin.put("/catalogue/items/ZJ-HP-001", {**definition, "change_note": "x"}),
-        ),
-        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items")),
-        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items?service_type=assessment")),
-        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items?department=市生态环境局")),
-        ("get_catalogue_item", lambda: api.call("GET", "/catalogue/items/ZJ-HP-001")),
-        (
-            "retire_catalogue_item",
-            lambda: admin.post(
-                "/catalogue/items/ZJ-HP-001/retirement", {"reason": "x", "effective_from": "2026-12-01"}
-            ),
-        ),
-        ("register_owner", lambda: owner.post("/owners", owner_profile(), headers=once)),
-        ("update_owner", lambda: owner.put("/owners/OW-1", owner_profile(first17="11330100002496128"))),
-        ("list_owners", lambda: admin.get("/owners")),
-        ("get_owner", lambda: api.call("GET", "/owners/OW-1")),
-        ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),
-        ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
-        ("relay_outbox", relay),
-    ]
+    called = {name for name, _ in every_operation(api)}
+    missing = sorted(op.name for op in discover() if op.name not in called)
+    assert not missing, f"operations tests/support/scenario.py never calls: {', '.join(missing)}"
 
 
 def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
@@ -143,8 +82,13 @@ def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
 
     granted = policies.load()
     missing: dict[str, set[Call]] = {}
-    steps = _scenario(api)
-    with recording(recorder := Recorder()):
+    steps = every_operation(api)
+    recorder = Recorder()
+    hooks = {
+        "dynamodb": ("before-parameter-build", recorder.dynamodb),
+        "events": ("before-parameter-build", recorder.events),
+    }
+    with on_clients(hooks):
         for name, step in steps:
             calendar.forget_cache()  # as a fresh execution environment would
             recorder.calls.clear()

@@ -161,3 +161,33 @@ def test_suspension_needs_a_reason_and_basis_and_a_suspended_agency_is_not_suspe
     assert admin.post("/agencies/AG-001/suspension", {"reason": "超时", "basis": "承诺制度"}).status == 200
     assert admin.post("/agencies/AG-001/suspension", {"reason": "超时", "basis": "承诺制度"}).status == 409
     assert admitted.call("GET", "/agencies/AG-001").body["status"] == "suspended"
+
+
+def test_every_admitted_version_stays_readable_without_personal_data_for_the_public(admitted: Api) -> None:
+    agency = admitted.as_role("agency", "AG-001")
+    agency.put("/agencies/AG-001", agency_profile(regions=["330100"]))
+    _approve(admitted, 2)
+    reply = admitted.call("GET", "/agencies/AG-001/versions")
+    assert reply.status == 200, reply.body
+    public = reply.body
+    assert [(v["version"], v["submission"], v["record"]["regions"]) for v in public] == [
+        (1, 1, ["330100", "330106"]),
+        (2, 2, ["330100"]),
+    ]
+    assert "330106198001011234" not in str(public)
+    own = agency.get("/agencies/AG-001/versions").body
+    assert own[0]["record"]["practitioners"][0]["id_number"] == "330106198001011234"
+    assert admitted.call("GET", "/agencies/AG-404/versions").status == 404
+
+
+def test_expelling_an_agency_returns_its_open_change_and_empties_the_queues(admitted: Api) -> None:
+    admitted.as_role("agency", "AG-001").put("/agencies/AG-001", agency_profile(regions=["330100"]))
+    admin = admitted.as_role("admin")
+    assert admin.post("/agencies/AG-001/expulsion", {"reason": "虚假材料", "basis": "管理办法"}).status == 200
+    assert admin.get("/reviews/queue").body["items"] == []
+    late = admin.post("/agencies/AG-001/reviews", {"submission": 2, "decision": "approve"})
+    assert late.status == 409
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["status"] == "expelled" and public["record_version"] == 1
+    submissions = admin.get("/agencies/AG-001/submissions").body
+    assert [s["status"] for s in submissions] == ["approved", "returned"]

@@ -384,38 +384,44 @@ def _public_contact(contact: Contact) -> PublicContact:
     return PublicContact(name=contact.name, phone=mask_phone(contact.phone), role=contact.role)
 
 
+def public_record(r: AgencyProfile) -> PublicRecord:
+    return PublicRecord(
+        legal_entity=r.legal_entity,
+        contacts=[_public_contact(c) for c in r.contacts],
+        practitioners=[PublicPractitioner(name=p.name, certificates=p.certificates) for p in r.practitioners],
+        certificates=r.certificates,
+        offerings=r.offerings,
+        regions=r.regions,
+        branches=[
+            PublicBranch(
+                name=b.name,
+                address=b.address,
+                regions=b.regions,
+                contacts=[_public_contact(c) for c in b.contacts],
+            )
+            for b in r.branches
+        ],
+    )
+
+
 def public_view(agency: Agency) -> AgencyPublic:
-    record = None
-    if agency.record is not None:
-        r = agency.record
-        record = PublicRecord(
-            legal_entity=r.legal_entity,
-            contacts=[_public_contact(c) for c in r.contacts],
-            practitioners=[
-                PublicPractitioner(name=p.name, certificates=p.certificates) for p in r.practitioners
-            ],
-            certificates=r.certificates,
-            offerings=r.offerings,
-            regions=r.regions,
-            branches=[
-                PublicBranch(
-                    name=b.name,
-                    address=b.address,
-                    regions=b.regions,
-                    contacts=[_public_contact(c) for c in b.contacts],
-                )
-                for b in r.branches
-            ],
-        )
     return AgencyPublic(
         agency_id=agency.agency_id,
         name=agency.name,
         status=agency.status,
-        record=record,
+        record=public_record(agency.record) if agency.record is not None else None,
         record_version=agency.record_version,
         suspended_items=agency.suspended_items,
         history=agency.history,
     )
+
+
+class RecordVersion(Model):
+    """An admitted version of an agency's record and the submission that put it in force."""
+
+    version: int
+    submission: int
+    record: AgencyProfile
 
 
 class AgencySummary(Model):

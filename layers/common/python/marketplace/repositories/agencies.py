@@ -14,6 +14,7 @@ from marketplace.domain.agencies import (
     AgencySummary,
     Decision,
     Offering,
+    RecordVersion,
     Submission,
     SubmissionStatus,
 )
@@ -299,22 +300,46 @@ def close_returned(
         event_bus.stage(tx, events)
 
 
-def change_status(agency: Agency, previous: Agency, events: list[DomainEvent]) -> None:
+def change_status(
+    agency: Agency, previous: Agency, events: list[DomainEvent], *, closing: Submission | None = None
+) -> None:
     """Suspend, expel or reinstate: the profile and every offering row, if the status is still
-    the one the decision was made on."""
+    the one the decision was made on; `closing` is an open submission that ends with it (an
+    expelled agency's application or change is returned, and leaves the review queues)."""
     conflict = f"agency {agency.agency_id} changed status meanwhile; read it again"
+    actions: list[Any] = [
+        AgencyRow.status.set(agency.status.value),
+        AgencyRow.document.set(agency.model_dump(mode="json")),
+    ]
+    if closing is not None:
+        actions.append(AgencyRow.open_submission.remove())
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         tx.update(
             AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
-            actions=[
-                AgencyRow.status.set(agency.status.value),
-                AgencyRow.document.set(agency.model_dump(mode="json")),
-            ],
+            actions=actions,
             condition=AgencyRow.status == previous.status.value,
         )
         for row in offering_rows(agency):
             tx.save(row)
+        if closing is not None:
+            _close_submission(tx, closing)
         event_bus.stage(tx, events)
+
+
+def _close_submission(tx: TransactWrite, submission: Submission) -> None:
+    number = submission.number
+    tx.update(
+        AgencyRow(agency_id=submission.agency_id, sk=_sub(number)),
+        actions=[
+            AgencyRow.status.set(submission.status.value),
+            AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
+        ],
+        condition=AgencyRow.status == SubmissionStatus.under_review.value,
+    )
+    decided = {d.slot for d in submission.decisions}
+    for slot in submission.required_slots:
+        if slot not in decided:
+            tx.delete(AgencyRow(agency_id=submission.agency_id, sk=_pending_key(number, slot)))
 
 
 def get(agency_id: str) -> Agency:
@@ -349,8 +374,13 @@ def submissions(agency_id: str, number: int | None = None) -> list[Submission]:
     return [found[n] for n in sorted(found)]
 
 
-def record_versions(agency_id: str) -> list[dict[str, Any]]:
-    return [row.document for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith("VER#"))]
+def record_versions(agency_id: str) -> list[RecordVersion]:
+    return [
+        RecordVersion(
+            version=int(row.sk[4:]), submission=row.document["submission"], record=row.document["record"]
+        )
+        for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith("VER#"))
+    ]
 
 
 def review_queue(slot: str, limit: int) -> list[PendingReview]:

@@ -15,6 +15,7 @@ from marketplace.domain.agencies import (
     Decision,
     OfferingEligibility,
     QualificationCertificate,
+    RecordVersion,
     ReviewDecision,
     StatusChange,
     Submission,
@@ -460,9 +461,17 @@ def _supervise(
         },
         actor=by.subject,
     )
-    repo.change_status(agency, previous, [happened])
+    closing = _open_submission(agency_id) if to == AgencyStatus.expelled else None
+    if closing is not None:
+        closing = closing.model_copy(update={"status": SubmissionStatus.returned, "closed_at": now})
+    repo.change_status(agency, previous, [happened], closing=closing)
     event_bus.flush([happened])
     return agency
+
+
+def _open_submission(agency_id: str) -> Submission | None:
+    found = repo.submissions(agency_id)
+    return found[-1] if found and found[-1].status == SubmissionStatus.under_review else None
 
 
 def _require_supervisor(agency_id: str, by: Principal) -> None:
@@ -520,7 +529,8 @@ def submissions_of(agency_id: str, viewer: Principal) -> list[Submission]:
     return repo.submissions(agency_id)
 
 
-def record_versions(agency_id: str) -> list[dict[str, object]]:
+def record_versions(agency_id: str) -> list[RecordVersion]:
+    repo.get(agency_id)
     return repo.record_versions(agency_id)
 
 

@@ -1,0 +1,138 @@
+"""One call of every operation (every route and every task), in an order where each succeeds:
+the scenario both the policy-coverage test and the DynamoDB-call benchmark run; and a hook on the
+SDK clients the code creates meanwhile (PynamoDB and the event bus make their own)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+
+from tests.conftest import Api
+from tests.integration.test_calendars import CALENDAR_2027
+from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+AGENCY_ITEM = "ZJ-HP-002"  # its own item: ZJ-HP-001 is retired by the catalogue steps
+Hooks = dict[str, tuple[str, Callable[..., None]]]
+
+
+def _schedule(task: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / "functions" / f"{task}.schedule.json").read_text(encoding="utf-8"))
+
+
+@contextmanager
+def on_clients(hooks: Hooks) -> Iterator[None]:
+    """`hooks`: service name -> (botocore event prefix, handler), registered on every client of
+    that service created inside the block."""
+    original = botocore.session.Session.create_client
+
+    def create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, service_name, *args, **kwargs)
+        if service_name in hooks:
+            event, handler = hooks[service_name]
+            client.meta.events.register(f"{event}.{service_name}", handler)
+        return client
+
+    botocore.session.Session.create_client = create_client
+    try:
+        yield
+    finally:
+        botocore.session.Session.create_client = original
+
+
+def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    from app import app
+    from marketplace.repositories.tables import OutboxRow
+
+    admin, owner = api.as_role("admin"), api.as_role("owner", "OW-1")
+    definition = {k: v for k, v in catalogue_item().items() if k != "code"}
+    once = {"idempotency-key": "k-1"}
+
+    # A row a failed flush left behind long ago: the relay publishes and deletes it.
+    OutboxRow(event_id="e-1", created_at="2020-01-01T00:00:00Z", detail_type="OwnerUpdated", detail={}).save()
+
+    def relay() -> Any:
+        return app.handler_map["relay_outbox"](_schedule("relay_outbox"), None)
+
+    def certificates() -> Any:
+        return app.handler_map["check_certificates"](_schedule("check_certificates"), None)
+
+    return [
+        ("health", lambda: api.call("GET", "/health")),
+        ("me", lambda: owner.get("/me")),
+        ("openapi", lambda: api.call("GET", "/openapi.json")),
+        ("create_catalogue_item", lambda: admin.post("/catalogue/items", catalogue_item(), headers=once)),
+        (
+            "revise_catalogue_item",
+            lambda: admin.put("/catalogue/items/ZJ-HP-001", {**definition, "change_note": "x"}),
+        ),
+        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items")),
+        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items?service_type=assessment")),
+        ("list_catalogue_items", lambda: api.call("GET", "/catalogue/items?department=市生态环境局")),
+        ("get_catalogue_item", lambda: api.call("GET", "/catalogue/items/ZJ-HP-001")),
+        (
+            "retire_catalogue_item",
+            lambda: admin.post(
+                "/catalogue/items/ZJ-HP-001/retirement", {"reason": "x", "effective_from": "2026-12-01"}
+            ),
+        ),
+        ("register_owner", lambda: owner.post("/owners", owner_profile(), headers=once)),
+        ("update_owner", lambda: owner.put("/owners/OW-1", owner_profile(first17="11330100002496128"))),
+        ("list_owners", lambda: admin.get("/owners")),
+        ("get_owner", lambda: api.call("GET", "/owners/OW-1")),
+        ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),
+        ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
+        *_agency_steps(api),
+        ("check_certificates", certificates),
+        ("relay_outbox", relay),
+    ]
+
+
+def _agency_profile(**changes: Any) -> dict[str, Any]:
+    profile = agency_profile(**changes)
+    profile["offerings"][0]["item_code"] = AGENCY_ITEM
+    return profile
+
+
+def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """Admission to reinstatement of one agency. Each review path is reached: the admin's review only
+    records, the regulator's closes (admission approved), and a rejection closes the change returned,
+    which also lets the extension open. Supervision goes through a regulator's industry check."""
+    admin, agency = api.as_role("admin"), api.as_role("agency", "AG-1")
+    regulator = api.as_role("regulator", "RG-ENV", industries=("environment",))
+    path = "/agencies/AG-1"
+    changed = {**_agency_profile(regions=["330100", "330106", "330108"]), "note": "x"}
+    renewed = certificate(issued_on="2026-11-01", expires_on="2032-12-31")
+    supervision = {"reason": "x", "basis": "y"}
+
+    def review(by: Any, number: int, decision: str = "approve", reasons: str = "") -> Any:
+        return by.post(f"{path}/reviews", {"submission": number, "decision": decision, "reasons": reasons})
+
+    return [
+        ("create_catalogue_item", lambda: admin.post("/catalogue/items", catalogue_item(AGENCY_ITEM))),
+        ("check_agency_eligibility", lambda: agency.post("/agencies/eligibility", _agency_profile())),
+        (
+            "apply_for_admission",
+            lambda: agency.post("/agencies", _agency_profile(), headers={"idempotency-key": "k-2"}),
+        ),
+        ("agency_review_queue", lambda: admin.get("/reviews/queue")),
+        ("agency_review_queue", lambda: regulator.get("/reviews/queue")),
+        ("list_agency_submissions", lambda: agency.get(f"{path}/submissions")),
+        ("review_agency", lambda: review(admin, 1)),
+        ("review_agency", lambda: review(regulator, 1)),  # the last approval: admits
+        ("list_agencies", lambda: api.call("GET", f"/agencies?item_code={AGENCY_ITEM}")),
+        ("list_agencies", lambda: api.call("GET", "/agencies?status=admitted")),
+        ("get_agency", lambda: agency.get(path)),
+        ("list_agency_versions", lambda: api.call("GET", f"{path}/versions")),
+        ("request_agency_change", lambda: agency.put(path, changed)),
+        ("review_agency", lambda: review(regulator, 2, "reject", "x")),  # a rejection: returns the change
+        ("request_agency_extension", lambda: agency.post(f"{path}/extensions", {"certificates": [renewed]})),
+        ("suspend_agency", lambda: regulator.post(f"{path}/suspension", supervision)),
+        ("expel_agency", lambda: regulator.post(f"{path}/expulsion", supervision)),
+        ("reinstate_agency", lambda: admin.post(f"{path}/reinstatement", supervision)),
+    ]
