@@ -12,7 +12,7 @@ import importlib
 import os
 from types import ModuleType
 
-AREAS = ("platform", "catalogue", "owners", "calendars", "agencies", "tasks")
+AREAS = ("platform", "catalogue", "owners", "calendars", "agencies", "agency_users", "tasks")
 AREA_VARIABLE = "MARKETPLACE_AREA"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import boto3
 
 from infra.definitions import table_specs
 from marketplace import auth
-from marketplace.repositories import event_bus
+from marketplace.repositories import directory, event_bus
 from marketplace.repositories.base import reset_connections
 from marketplace.repositories.tables import ALL_MODELS
 from marketplace.services import calendar
@@ -29,6 +30,28 @@ def create_all() -> None:
     for spec in table_specs():
         dynamodb.create_table(**spec.create_table_kwargs(settings.table_prefix + spec.logical_suffix))
     boto3.client("events", region_name=settings.region).create_event_bus(Name=settings.event_bus_name)
+    create_user_pool()
+
+
+USER_POOL_REGION = "ap-northeast-1"  # Cognito user pools do not exist in the China regions
+
+
+def create_user_pool() -> str:
+    """A user pool like the template's, its id in USER_POOL_ID for the app to manage users in."""
+    cognito = boto3.client("cognito-idp", region_name=USER_POOL_REGION)
+    pool = cognito.create_user_pool(
+        PoolName="marketplace-test",
+        Schema=[
+            {"Name": "org_id", "AttributeDataType": "String", "Mutable": True},
+            {"Name": "industries", "AttributeDataType": "String", "Mutable": True},
+        ],
+    )["UserPool"]["Id"]
+    for group in ("admin", "regulator", "owner", "agency"):
+        cognito.create_group(UserPoolId=pool, GroupName=group)
+    os.environ["USER_POOL_ID"] = pool
+    reset_settings()
+    directory.reset_client()
+    return pool
 
 
 @dataclass

@@ -81,6 +81,12 @@ class ServiceUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class NotImplementedHere(DomainError):
+    status = 501
+    slug = "not-implemented-here"
+    title = "Not available in this deployment"
+
+
 def invalid(field: str, message: str) -> ValidationFailed:
     """A 422 naming one field, the most common refusal."""
     return ValidationFailed(f"{field}: {message}", errors=[FieldError(field, message)])

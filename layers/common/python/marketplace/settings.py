@@ -97,6 +97,8 @@ class Settings:
     token_issuer: str = ""
     token_audience: str = ""
     documents_bucket: str = ""
+    # The Cognito user pool whose users the platform manages ("" where an external IdP does).
+    user_pool_id: str = ""
     # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
     signing_key_id: str = ""
     timezone: str = "Asia/Shanghai"
@@ -123,6 +125,7 @@ class Settings:
             token_issuer=os.environ.get("TOKEN_ISSUER", ""),
             token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
+            user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
             timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),

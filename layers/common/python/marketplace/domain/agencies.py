@@ -330,6 +330,10 @@ class Agency(Model):
         default_factory=dict, description="item code -> why it is suspended (e.g. an expired certificate)"
     )
     history: list[StatusChange] = Field(default_factory=list)
+    administrators: list[str] = Field(
+        default_factory=list,
+        description="token subjects of the organisation's administrators (the applicant)",
+    )
     created_at: str
     updated_at: str
 
@@ -434,3 +438,26 @@ class AgencySummary(Model):
     items: list[str] = Field(default_factory=list)
     offering: Offering | None = None
     item_suspended: bool | None = None
+
+
+# The organisation's users.
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{2,127}$"
+
+
+class NewMember(StrictModel):
+    username: str = Field(pattern=USERNAME_PATTERN, description="the sign-in name of the staff user")
+    name: str = Field(min_length=1, max_length=50)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
+
+
+class Member(Model):
+    """A user acting for an agency: its tokens carry the agency's organisation id."""
+
+    username: str
+    name: str
+    email: str
+    subject: str = Field(default="", description="the user's token subject, once the directory knows it")
+    role: str = Field(default="staff", description="staff (added by an administrator)")
+    added_at: str
+    added_by: str

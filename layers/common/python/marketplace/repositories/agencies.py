@@ -13,6 +13,7 @@ from marketplace.domain.agencies import (
     AgencyStatus,
     AgencySummary,
     Decision,
+    Member,
     Offering,
     RecordVersion,
     Submission,
@@ -507,3 +508,34 @@ def save_item_suspensions(
                 condition=AgencyRow.sk.exists(),
             )
         event_bus.stage(tx, events)
+
+
+def _member_key(username: str) -> str:
+    return f"USER#{username}"
+
+
+def reserve_member(agency_id: str, member: Member) -> None:
+    """Hold the user name for this agency before the directory creates the user."""
+    with translated(conflict=f"{member.username} is already a user of agency {agency_id}"):
+        AgencyRow(
+            agency_id=agency_id, sk=_member_key(member.username), document=member.model_dump(mode="json")
+        ).save(condition=AgencyRow.sk.does_not_exist())
+
+
+def confirm_member(agency_id: str, member: Member) -> None:
+    with translated():
+        AgencyRow(
+            agency_id=agency_id, sk=_member_key(member.username), document=member.model_dump(mode="json")
+        ).save(condition=AgencyRow.sk.exists())
+
+
+def drop_member(agency_id: str, username: str) -> None:
+    with translated(conflict=f"{username} is not a user of agency {agency_id}"):
+        AgencyRow(agency_id=agency_id, sk=_member_key(username)).delete(condition=AgencyRow.sk.exists())
+
+
+def members(agency_id: str) -> list[Member]:
+    return [
+        Member.model_validate(r.document)
+        for r in AgencyRow.query(agency_id, AgencyRow.sk.startswith("USER#"))
+    ]

@@ -151,6 +151,7 @@ def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
             credit_code=profile.legal_entity.credit_code,
             status=AgencyStatus.applying,
             history=[StatusChange(at=now, status=AgencyStatus.applying, by=by.subject, by_role=by.role)],
+            administrators=[by.subject],
             created_at=now,
             updated_at=now,
         )
