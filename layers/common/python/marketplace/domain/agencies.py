@@ -336,6 +336,9 @@ class Agency(Model):
     )
     created_at: str
     updated_at: str
+    submissions: int = Field(
+        default=0, exclude=True, description="how many submissions it made (from the row)"
+    )
 
     def can_serve(self) -> bool:
         return self.status == AgencyStatus.admitted

@@ -185,13 +185,6 @@ def record_decisions(
         event_bus.stage(tx, events)
 
 
-def submission_tally(agency_id: str, number: int) -> tuple[str, int, int]:
-    """(status, approvals, rejections), read strongly consistent right after a decision."""
-    with translated(missing=f"agency {agency_id} has no submission {number}"):
-        row = AgencyRow.get(agency_id, _sub(number), consistent_read=True)
-    return row.status or "", int(row.approvals or 0), int(row.rejections or 0)
-
-
 def close_approved(
     agency: Agency,
     previous: Agency,
@@ -348,7 +341,9 @@ def get(agency_id: str) -> Agency:
         if agency_id.startswith("credit-code#"):
             raise AgencyRow.DoesNotExist()
         row = AgencyRow.get(agency_id, PROFILE)
-    return Agency.model_validate(row.document)
+    agency = Agency.model_validate(row.document)
+    agency.submissions = int(row.submissions or 0)
+    return agency
 
 
 def find(agency_id: str) -> Agency | None:
@@ -358,12 +353,13 @@ def find(agency_id: str) -> Agency | None:
         return None
 
 
-def submissions(agency_id: str, number: int | None = None) -> list[Submission]:
-    """Submissions with their decisions, oldest first (one, when `number` is given)."""
+def submissions(agency_id: str, number: int | None = None, *, consistent: bool = False) -> list[Submission]:
+    """Submissions with their decisions, oldest first (one, when `number` is given); `consistent`
+    to see decisions recorded an instant ago."""
     prefix = _sub(number) if number is not None else "SUB#"
     found: dict[int, Submission] = {}
     decisions: dict[int, list[Decision]] = {}
-    for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith(prefix)):
+    for row in AgencyRow.query(agency_id, AgencyRow.sk.startswith(prefix), consistent_read=consistent):
         parts = row.sk.split("#")
         n = int(parts[1])
         if len(parts) == 2:

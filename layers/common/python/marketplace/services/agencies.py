@@ -165,7 +165,7 @@ def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
             "an admitted agency submits a change (PUT /agencies/{id})"
         )
     _same_legal_entity(current, profile)
-    number = len(repo.submissions(agency_id)) + 1
+    number = current.submissions + 1
     submission, _ = _new_submission(agency_id, number, SubmissionKind.admission, profile, by, note)
     events = [_submitted_event(submission, current.name, by)]
     repo.open_next_submission(
@@ -221,7 +221,7 @@ def _require_serving(agency: Agency) -> None:
 def _open_follow_up(
     current: Agency, kind: SubmissionKind, profile: AgencyProfile, by: Principal, note: str
 ) -> Submission:
-    number = len(repo.submissions(current.agency_id)) + 1
+    number = current.submissions + 1
     submission, _ = _new_submission(current.agency_id, number, kind, profile, by, note)
     events = [_submitted_event(submission, current.name, by)]
     repo.open_next_submission(
@@ -284,32 +284,30 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
     )
     repo.record_decisions(agency_id, number, decisions, [reviewed])
     event_bus.flush([reviewed])
-    _close_if_decided(agency_id, number, by)
-    return repo.submissions(agency_id, number)[0]
+    return _close_if_decided(agency_id, number, by)
 
 
-def _close_if_decided(agency_id: str, number: int, by: Principal) -> None:
+def _close_if_decided(agency_id: str, number: int, by: Principal) -> Submission:
     """Whoever records the deciding review closes the submission; the close is conditional, so
-    when two deciding reviews land together it happens once."""
-    status, approvals, rejections = repo.submission_tally(agency_id, number)
-    if status != SubmissionStatus.under_review.value:
-        return
-    submission = repo.submissions(agency_id, number)[0]
-    if rejections == 0 and approvals < len(submission.required_slots):
-        return
+    when two deciding reviews land together it happens once. Returns the submission as it is."""
+    submission = repo.submissions(agency_id, number, consistent=True)[0]
+    rejections = sum(1 for d in submission.decisions if d.decision == ReviewDecision.reject)
+    approvals = len(submission.decisions) - rejections
+    undecided = rejections == 0 and approvals < len(submission.required_slots)
+    if submission.status != SubmissionStatus.under_review or undecided:
+        return submission
     previous = repo.get(agency_id)
     now = iso(utcnow())
     closed = submission.model_copy(update={"closed_at": now})
     try:
         if rejections:
-            _close_returned(previous, closed, by, now)
-        else:
-            _close_approved(previous, closed, by, now)
+            return _close_returned(previous, closed, by, now)
+        return _close_approved(previous, closed, by, now)
     except Conflict:
-        return  # another reviewer's call closed it first
+        return repo.submissions(agency_id, number, consistent=True)[0]  # another reviewer closed it
 
 
-def _close_returned(previous: Agency, submission: Submission, by: Principal, now: str) -> None:
+def _close_returned(previous: Agency, submission: Submission, by: Principal, now: str) -> Submission:
     reasons = [d.reasons for d in submission.decisions if d.decision == ReviewDecision.reject]
     agency = previous
     if previous.status == AgencyStatus.applying:
@@ -337,9 +335,10 @@ def _close_returned(previous: Agency, submission: Submission, by: Principal, now
     )
     repo.close_returned(agency, previous, submission, [rejected])
     event_bus.flush([rejected])
+    return submission
 
 
-def _close_approved(previous: Agency, submission: Submission, by: Principal, now: str) -> None:
+def _close_approved(previous: Agency, submission: Submission, by: Principal, now: str) -> Submission:
     first = submission.kind == SubmissionKind.admission
     status = AgencyStatus.admitted if first else previous.status
     history = list(previous.history)
@@ -388,6 +387,7 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
     ]
     repo.close_approved(agency, previous, submission, [done, *restored])
     event_bus.flush([done, *restored])
+    return submission
 
 
 def _still_suspended(previous: Agency, profile: AgencyProfile) -> dict[str, str]:
@@ -439,8 +439,8 @@ def _supervise(
     by: Principal,
     event_type: str,
 ) -> Agency:
-    _require_supervisor(agency_id, by)
     previous = repo.get(agency_id)
+    _require_supervisor(previous, by)
     if previous.status not in allowed:
         raise Conflict(f"agency {agency_id} is {previous.status.value}; it cannot become {to.value}")
     if to == AgencyStatus.admitted and previous.record is None:
@@ -475,17 +475,16 @@ def _open_submission(agency_id: str) -> Submission | None:
     return found[-1] if found and found[-1].status == SubmissionStatus.under_review else None
 
 
-def _require_supervisor(agency_id: str, by: Principal) -> None:
+def _require_supervisor(agency: Agency, by: Principal) -> None:
     """The admin supervises every agency; a regulator those offering items of its industries."""
     if by.is_admin():
         return
     if by.role != "regulator":
         raise Forbidden("only the admin or a regulator supervises agencies")
-    agency = repo.get(agency_id)
-    profile = agency.record or _latest_profile(agency_id)
+    profile = agency.record or _latest_profile(agency.agency_id)
     industries = _industries(profile)
     if not industries & set(by.industries):
-        raise Forbidden(f"agency {agency_id} offers no item in the caller's industries")
+        raise Forbidden(f"agency {agency.agency_id} offers no item in the caller's industries")
 
 
 def _latest_profile(agency_id: str) -> AgencyProfile | None:
