@@ -9,8 +9,8 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
-from marketplace.domain import credit_code
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
+from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.owners import Contact
 
@@ -34,20 +34,11 @@ class AgencyStatus(StrEnum):
 
 class LegalEntity(StrictModel):
     name: str = Field(min_length=1, max_length=200)
-    credit_code: str = Field(description="unified social credit code (统一社会信用代码)")
+    credit_code: CreditCode
     legal_representative: str = Field(min_length=1, max_length=50)
     address: str = Field(min_length=1, max_length=200)
     entity_type: EntityType
     region_code: str = Field(pattern=DIVISION_PATTERN, description="division code of the registered address")
-
-    @field_validator("credit_code")
-    @classmethod
-    def _valid_code(cls, value: str) -> str:
-        value = value.upper()
-        problem = credit_code.problem_with(value)
-        if problem:
-            raise ValueError(f"not a valid unified social credit code: {problem}")
-        return value
 
 
 class QualificationCertificate(StrictModel):

@@ -6,6 +6,10 @@ organisation code (GB 11714, its own check character last); 18: check character 
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -44,3 +48,20 @@ def is_valid(code: str) -> bool:
 def complete(first17: str) -> str:
     """The full code for 17 given characters (for demo data and tests)."""
     return first17 + check_character(first17)
+
+
+def _validated(value: str) -> str:
+    value = value.upper()
+    problem = problem_with(value)
+    if problem:
+        raise ValueError(f"not a valid unified social credit code: {problem}")
+    return value
+
+
+CreditCode = Annotated[
+    str,
+    AfterValidator(_validated),
+    Field(
+        description="unified social credit code (统一社会信用代码): 18 characters, check character validated"
+    ),
+]

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, Field, field_validator
 
-from marketplace.domain import credit_code
+from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.model import Model, StrictModel
 
 
@@ -34,21 +34,12 @@ class OwnerProfile(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
-    credit_code: str = Field(description="unified social credit code (统一社会信用代码), 18 characters")
+    credit_code: CreditCode
     owner_type: OwnerType
     funding_types: list[FundingType] = Field(min_length=1)
     contacts: list[Contact] = Field(min_length=1, max_length=10)
     address: str = Field(default="", max_length=200)
     region_code: str = Field(default="", pattern=r"^(\d{6})?$", description="administrative division code")
-
-    @field_validator("credit_code")
-    @classmethod
-    def _credit_code_is_valid(cls, value: str) -> str:
-        value = value.upper()
-        problem = credit_code.problem_with(value)
-        if problem:
-            raise ValueError(f"not a valid unified social credit code: {problem}")
-        return value
 
     @field_validator("funding_types")
     @classmethod

@@ -22,7 +22,7 @@ from marketplace.domain.agencies import (
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
-from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
+from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import AgencyRow
 
 PROFILE = "PROFILE"
@@ -407,38 +407,25 @@ def list_agencies(
     cursor: str | None,
 ) -> tuple[list[AgencySummary], str | None]:
     """Directory entries: a Query on the item index (with an item) or the listing index."""
-    condition: Any = None
-
-    def both(extra: Any) -> None:
-        nonlocal condition
-        condition = extra if condition is None else condition & extra
-
-    if status:
-        both(AgencyRow.status == status)
-    if region:
-        both(AgencyRow.regions.contains(region))
-    if keyword:
-        both(AgencyRow.search_text.contains(keyword.lower()))
+    filters = [
+        AgencyRow.status == status if status else None,
+        AgencyRow.regions.contains(region) if region else None,
+        AgencyRow.search_text.contains(keyword.lower()) if keyword else None,
+    ]
     if item_code:
-        start = decode_cursor(cursor, {"agency_id", "sk", "item_code"})
-        results = AgencyRow.by_item.query(
-            item_code,
-            filter_condition=condition,
-            limit=limit,
-            last_evaluated_key=start,
-            page_size=max(limit, 25),
-        )
+        index: Any = AgencyRow.by_item
+        hash_value, index_key = item_code, "item_code"
     else:
-        start = decode_cursor(cursor, {"agency_id", "sk", "listing"})
-        results = AgencyRow.by_listing.query(
-            LISTING,
-            filter_condition=condition,
-            limit=limit,
-            last_evaluated_key=start,
-            page_size=max(limit, 25),
-        )
-    summaries = [_summary(row) for row in results]
-    return summaries, encode_cursor(results.last_evaluated_key)
+        index, hash_value, index_key = AgencyRow.by_listing, LISTING, "listing"
+    rows, next_cursor = query_page(
+        index,
+        hash_value,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+        cursor_keys={"agency_id", "sk", index_key},
+    )
+    return [_summary(row) for row in rows], next_cursor
 
 
 def _summary(row: AgencyRow) -> AgencySummary:

@@ -114,3 +114,23 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
     if not valid:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned")
     return key
+
+
+def query_page(
+    index: Any, hash_value: str, *, filters: list[Any], limit: int, cursor: str | None, cursor_keys: set[str]
+) -> tuple[list[Any], str | None]:
+    """One page of a list: a Query on `index` (never a Scan) with the filters that are set. With
+    filters a page may hold fewer than `limit` rows; its cursor resumes right after the last one."""
+    condition: Any = None
+    for extra in filters:
+        if extra is not None:
+            condition = extra if condition is None else condition & extra
+    results = index.query(
+        hash_value,
+        filter_condition=condition,
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor, cursor_keys),
+        page_size=max(limit, 25),
+    )
+    rows = list(results)
+    return rows, encode_cursor(results.last_evaluated_key)

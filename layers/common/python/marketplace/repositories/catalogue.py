@@ -11,7 +11,7 @@ from marketplace.domain.catalogue import ItemStatus, ItemVersion, search_text
 from marketplace.errors import NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
-from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
+from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import CatalogueItemRow
 
 HEAD = "HEAD"
@@ -92,32 +92,22 @@ def list_items(
     cursor: str | None,
 ) -> ItemPage:
     """A page of items (their newest versions), always a Query on one of the table's indexes."""
-    condition: Any = None
-    if status:
-        condition = CatalogueItemRow.status == status
-    if keyword:
-        match = CatalogueItemRow.search_text.contains(keyword.lower())
-        condition = match if condition is None else condition & match
+    filters = [
+        CatalogueItemRow.status == status if status else None,
+        CatalogueItemRow.search_text.contains(keyword.lower()) if keyword else None,
+    ]
     if service_type:
         index: Any = CatalogueItemRow.by_type
         hash_value, index_key = service_type, "idx_type"
-        if department:
-            same = CatalogueItemRow.idx_department == department
-            condition = same if condition is None else condition & same
+        filters.append(CatalogueItemRow.idx_department == department if department else None)
     elif department:
         index, hash_value, index_key = CatalogueItemRow.by_department, department, "idx_department"
     else:
         index, hash_value, index_key = CatalogueItemRow.by_listing, LISTING, "listing"
-    start = decode_cursor(cursor, {"code", "sk", index_key})
-    results = index.query(
-        hash_value,
-        filter_condition=condition,
-        limit=limit,
-        last_evaluated_key=start,
-        page_size=max(limit, 25),
+    rows, next_cursor = query_page(
+        index, hash_value, filters=filters, limit=limit, cursor=cursor, cursor_keys={"code", "sk", index_key}
     )
-    items = [ItemVersion.model_validate(r.document) for r in results]
-    return ItemPage(items=items, cursor=encode_cursor(results.last_evaluated_key))
+    return ItemPage(items=[ItemVersion.model_validate(r.document) for r in rows], cursor=next_cursor)
 
 
 def is_active(item: ItemVersion) -> bool:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.owners import Owner
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
-from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
+from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import OwnerRow
 
 LISTING = "OWNER"
@@ -79,15 +78,16 @@ def get(owner_id: str) -> Owner:
 
 
 def list_owners(*, owner_type: str | None, keyword: str | None, limit: int, cursor: str | None) -> OwnerPage:
-    condition: Any = None
-    if owner_type:
-        condition = OwnerRow.owner_type == owner_type
-    if keyword:
-        match = OwnerRow.search_text.contains(keyword.lower())
-        condition = match if condition is None else condition & match
-    start = decode_cursor(cursor, {"owner_id", "listing"})
-    results = OwnerRow.by_listing.query(
-        LISTING, filter_condition=condition, limit=limit, last_evaluated_key=start, page_size=max(limit, 25)
+    filters = [
+        OwnerRow.owner_type == owner_type if owner_type else None,
+        OwnerRow.search_text.contains(keyword.lower()) if keyword else None,
+    ]
+    rows, next_cursor = query_page(
+        OwnerRow.by_listing,
+        LISTING,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+        cursor_keys={"owner_id", "listing"},
     )
-    owners = [Owner.model_validate(r.document) for r in results]
-    return OwnerPage(owners=owners, cursor=encode_cursor(results.last_evaluated_key))
+    return OwnerPage(owners=[Owner.model_validate(r.document) for r in rows], cursor=next_cursor)
