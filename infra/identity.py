@@ -2,7 +2,11 @@
 group per role, the organisation and industries as custom attributes, one public client, and the
 user-pool authorizer on protected routes. The China regions have no Cognito user pools (CloudFormation
 there has no AWS::Cognito::UserPool): there an external OIDC provider is named by parameters. Either
-way the functions verify tokens themselves (marketplace.auth) from JWKS_URL, TOKEN_ISSUER, TOKEN_AUDIENCE."""
+way the functions verify tokens themselves (marketplace.auth) from JWKS_URL, TOKEN_ISSUER, TOKEN_AUDIENCE.
+Operations that manage users call the pool named by USER_POOL_ID, which is empty where there is none.
+
+The pool's settings below (attributes, password policy, who creates users) are also what the local stack
+creates on moto (infra/local/resources.py), in the shape both CloudFormation and the Cognito API take."""
 
 from __future__ import annotations
 
@@ -13,6 +17,18 @@ from marketplace.auth import ROLES
 CHINA_REGIONS = ("cn-north-1", "cn-northwest-1")
 ISSUER = "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${" + names.USER_POOL + "}"
 CUSTOM_ATTRIBUTES = ("org_id", "industries")  # read as custom:org_id, custom:industries
+USERNAME_ATTRIBUTES = ["email"]
+AUTO_VERIFIED_ATTRIBUTES = ["email"]
+# Users are created by an administrator: a role and an organisation are assigned, never self-declared.
+ADMIN_CREATE_USER_CONFIG = {"AllowAdminCreateUserOnly": True}
+PASSWORD_POLICY = {
+    "MinimumLength": 12,
+    "RequireLowercase": True,
+    "RequireUppercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 3,
+}
 
 
 def if_user_pools(value: object, otherwise: object = NO_VALUE) -> Json:
@@ -66,16 +82,24 @@ def token_environment() -> dict[str, Json]:
         "JWKS_URL": if_user_pools(sub(ISSUER + "/.well-known/jwks.json"), ref(names.EXTERNAL_JWKS_URL)),
         "TOKEN_ISSUER": if_user_pools(sub(ISSUER), ref(names.EXTERNAL_TOKEN_ISSUER)),
         "TOKEN_AUDIENCE": if_user_pools(ref(names.USER_POOL_CLIENT), ref(names.EXTERNAL_TOKEN_AUDIENCE)),
+        # The pool user-management operations call; "" where there is none (the external provider
+        # manages its users itself).
+        "USER_POOL_ID": if_user_pools(ref(names.USER_POOL), ""),
     }
 
 
-def _attribute(name: str) -> Json:
+def schema_attribute(name: str) -> Json:
+    """A custom attribute as `Schema` takes it (CloudFormation and CreateUserPool alike)."""
     return {
         "Name": name,
         "AttributeDataType": "String",
         "Mutable": True,
         "StringAttributeConstraints": {"MinLength": "0", "MaxLength": "512"},
     }
+
+
+def group_description(role: str) -> str:
+    return f"the {role} role (cognito:groups)"
 
 
 def user_pool() -> dict[str, Json]:
@@ -88,23 +112,14 @@ def user_pool() -> dict[str, Json]:
             "Properties": {
                 "UserPoolName": ref("AWS::StackName"),
                 "DeletionProtection": "ACTIVE",
-                "UsernameAttributes": ["email"],
-                "AutoVerifiedAttributes": ["email"],
-                "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+                "UsernameAttributes": list(USERNAME_ATTRIBUTES),
+                "AutoVerifiedAttributes": list(AUTO_VERIFIED_ATTRIBUTES),
+                "AdminCreateUserConfig": dict(ADMIN_CREATE_USER_CONFIG),
                 "MfaConfiguration": "OPTIONAL",
                 "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
-                "Policies": {
-                    "PasswordPolicy": {
-                        "MinimumLength": 12,
-                        "RequireLowercase": True,
-                        "RequireUppercase": True,
-                        "RequireNumbers": True,
-                        "RequireSymbols": True,
-                        "TemporaryPasswordValidityDays": 3,
-                    }
-                },
+                "Policies": {"PasswordPolicy": dict(PASSWORD_POLICY)},
                 "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-                "Schema": [_attribute(a) for a in CUSTOM_ATTRIBUTES],
+                "Schema": [schema_attribute(a) for a in CUSTOM_ATTRIBUTES],
             },
             "Metadata": {
                 "why": "Users are created by an administrator (AllowAdminCreateUserOnly): a role and an "
@@ -145,7 +160,7 @@ def user_pool() -> dict[str, Json]:
             "Properties": {
                 "UserPoolId": ref(names.USER_POOL),
                 "GroupName": role,
-                "Description": f"the {role} role (cognito:groups)",
+                "Description": group_description(role),
             },
         }
     return resources

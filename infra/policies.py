@@ -9,9 +9,14 @@ The file maps an operation name (a route's name, a task's name, a state machine'
 Each grant names actions (never a wildcard) and exactly one kind of resource:
 `tables` (table suffixes), `indexes` ("table" for all its indexes or "table/index"), `bus`,
 `queues`, `bucket` (the documents bucket itself), `objects` (key prefixes in it), `keys`
-("data", "signing"), `state_machines`, `functions`. An optional `why` documents the grant.
+("data", "signing"), `state_machines`, `functions`, `user_pool` (this stack's Cognito user pool,
+`"user_pool": true`). An optional `why` documents the grant.
 Keys starting with `$` are comments. The KMS use that an encrypted store implies (DynamoDB, S3, SQS
 under the data key) is added by the resolver, limited to calls made through that service.
+
+The user pool exists only where Cognito has user pools (`names.HAS_USER_POOLS`: not in the China
+regions). A `user_pool` grant becomes a statement inside `Fn::If` on that condition: where the pool
+does not exist, the statement is left out (`AWS::NoValue`) rather than pointed at an ARN that is not.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
-from infra.cfn import Json, get_att, sub
+from infra.cfn import NO_VALUE, Json, get_att, sub
 from infra.definitions import TableSpec
 from infra.errors import BuildError
 
@@ -40,8 +45,11 @@ SELECTOR_SERVICES = {
     "keys": "kms",
     "state_machines": "states",
     "functions": "lambda",
+    "user_pool": "cognito-idp",
 }
-BOOLEAN_SELECTORS = {"bus", "bucket"}
+BOOLEAN_SELECTORS = {"bus", "bucket", "user_pool"}
+# Selectors whose resource exists only under a template condition: their statements carry it.
+CONDITIONAL_SELECTORS = {"user_pool": names.HAS_USER_POOLS}
 INDEX_ACTIONS = {"dynamodb:Query", "dynamodb:Scan"}
 KEYS = {"data": names.DATA_KEY, "signing": names.SIGNING_KEY}
 # X-Ray's write API has no resource-level permissions: `Resource: "*"` is the only form IAM accepts.
@@ -70,7 +78,7 @@ NO_KEY_ACTIONS = {
 
 @dataclass(frozen=True)
 class Grant:
-    """Actions on one kind of resource; `targets` is empty for the bus and the bucket."""
+    """Actions on one kind of resource; `targets` is empty for the bus, the bucket and the user pool."""
 
     actions: tuple[str, ...]
     selector: str
@@ -204,6 +212,8 @@ def _resources(grant: Grant, catalog: Catalog, operation: str) -> list[Json]:
         return [get_att(names.EVENT_BUS, "Arn")]
     if grant.selector == "bucket":
         return [get_att(names.DOCUMENTS_BUCKET, "Arn")]
+    if grant.selector == "user_pool":
+        return [get_att(names.USER_POOL, "Arn")]
     if grant.selector == "objects":
         return [sub(f"${{{names.DOCUMENTS_BUCKET}.Arn}}/{p.rstrip('*')}*") for p in grant.targets]
     if grant.selector == "keys":
@@ -248,14 +258,14 @@ def statements(operation: str, grants: list[Grant], catalog: Catalog, *, on_requ
     for number, grant in enumerate(grants, start=1):
         if on_request_path and "dynamodb:Scan" in grant.actions:
             raise BuildError(f"policy for {operation!r}: a route may not Scan (query an index instead)")
-        result.append(
-            {
-                "Sid": f"Grant{number}{grant.selector.title().replace('_', '')}",
-                "Effect": "Allow",
-                "Action": list(grant.actions),
-                "Resource": _resources(grant, catalog, operation),
-            }
-        )
+        statement: Json = {
+            "Sid": f"Grant{number}{grant.selector.title().replace('_', '')}",
+            "Effect": "Allow",
+            "Action": list(grant.actions),
+            "Resource": _resources(grant, catalog, operation),
+        }
+        condition = CONDITIONAL_SELECTORS.get(grant.selector)
+        result.append({"Fn::If": [condition, statement, NO_VALUE]} if condition else statement)
     return result + _implied_key_use(grants)
 
 

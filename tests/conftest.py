@@ -116,14 +116,17 @@ def aws(signing_key: SigningKey) -> Iterator[None]:
     from moto import mock_aws
 
     from infra.local.patches import serialize_dynamodb
+    from infra.local.resources import defer_user_pool_signing_key
     from tests.support.resources import create_all
 
     restore = serialize_dynamodb()  # DynamoDB's own atomicity, which moto lacks across threads
+    restore_key = defer_user_pool_signing_key()  # moto's per-pool key load is slow and unused here
     try:
         with mock_aws():
             create_all()
             yield
     finally:
+        restore_key()
         restore()
 
 

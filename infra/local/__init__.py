@@ -9,8 +9,9 @@ Modules, one job each:
 - `naming`: the local names (stage, region, issuer, resource names) in one place;
 - `environment`: the process environment that points boto3 and PynamoDB at moto;
 - `keys`, `tokens`: the token signing key in the state dir, and tokens signed with it;
-- `emulator`, `patches`, `lambdas`: moto's server, the two patches, the Lambda dispatch map;
-- `resources`, `statemachines`: tables, bus, rules, queues, bucket, KMS key, state machines;
+- `emulator`, `patches`, `lambdas`: moto's server, the patches, the Lambda dispatch map;
+- `resources`, `statemachines`: tables, bus, rules, queues, bucket, KMS key, the Cognito user
+  pool (in ap-northeast-1: the China regions have none), state machines;
 - `scheduler`, `poller`: schedules and SQS consumers, which moto does not run;
 - `api`, `demo`, `stack`: the Chalice local server, the demo data set, and the whole assembled.
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.local import naming
+from infra.local.resources import USER_POOL_NAME
 from infra.local.stack import LocalStack, Options, Started
 
 
@@ -72,6 +73,8 @@ def banner(started: Started, options: Options) -> str:
         f"  functions       {_list(started.functions)}",
         f"  schedules       {_list(started.schedules)}",
         f"  bucket / key    {started.bucket} / {started.signing_key}",
+        f"  user pool       {USER_POOL_NAME} / {started.user_pool}"
+        f"; groups: {_list(started.user_pool_groups)}",
     ]
     if started.unscheduled:
         lines.append(f"  NOT scheduled locally (cron): {_list(started.unscheduled)}")

@@ -50,6 +50,8 @@ def local_environment(moto_url: str, moto_port: int, state_dir: Path) -> dict[st
         "JWKS_URL": jwks_url(state_dir),
         "TOKEN_ISSUER": naming.TOKEN_ISSUER,
         "TOKEN_AUDIENCE": naming.TOKEN_AUDIENCE,
+        # Empty until the local pool exists (point_at_resources); never a pool the shell names.
+        "USER_POOL_ID": "",
     }
 
 
@@ -65,16 +67,23 @@ def apply(variables: Mapping[str, str], defaults: Mapping[str, str] | None = Non
     reset_app_caches()
 
 
-def point_at_resources(documents_bucket: str, signing_key_arn: str) -> None:
-    """What the template's function environment also names, known once the resources exist."""
-    os.environ.update({"DOCUMENTS_BUCKET": documents_bucket, "SIGNING_KEY_ID": signing_key_arn})
+def point_at_resources(documents_bucket: str, signing_key_arn: str, user_pool_id: str = "") -> None:
+    """What the template's function environment also names, known once the resources exist; then the
+    app's cached settings are reset, so they read these."""
+    os.environ.update(
+        {
+            "DOCUMENTS_BUCKET": documents_bucket,
+            "SIGNING_KEY_ID": signing_key_arn,
+            "USER_POOL_ID": user_pool_id,
+        }
+    )
     reset_app_caches()
 
 
 def reset_app_caches() -> None:
     # Imported here: the table models read TABLE_PREFIX when they are first imported.
     from marketplace import auth
-    from marketplace.repositories import event_bus
+    from marketplace.repositories import directory, event_bus
     from marketplace.repositories.base import reset_connections
     from marketplace.repositories.tables import ALL_MODELS
     from marketplace.services import calendar
@@ -83,5 +92,6 @@ def reset_app_caches() -> None:
     reset_settings()
     reset_connections(ALL_MODELS)
     event_bus.reset_client()
+    directory.reset_client()  # its region comes from USER_POOL_ID
     auth.clear_key_cache()
     calendar.forget_cache()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,19 @@ if TYPE_CHECKING:  # importing definitions imports the table models, which read 
     from infra.definitions import EventRule, QueueSpec, TableSpec
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+USER_POOL_NAME = f"{naming.APP_NAME}-{naming.STAGE}"
+# Cognito has no user pools in the China regions (nor has moto): the local pool lives in a region that
+# has them, as in the in-process tests (tests/support/resources.py). Clients take the region from the
+# pool id ("ap-northeast-1_..."), as marketplace.repositories.directory does.
+USER_POOL_REGION = "ap-northeast-1"
+
+
+@dataclass(frozen=True)
+class UserPool:
+    id: str
+    arn: str
+    name: str
+    groups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -105,3 +119,92 @@ def create_signing_key(kms: Any, alias: str) -> str:
 def function_values(function_arns: dict[str, str]) -> dict[str, str]:
     """handler name -> ARN, as `${<Handler>FunctionArn}` values."""
     return {f"{naming.placeholder(handler)}FunctionArn": arn for handler, arn in function_arns.items()}
+
+
+def defer_user_pool_signing_key() -> Callable[[], None]:
+    """Make moto import its token-signing key when it first signs a token, not for every pool it
+    creates; returns the undo.
+
+    moto 5.2.5 imports the same RSA JWK for each new user pool (`CognitoIdpUserPool.__init__`): prime
+    recovery and key validation, 0.12-0.17 s of CPU that holds the GIL, so it slows the whole startup
+    (and every in-process test that creates a pool). The key only signs the tokens moto issues
+    (InitiateAuth), which the local stack never asks for: it mints its own (infra/local/tokens.py)."""
+    from moto.cognitoidp import models
+
+    from infra.local.patches import check_moto_version
+
+    check_moto_version()  # written against moto.cognitoidp.models of that version
+    if models.jwk is _DeferredImport:
+        return lambda: None
+    original_jwk = models.jwk
+    if not isinstance(models.CognitoIdpUserPool.__dict__.get("json_web_key"), _KeyOnFirstUse):
+        setattr(models.CognitoIdpUserPool, "json_web_key", _KeyOnFirstUse(original_jwk))  # noqa: B010
+    setattr(models, "jwk", _DeferredImport)  # noqa: B010 - mypy refuses replacing a module
+
+    def undo() -> None:
+        # New pools import their key at once again; the descriptor stays, so that pools created
+        # meanwhile still import theirs when they first sign a token.
+        setattr(models, "jwk", original_jwk)  # noqa: B010
+
+    return undo
+
+
+class _DeferredImport:
+    """Stands in for `joserfc.jwk` in moto.cognitoidp.models, whose only use is
+    `self.json_web_key = jwk.RSAKey.import_key(jwks_file)` in CognitoIdpUserPool.__init__."""
+
+    class RSAKey:
+        @staticmethod
+        def import_key(value: Any) -> Any:
+            return value
+
+
+class _KeyOnFirstUse:
+    """`CognitoIdpUserPool.json_web_key`: keeps the JWK moto assigns, imports it when first read."""
+
+    def __init__(self, jwk: Any) -> None:
+        self._jwk = jwk
+
+    def __set__(self, pool: Any, value: Any) -> None:
+        pool.__dict__["json_web_key"] = value
+
+    def __get__(self, pool: Any, owner: Any = None) -> Any:
+        if pool is None:
+            return self
+        value = pool.__dict__["json_web_key"]
+        if isinstance(value, dict):
+            value = pool.__dict__["json_web_key"] = self._jwk.RSAKey.import_key(value)
+        return value
+
+
+def user_pool_client(endpoint_url: str) -> Any:
+    """A cognito-idp client on the emulator, in the user pool's region."""
+    import boto3
+
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=endpoint_url,
+        region_name=USER_POOL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def create_user_pool(cognito: Any, name: str = USER_POOL_NAME) -> UserPool:
+    """The user pool as infra/identity.py defines it (sign-in by email, administrators create users,
+    the password policy, mutable custom:org_id and custom:industries), with one group per role."""
+    from infra import identity  # imports marketplace.auth, which reads settings: only once they are set
+    from marketplace.auth import ROLES
+
+    pool = cognito.create_user_pool(
+        PoolName=name,
+        UsernameAttributes=list(identity.USERNAME_ATTRIBUTES),
+        AutoVerifiedAttributes=list(identity.AUTO_VERIFIED_ATTRIBUTES),
+        AdminCreateUserConfig=dict(identity.ADMIN_CREATE_USER_CONFIG),
+        Policies={"PasswordPolicy": dict(identity.PASSWORD_POLICY)},
+        Schema=[identity.schema_attribute(a) for a in identity.CUSTOM_ATTRIBUTES],
+    )["UserPool"]
+    for role in ROLES:
+        description = identity.group_description(role)
+        cognito.create_group(GroupName=role, UserPoolId=pool["Id"], Description=description)
+    return UserPool(id=str(pool["Id"]), arn=str(pool["Arn"]), name=name, groups=tuple(ROLES))

@@ -44,6 +44,8 @@ class Started:
     unscheduled: list[str] = field(default_factory=list)
     bucket: str = ""
     signing_key: str = ""
+    user_pool: str = ""  # its id, as USER_POOL_ID
+    user_pool_groups: list[str] = field(default_factory=list)
     demo: str = ""
     startup_seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -122,7 +124,10 @@ class LocalStack:
         alias = f"alias/{naming.resource_name(definitions.SIGNING_KEY_ALIAS)}"
         key_arn = res.create_signing_key(moto.client("kms"), alias)
         self.started.signing_key = alias
-        environment.point_at_resources(bucket, key_arn)
+        res.defer_user_pool_signing_key()
+        pool = res.create_user_pool(res.user_pool_client(moto.url))
+        self.started.user_pool, self.started.user_pool_groups = pool.id, list(pool.groups)
+        environment.point_at_resources(bucket, key_arn, pool.id)
 
         functions = lambdas.register_app(app)  # handler -> function name
         arns = lambdas.deploy(moto.client("lambda"), lambda_role, sorted(functions.values()))

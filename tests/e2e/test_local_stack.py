@@ -1,6 +1,6 @@
-"""The local stack itself: it answers, it checks tokens as AWS would, its scheduler runs the outbox
-relay, its Step Functions run local Lambda handlers, its poller feeds queue consumers, and it loads
-and stops cleanly."""
+"""The local stack itself: it answers, it checks tokens as AWS would, it has the user pool the app
+manages users in, its scheduler runs the outbox relay, its Step Functions run local Lambda handlers,
+its poller feeds queue consumers, and it loads and stops cleanly."""
 
 from __future__ import annotations
 
@@ -162,6 +162,54 @@ def test_the_tokens_command_prints_a_token_the_stack_accepts(local_stack):
     assert (reply.json()["role"], reply.json()["org_id"]) == ("agency", "AG-7")
 
 
+# --- The user pool ------------------------------------------------------------------------------
+
+
+def test_the_stack_has_the_user_pool_with_a_group_per_role_and_the_custom_attributes(local_stack):
+    from marketplace.auth import ROLES
+
+    cognito = resources.user_pool_client(local_stack.moto)
+    described = json.loads((local_stack.state_dir / naming.STACK_FILE).read_text(encoding="utf-8"))
+
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+
+    (pool,) = [p for p in pools if p["Name"] == resources.USER_POOL_NAME == "marketplace-local"]
+    assert pool["Id"] == described["user_pool"]  # what the app got as USER_POOL_ID
+    assert pool["Id"].startswith(f"{resources.USER_POOL_REGION}_")  # clients take the region from it
+    groups = cognito.list_groups(UserPoolId=pool["Id"])["Groups"]
+    assert sorted(g["GroupName"] for g in groups) == sorted(ROLES) == sorted(described["user_pool_groups"])
+    details = cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]
+    attributes = {a["Name"]: a for a in details["SchemaAttributes"]}
+    for name in ("custom:org_id", "custom:industries"):
+        assert attributes[name]["AttributeDataType"] == "String"
+        assert attributes[name]["Mutable"] is True
+    assert details["UsernameAttributes"] == ["email"]
+    assert details["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_the_pool_manages_users_as_the_app_does(local_stack):
+    cognito = resources.user_pool_client(local_stack.moto)
+    pool = json.loads((local_stack.state_dir / naming.STACK_FILE).read_text(encoding="utf-8"))["user_pool"]
+    email = f"staff-{uuid.uuid4().hex[:8]}@agency.example.cn"
+
+    created = cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=email,  # sign-in is by email (UsernameAttributes), as in the template
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "custom:org_id", "Value": "AG-7"}],
+    )["User"]
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="agency")
+
+    found = cognito.admin_get_user(UserPoolId=pool, Username=email)
+    assert {a["Name"]: a["Value"] for a in found["UserAttributes"]}["custom:org_id"] == "AG-7"
+    assert created["Username"] == found["Username"]
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=email)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["agency"]
+    cognito.admin_user_global_sign_out(UserPoolId=pool, Username=email)
+    cognito.admin_delete_user(UserPoolId=pool, Username=email)
+    with pytest.raises(cognito.exceptions.UserNotFoundException):
+        cognito.admin_get_user(UserPoolId=pool, Username=email)
+
+
 # --- Schedules ----------------------------------------------------------------------------------
 
 
@@ -316,6 +364,38 @@ def test_a_failing_local_handler_fails_the_task_with_its_error_type(moto_in_proc
 
     assert result["status"] == "FAILED"
     assert result["error"] == "PermissionError"
+
+
+def test_a_pool_whose_signing_key_is_deferred_still_signs_the_tokens_moto_issues(moto_in_process):
+    from moto.utilities.utils import load_resource
+
+    undo = resources.defer_user_pool_signing_key()
+    try:
+        cognito = resources.user_pool_client(moto_in_process.url)
+        pool = resources.create_user_pool(cognito, name=f"pool-{uuid.uuid4().hex[:6]}")
+        client = cognito.create_user_pool_client(
+            UserPoolId=pool.id, ClientName="test", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+        email = "staff@agency.example.cn"
+        attributes = [{"Name": "email", "Value": email}, {"Name": "custom:org_id", "Value": "AG-9"}]
+        cognito.admin_create_user(UserPoolId=pool.id, Username=email, UserAttributes=attributes)
+        cognito.admin_set_user_password(
+            UserPoolId=pool.id, Username=email, Password="Aa1!" * 4, Permanent=True
+        )
+
+        tokens = cognito.admin_initiate_auth(
+            UserPoolId=pool.id,
+            ClientId=client,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": "Aa1!" * 4},
+        )["AuthenticationResult"]
+    finally:
+        undo()
+
+    public = jwt.PyJWK(load_resource("cognitoidp/resources/jwks-public.json")["keys"][0]).key
+    claims = jwt.decode(tokens["IdToken"], public, algorithms=["RS256"], audience=client)
+    assert claims["custom:org_id"] == "AG-9"
+    assert claims["iss"].endswith(pool.id)
 
 
 def test_an_unresolved_placeholder_is_an_error_not_a_definition():

@@ -47,9 +47,20 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, str, dict[
             yield logical_id, "resource", properties["PolicyDocument"]
 
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document's statements; one under `Fn::If` (a user-pool grant) counts with each branch."""
     found = document.get("Statement", [])
-    return found if isinstance(found, list) else [found]
+    unwrapped: list[dict[str, Any]] = []
+    for statement in found if isinstance(found, list) else [found]:
+        if isinstance(statement, dict) and list(statement) == ["Fn::If"]:
+            _, when_true, when_false = statement["Fn::If"]
+            unwrapped += [branch for branch in (when_true, when_false) if branch != NO_VALUE]
+        else:
+            unwrapped.append(statement)
+    return unwrapped
 
 
 def as_list(value: Any) -> list[Any]:

@@ -1,5 +1,6 @@
 """Each operation's policy allows every AWS call the operation really makes: the routes are called
-in-process on moto, and every DynamoDB and EventBridge call is checked against the policy file."""
+in-process on moto, and every DynamoDB, EventBridge and Cognito user-pool call is checked against the
+policy file."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class Call:
     """An IAM action on a resource named the policy file's way."""
 
     action: str
-    selector: str  # tables, indexes, bus
+    selector: str  # tables, indexes, bus, user_pool
     target: str = ""  # "catalogue", "catalogue/by-type"
 
 
@@ -57,12 +58,16 @@ class Recorder:
         assert {e["EventBusName"] for e in params["Entries"]} == {get_settings().event_bus_name}
         self.calls.add(Call("events:PutEvents", "bus"))
 
+    def cognito(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        assert params.get("UserPoolId") == get_settings().user_pool_id, (model.name, params.get("UserPoolId"))
+        self.calls.add(Call(f"cognito-idp:{model.name}", "user_pool"))
+
 
 def allowed(call: Call, grants: list[policies.Grant]) -> bool:
     for grant in grants:
         if call.action not in grant.actions or grant.selector != call.selector:
             continue
-        if call.selector == "bus" or call.target in grant.targets:
+        if call.selector in policies.BOOLEAN_SELECTORS or call.target in grant.targets:
             return True
         if call.selector == "indexes" and call.target.split("/")[0] in grant.targets:
             return True
@@ -87,6 +92,7 @@ def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
     hooks = {
         "dynamodb": ("before-parameter-build", recorder.dynamodb),
         "events": ("before-parameter-build", recorder.events),
+        "cognito-idp": ("before-parameter-build", recorder.cognito),
     }
     with on_clients(hooks):
         for name, step in steps:

@@ -33,21 +33,13 @@ def create_all() -> None:
     create_user_pool()
 
 
-USER_POOL_REGION = "ap-northeast-1"  # Cognito user pools do not exist in the China regions
-
-
 def create_user_pool() -> str:
-    """A user pool like the template's, its id in USER_POOL_ID for the app to manage users in."""
-    cognito = boto3.client("cognito-idp", region_name=USER_POOL_REGION)
-    pool = cognito.create_user_pool(
-        PoolName="marketplace-test",
-        Schema=[
-            {"Name": "org_id", "AttributeDataType": "String", "Mutable": True},
-            {"Name": "industries", "AttributeDataType": "String", "Mutable": True},
-        ],
-    )["UserPool"]["Id"]
-    for group in ("admin", "regulator", "owner", "agency"):
-        cognito.create_group(UserPoolId=pool, GroupName=group)
+    """The user pool the template defines (infra/local builds it the same way), its id in
+    USER_POOL_ID for the app to manage users in."""
+    from infra.local.resources import USER_POOL_REGION
+    from infra.local.resources import create_user_pool as create_pool
+
+    pool = create_pool(boto3.client("cognito-idp", region_name=USER_POOL_REGION)).id
     os.environ["USER_POOL_ID"] = pool
     reset_settings()
     directory.reset_client()

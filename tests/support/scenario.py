@@ -109,6 +109,7 @@ def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
     changed = {**_agency_profile(regions=["330100", "330106", "330108"]), "note": "x"}
     renewed = certificate(issued_on="2026-11-01", expires_on="2032-12-31")
     supervision = {"reason": "x", "basis": "y"}
+    staff = {"name": "张三", "email": "zhangsan@example.cn"}
 
     def review(by: Any, number: int, decision: str = "approve", reasons: str = "") -> Any:
         return by.post(f"{path}/reviews", {"submission": number, "decision": decision, "reasons": reasons})
@@ -135,4 +136,11 @@ def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("suspend_agency", lambda: regulator.post(f"{path}/suspension", supervision)),
         ("expel_agency", lambda: regulator.post(f"{path}/expulsion", supervision)),
         ("reinstate_agency", lambda: admin.post(f"{path}/reinstatement", supervision)),
+        # The agency's administrator is the user who applied (the same token as `agency`).
+        (
+            "add_agency_user",
+            lambda: agency.post(f"{path}/users", staff, headers={"idempotency-key": "k-3"}),
+        ),
+        ("list_agency_users", lambda: agency.get(f"{path}/users")),
+        ("remove_agency_user", lambda: agency.delete(f"{path}/users/{staff['email']}")),
     ]

@@ -436,19 +436,18 @@ class AgencySummary(Model):
 
 # The organisation's users.
 
-USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{2,127}$"
-
 
 class NewMember(StrictModel):
-    username: str = Field(pattern=USERNAME_PATTERN, description="the sign-in name of the staff user")
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120, description="the staff user signs in with it"
+    )
     name: str = Field(min_length=1, max_length=50)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
 
 
 class Member(Model):
     """A user acting for an agency: its tokens carry the agency's organisation id."""
 
-    username: str
+    username: str = Field(description="the sign-in name: the email")
     name: str
     email: str
     subject: str = Field(default="", description="the user's token subject, once the directory knows it")

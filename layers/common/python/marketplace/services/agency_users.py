@@ -28,15 +28,19 @@ def list_users(agency_id: str, by: Principal) -> list[Member]:
 def add_user(agency_id: str, new: NewMember, by: Principal) -> Member:
     _require_administrator(agency_id, by)
     member = Member(
-        username=new.username, name=new.name, email=new.email, added_at=iso(utcnow()), added_by=by.subject
+        username=new.email.lower(),
+        name=new.name,
+        email=new.email,
+        added_at=iso(utcnow()),
+        added_by=by.subject,
     )
     repo.reserve_member(agency_id, member)
     try:
         subject = directory.create_user(
-            new.username, email=new.email, name=new.name, org_id=agency_id, group="agency"
+            member.username, email=new.email, name=new.name, org_id=agency_id, group="agency"
         )
     except Exception:
-        repo.drop_member(agency_id, new.username)  # the name is free again; nothing half-made stays
+        repo.drop_member(agency_id, member.username)  # the name is free again; nothing half-made stays
         raise
     member = member.model_copy(update={"subject": subject})
     repo.confirm_member(agency_id, member)
@@ -45,6 +49,7 @@ def add_user(agency_id: str, new: NewMember, by: Principal) -> Member:
 
 def remove_user(agency_id: str, username: str, by: Principal) -> None:
     _require_administrator(agency_id, by)
+    username = username.lower()
     found = next((m for m in repo.members(agency_id) if m.username == username), None)
     if found is None:
         raise NotFound(f"{username} is not a user of agency {agency_id}")
