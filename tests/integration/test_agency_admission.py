@@ -100,14 +100,8 @@ def test_the_public_sees_no_personal_data(api: Api) -> None:
     for reply in (public, other_agency, listing):
         text = str(reply.body)
         assert "330106198001011234" not in text and "13900000002" not in text and "13900000001" not in text
-    assert public.body["record"]["practitioners"] == [
-        {
-            "name": "孙伟",
-            "certificates": [
-                {"certificate_type": "环境影响评价工程师", "number": "HJ-0001", "expires_on": None}
-            ],
-        }
-    ]
+    assert public.body["record"]["practitioners"][0]["certificates"][0]["number"] == "***0001"
+    assert all("by" not in change for change in public.body["history"])
     assert public.body["record"]["contacts"][0]["phone"] == "139****0001"
     own = api.as_role("agency", "AG-001").get("/agencies/AG-001").body
     assert own["record"]["practitioners"][0]["id_number"] == "330106198001011234"

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from marketplace.domain.agencies import AgencyStatus
 from tests.conftest import Api
 from tests.support.samples import agency_profile, catalogue_item, certificate
 from tests.support.schemas import EVENTS_DIR
@@ -191,3 +192,98 @@ def test_expelling_an_agency_returns_its_open_change_and_empties_the_queues(admi
     assert public["status"] == "expelled" and public["record_version"] == 1
     submissions = admin.get("/agencies/AG-001/submissions").body
     assert [s["status"] for s in submissions] == ["approved", "returned"]
+
+
+def test_a_decided_submission_whose_close_failed_is_closed_by_the_next_reviewer_call(
+    admitted: Api, monkeypatch
+) -> None:
+    from marketplace.errors import Conflict
+    from marketplace.repositories import agencies as repo
+
+    admitted.as_role("agency", "AG-001").put("/agencies/AG-001", agency_profile(regions=["330100"]))
+    admin = admitted.as_role("admin")
+    regulator = admitted.as_role("regulator", "RG-ENV", industries=("environment",))
+    assert admin.post("/agencies/AG-001/reviews", {"submission": 2, "decision": "approve"}).status == 200
+    close = repo.close_approved
+
+    def always_overtaken(*args, **kwargs):
+        raise Conflict("the profile changed meanwhile")
+
+    monkeypatch.setattr(repo, "close_approved", always_overtaken)
+    stuck = regulator.post("/agencies/AG-001/reviews", {"submission": 2, "decision": "approve"})
+    assert stuck.status == 503 and stuck.headers["retry-after"]
+    assert admin.get("/agencies/AG-001/submissions").body[-1]["status"] == "under_review"
+
+    monkeypatch.setattr(repo, "close_approved", close)
+    retried = admin.post("/agencies/AG-001/reviews", {"submission": 2, "decision": "approve"})
+    assert retried.status == 200 and retried.body["status"] == "approved"
+    assert admitted.call("GET", "/agencies/AG-001").body["record"]["regions"] == ["330100"]
+
+
+def test_no_profile_write_replaces_a_profile_changed_since_it_was_read(admitted: Api) -> None:
+    """A suspension that read the profile before the daily check wrote it does not erase the
+    check's suspended items: it conflicts, and the caller reads again."""
+    from marketplace.errors import Conflict
+    from marketplace.repositories import agencies as repo
+
+    stale = repo.get("AG-001", consistent=True)
+    _check(admitted, date(2030, 1, 2))  # suspends ZJ-HP-001 for the expired certificate
+    suspended = stale.model_copy(update={"status": AgencyStatus.suspended})
+    with pytest.raises(Conflict):
+        repo.change_status(suspended, stale, [])
+    current = admitted.call("GET", "/agencies/AG-001").body
+    assert current["status"] == "admitted" and "ZJ-HP-001" in current["suspended_items"]
+
+
+def test_an_expulsion_read_before_a_change_opened_does_not_miss_it(admitted: Api) -> None:
+    from marketplace.errors import Conflict
+    from marketplace.repositories import agencies as repo
+
+    stale = repo.get("AG-001", consistent=True)
+    admitted.as_role("agency", "AG-001").put("/agencies/AG-001", agency_profile(regions=["330100"]))
+    with pytest.raises(Conflict):
+        repo.change_status(
+            stale.model_copy(update={"status": AgencyStatus.expelled}), stale, [], closing=None
+        )
+    admin = admitted.as_role("admin")
+    assert admin.post("/agencies/AG-001/expulsion", {"reason": "虚假材料", "basis": "管理办法"}).status == 200
+    assert admin.get("/agencies/AG-001/submissions").body[-1]["status"] == "returned"
+
+
+def test_approval_checks_eligibility_again_on_the_day(admitted: Api, published_events) -> None:
+    from marketplace.clock import FixedClock, SystemClock, use_clock
+
+    agency = admitted.as_role("agency", "AG-001")
+    agency.put("/agencies/AG-001", agency_profile(regions=["330100"]))  # its certificate ends 2029-12-31
+    use_clock(FixedClock(datetime(2030, 1, 3, 2, tzinfo=UTC)))
+    try:
+        _approve(admitted, 2)
+    finally:
+        use_clock(SystemClock())
+    public = admitted.call("GET", "/agencies/AG-001").body
+    assert public["record"]["regions"] == ["330100"]
+    assert public["suspended_items"]["ZJ-HP-001"].startswith("not eligible")
+    assert "ItemRestored" not in published_events.types()
+
+
+def test_an_applicant_expelled_before_admission_is_reinstated_to_apply_again(api: Api) -> None:
+    api.as_role("admin").post("/catalogue/items", catalogue_item())
+    agency = api.as_role("agency", "AG-009")
+    agency.post("/agencies", agency_profile("91330106MA2H7Y4K9"))
+    admin = api.as_role("admin")
+    assert admin.post("/agencies/AG-009/expulsion", {"reason": "冒用资质", "basis": "办法"}).status == 200
+    back = admin.post("/agencies/AG-009/reinstatement", {"reason": "复核撤销", "basis": "复核决定"})
+    assert back.status == 200 and back.body["status"] == "returned"
+    again = agency.post("/agencies", agency_profile("91330106MA2H7Y4K9"))
+    assert again.status == 201 and again.body["number"] == 2
+
+
+def test_an_extension_beyond_the_limits_is_a_422(admitted: Api) -> None:
+    many = [certificate(f"EXT-{n:03d}") for n in range(60)]
+    reply = admitted.as_role("agency", "AG-001").post("/agencies/AG-001/extensions", {"certificates": many})
+    assert reply.status == 422
+    few_more = [certificate(f"EXT-{n:03d}") for n in range(50)]
+    reply = admitted.as_role("agency", "AG-001").post(
+        "/agencies/AG-001/extensions", {"certificates": few_more}
+    )
+    assert reply.status == 422 and reply.body["errors"][0]["field"].startswith("certificates")

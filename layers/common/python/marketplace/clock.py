@@ -5,7 +5,7 @@ All instants are timezone-aware UTC and serialise as ISO-8601 with a trailing `Z
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 
@@ -45,6 +45,15 @@ def use_clock(clock: Clock) -> None:
 
 def utcnow() -> datetime:
     return _clock.now()
+
+
+def local_today() -> date:
+    """Today in the region's time zone: certificate dates and deadlines are local dates."""
+    from zoneinfo import ZoneInfo
+
+    from marketplace.settings import get_settings
+
+    return _clock.now().astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
 def iso(at: datetime) -> str:

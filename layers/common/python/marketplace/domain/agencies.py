@@ -248,6 +248,11 @@ def mask_id_number(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
+def mask_number(value: str) -> str:
+    """A personal certificate number: only its last four characters."""
+    return "*" * max(len(value) - 4, 0) + value[-4:] if len(value) > 4 else "*" * len(value)
+
+
 def mask_phone(value: str) -> str:
     digits = value.replace(" ", "")
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
@@ -330,6 +335,8 @@ class Agency(Model):
     submissions: int = Field(
         default=0, exclude=True, description="how many submissions it made (from the row)"
     )
+    open_submission: int | None = Field(default=None, exclude=True, description="the one under review (row)")
+    revision: int = Field(default=0, exclude=True, description="the profile row's revision when read")
 
     def can_serve(self) -> bool:
         return self.status == AgencyStatus.admitted
@@ -340,7 +347,17 @@ class Agency(Model):
 
 class PublicPractitioner(Model):
     name: str
-    certificates: list[PractitionerCertificate]
+    certificates: list[PractitionerCertificate] = Field(description="certificate numbers masked")
+
+
+class PublicStatusChange(Model):
+    """A status change as the public sees it: what, when, why; not which user."""
+
+    at: str
+    status: AgencyStatus
+    by_role: str
+    reason: str = ""
+    basis: str = ""
 
 
 class PublicContact(Model):
@@ -375,7 +392,7 @@ class AgencyPublic(Model):
     record: PublicRecord | None
     record_version: int
     suspended_items: dict[str, str]
-    history: list[StatusChange]
+    history: list[PublicStatusChange]
 
 
 def _public_contact(contact: Contact) -> PublicContact:
@@ -386,7 +403,13 @@ def public_record(r: AgencyProfile) -> PublicRecord:
     return PublicRecord(
         legal_entity=r.legal_entity,
         contacts=[_public_contact(c) for c in r.contacts],
-        practitioners=[PublicPractitioner(name=p.name, certificates=p.certificates) for p in r.practitioners],
+        practitioners=[
+            PublicPractitioner(
+                name=p.name,
+                certificates=[c.model_copy(update={"number": mask_number(c.number)}) for c in p.certificates],
+            )
+            for p in r.practitioners
+        ],
         certificates=r.certificates,
         offerings=r.offerings,
         regions=r.regions,
@@ -410,7 +433,10 @@ def public_view(agency: Agency) -> AgencyPublic:
         record=public_record(agency.record) if agency.record is not None else None,
         record_version=agency.record_version,
         suspended_items=agency.suspended_items,
-        history=agency.history,
+        history=[
+            PublicStatusChange(at=h.at, status=h.status, by_role=h.by_role, reason=h.reason, basis=h.basis)
+            for h in agency.history
+        ],
     )
 
 

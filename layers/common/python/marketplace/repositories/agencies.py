@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +75,13 @@ def _profile_row(agency: Agency, open_submission: int | None, submissions: int) 
         open_submission=open_submission,
         submissions=submissions,
         record_version=agency.record_version,
+        revision=agency.revision + 1,
         document=agency.model_dump(mode="json"),
     )
+
+
+def _unchanged_since_read(agency: Agency) -> Any:
+    return AgencyRow.revision == agency.revision
 
 
 def _submission_row(submission: Submission) -> AgencyRow:
@@ -139,10 +144,12 @@ def open_next_submission(
         AgencyRow.open_submission.does_not_exist()
         & (AgencyRow.submissions == submission.number - 1)
         & AgencyRow.status.is_in(*[s.value for s in allowed])
+        & _unchanged_since_read(agency)
     )
     actions: list[Any] = [
         AgencyRow.open_submission.set(submission.number),
         AgencyRow.submissions.set(submission.number),
+        AgencyRow.revision.set(agency.revision + 1),
     ]
     if new_status is not None:
         updated = agency.model_copy(update={"status": new_status})
@@ -214,7 +221,7 @@ def close_approved(
         )
         tx.save(
             _profile_row(agency, None, number),
-            condition=(AgencyRow.open_submission == number) & (AgencyRow.status == previous.status.value),
+            condition=(AgencyRow.open_submission == number) & _unchanged_since_read(previous),
         )
         tx.save(
             AgencyRow(
@@ -228,7 +235,10 @@ def close_approved(
             tx.save(row)
         for code in old_items - new_items:
             tx.delete(AgencyRow(agency_id=agency.agency_id, sk=f"OFFER#{code}"))
+        previous_certs = {c.number: c for c in previous.record.certificates} if previous.record else {}
         for certificate in record.certificates:
+            if previous_certs.get(certificate.number) == certificate:
+                continue  # unchanged: keep its row (and whether its expiry was notified)
             tx.save(
                 AgencyRow(
                     agency_id=agency.agency_id,
@@ -285,7 +295,7 @@ def close_returned(
         )
         tx.save(
             _profile_row(agency, None, number),
-            condition=(AgencyRow.open_submission == number) & (AgencyRow.status == previous.status.value),
+            condition=(AgencyRow.open_submission == number) & _unchanged_since_read(previous),
         )
         decided = {d.slot for d in submission.decisions}
         for slot in submission.required_slots:
@@ -304,6 +314,7 @@ def change_status(
     actions: list[Any] = [
         AgencyRow.status.set(agency.status.value),
         AgencyRow.document.set(agency.model_dump(mode="json")),
+        AgencyRow.revision.set(previous.revision + 1),
     ]
     if closing is not None:
         actions.append(AgencyRow.open_submission.remove())
@@ -311,7 +322,7 @@ def change_status(
         tx.update(
             AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
             actions=actions,
-            condition=AgencyRow.status == previous.status.value,
+            condition=_unchanged_since_read(previous),
         )
         for row in offering_rows(agency):
             tx.save(row)
@@ -336,19 +347,22 @@ def _close_submission(tx: TransactWrite, submission: Submission) -> None:
             tx.delete(AgencyRow(agency_id=submission.agency_id, sk=_pending_key(number, slot)))
 
 
-def get(agency_id: str) -> Agency:
+def get(agency_id: str, *, consistent: bool = False) -> Agency:
+    """The agency; `consistent` for a writer, whose write is conditioned on what it read."""
     with translated(missing=f"agency {agency_id} not found"):
         if agency_id.startswith("credit-code#"):
             raise AgencyRow.DoesNotExist()
-        row = AgencyRow.get(agency_id, PROFILE)
+        row = AgencyRow.get(agency_id, PROFILE, consistent_read=consistent)
     agency = Agency.model_validate(row.document)
     agency.submissions = int(row.submissions or 0)
+    agency.open_submission = int(row.open_submission) if row.open_submission is not None else None
+    agency.revision = int(row.revision or 0)
     return agency
 
 
-def find(agency_id: str) -> Agency | None:
+def find(agency_id: str, *, consistent: bool = False) -> Agency | None:
     try:
-        return get(agency_id)
+        return get(agency_id, consistent=consistent)
     except NotFound:
         return None
 
@@ -447,10 +461,11 @@ def _summary(row: AgencyRow) -> AgencySummary:
     )
 
 
-def certificates_expiring(until: str, limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
-    """(agency id, certificate) for admitted certificates expiring on or before `until`."""
-    rows = AgencyRow.by_expiry.query(CERT_BUCKET, AgencyRow.expires_on <= f"{until}#~", limit=limit)
-    return [(row.agency_id, row.document) for row in rows]
+def certificates_expiring(until: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(agency id, certificate) for admitted certificates expiring on or before `until`, every
+    page of the index (expired ones leave it once their items are handled)."""
+    for row in AgencyRow.by_expiry.query(CERT_BUCKET, AgencyRow.expires_on <= f"{until}#~", page_size=200):
+        yield row.agency_id, row.document
 
 
 def mark_expiry_notified(agency_id: str, number: str, expires_on: str, events: list[DomainEvent]) -> bool:
@@ -478,9 +493,11 @@ def save_item_suspensions(
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         tx.update(
             AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
-            actions=[AgencyRow.document.set(agency.model_dump(mode="json"))],
-            condition=(AgencyRow.status == previous.status.value)
-            & (AgencyRow.record_version == previous.record_version),
+            actions=[
+                AgencyRow.document.set(agency.model_dump(mode="json")),
+                AgencyRow.revision.set(previous.revision + 1),
+            ],
+            condition=_unchanged_since_read(previous),
         )
         for row in offering_rows(agency):
             tx.save(row)

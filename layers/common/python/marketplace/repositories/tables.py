@@ -199,6 +199,9 @@ class AgencyRow(Model):
     open_submission = NumberAttribute(null=True)
     submissions = NumberAttribute(null=True)
     record_version = NumberAttribute(null=True)
+    # Every write of a profile row increments it, conditioned on the value it read: no writer
+    # replaces a profile that changed since it was read.
+    revision = NumberAttribute(null=True)
     approvals = NumberAttribute(null=True)
     rejections = NumberAttribute(null=True)
     holder = UnicodeAttribute(null=True)

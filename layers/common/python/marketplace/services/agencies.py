@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import ValidationError as PydanticValidationError
+
 from marketplace.auth import Principal
-from marketplace.clock import iso, utcnow
+from marketplace.clock import iso, local_today, utcnow
 from marketplace.domain.agencies import (
     Agency,
     AgencyProfile,
@@ -26,7 +28,7 @@ from marketplace.domain.agencies import (
     slots_of_reviewer,
 )
 from marketplace.domain.catalogue import ItemStatus, describe, in_force
-from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.events import DomainEvent, event
 from marketplace.repositories import agencies as repo
 from marketplace.repositories import catalogue as catalogue_repo
@@ -38,7 +40,7 @@ from marketplace.settings import get_settings
 def eligibility(profile: AgencyProfile, on: date | None = None) -> tuple[list[OfferingEligibility], set[str]]:
     """For every offered item: the catalogue version in force, which certificate meets which
     requirement and what is missing; and the industries of the eligible items."""
-    today = on or utcnow().date()
+    today = on or local_today()
     results: list[OfferingEligibility] = []
     industries: set[str] = set()
     for offering in profile.offerings:
@@ -141,7 +143,7 @@ def _submitted_event(submission: Submission, name: str, by: Principal) -> Domain
 def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
     """An agency applies for admission, or resubmits an application that was returned."""
     agency_id = by.org_id
-    current = repo.find(agency_id)
+    current = repo.find(agency_id, consistent=True)
     now = iso(utcnow())
     if current is None:
         submission, _ = _new_submission(agency_id, 1, SubmissionKind.admission, profile, by, note)
@@ -191,7 +193,7 @@ def _require_own(agency_id: str, by: Principal) -> None:
 def request_change(agency_id: str, profile: AgencyProfile, by: Principal, note: str) -> Submission:
     """A change (变更): the admitted record stays in force until the change is approved."""
     _require_own(agency_id, by)
-    current = repo.get(agency_id)
+    current = repo.get(agency_id, consistent=True)
     _require_serving(current)
     _same_legal_entity(current, profile)
     return _open_follow_up(current, SubmissionKind.change, profile, by, note)
@@ -203,13 +205,19 @@ def request_extension(
     """An extension (延期): renewed certificates replace those with the same number (or are added),
     reviewed like a change."""
     _require_own(agency_id, by)
-    current = repo.get(agency_id)
+    current = repo.get(agency_id, consistent=True)
     _require_serving(current)
     assert current.record is not None
     renewed = {c.number: c for c in certificates}
     kept = [renewed.pop(c.number, c) for c in current.record.certificates]
     profile = current.record.model_copy(update={"certificates": kept + list(renewed.values())})
-    profile = AgencyProfile.model_validate(profile.model_dump())
+    try:
+        profile = AgencyProfile.model_validate(profile.model_dump())
+    except PydanticValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "certificates", e["msg"]) for e in exc.errors()
+        ]
+        raise ValidationFailed("the record with these certificates is not valid", errors=errors) from exc
     return _open_follow_up(current, SubmissionKind.extension, profile, by, note)
 
 
@@ -257,6 +265,8 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
     decided = {d.slot for d in submission.decisions}
     open_slots = [s for s in slots if s not in decided]
     if not open_slots:
+        if _fully_decided(submission):
+            return _close_if_decided(agency_id, number, by)  # a close that did not happen is retried
         raise Conflict("the caller's review of this submission is already recorded")
     decisions = [
         Decision(
@@ -287,24 +297,34 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
     return _close_if_decided(agency_id, number, by)
 
 
+CLOSE_ATTEMPTS = 4
+
+
+def _fully_decided(submission: Submission) -> bool:
+    rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
+    return rejected or len(submission.decisions) >= len(submission.required_slots)
+
+
 def _close_if_decided(agency_id: str, number: int, by: Principal) -> Submission:
-    """Whoever records the deciding review closes the submission; the close is conditional, so
-    when two deciding reviews land together it happens once. Returns the submission as it is."""
+    """Whoever records the deciding review closes the submission. The close is conditioned on
+    the profile being unchanged since it was read: when another writer got there first (another
+    reviewer's close, a suspension, the daily check) it reads again and retries, until the
+    submission is closed by someone. Returns the submission as it is."""
     submission = repo.submissions(agency_id, number, consistent=True)[0]
-    rejections = sum(1 for d in submission.decisions if d.decision == ReviewDecision.reject)
-    approvals = len(submission.decisions) - rejections
-    undecided = rejections == 0 and approvals < len(submission.required_slots)
-    if submission.status != SubmissionStatus.under_review or undecided:
-        return submission
-    previous = repo.get(agency_id)
-    now = iso(utcnow())
-    closed = submission.model_copy(update={"closed_at": now})
-    try:
-        if rejections:
-            return _close_returned(previous, closed, by, now)
-        return _close_approved(previous, closed, by, now)
-    except Conflict:
-        return repo.submissions(agency_id, number, consistent=True)[0]  # another reviewer closed it
+    for _ in range(CLOSE_ATTEMPTS):
+        if submission.status != SubmissionStatus.under_review or not _fully_decided(submission):
+            return submission
+        previous = repo.get(agency_id, consistent=True)
+        now = iso(utcnow())
+        closed = submission.model_copy(update={"closed_at": now})
+        rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
+        try:
+            if rejected:
+                return _close_returned(previous, closed, by, now)
+            return _close_approved(previous, closed, by, now)
+        except Conflict:
+            submission = repo.submissions(agency_id, number, consistent=True)[0]
+    raise ServiceUnavailable("the submission is decided but could not be closed yet; retry", retry_after=1)
 
 
 def _close_returned(previous: Agency, submission: Submission, by: Principal, now: str) -> Submission:
@@ -350,7 +370,7 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
             "name": submission.profile.legal_entity.name,
             "record": submission.profile,
             "record_version": previous.record_version + 1,
-            "suspended_items": _still_suspended(previous, submission.profile),
+            "suspended_items": _suspensions_after_approval(previous, submission.profile),
             "history": history,
             "updated_at": now,
         }
@@ -390,15 +410,21 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
     return submission
 
 
-def _still_suspended(previous: Agency, profile: AgencyProfile) -> dict[str, str]:
-    """Items stay suspended for an expired certificate until a valid one meets them again: an
-    approved change re-checked them all, so only suspensions for other reasons are kept."""
+def _suspensions_after_approval(previous: Agency, profile: AgencyProfile) -> dict[str, str]:
+    """Eligibility is checked again on the day of approval (a certificate may have expired, an
+    item been retired, since the submission): items that no longer qualify are suspended; those
+    suspended for an expired certificate that qualify again are restored."""
+    results, _ = eligibility(profile)
     offered = {o.item_code for o in profile.offerings}
-    return {
+    kept = {
         code: why
         for code, why in previous.suspended_items.items()
-        if code in offered and not why.startswith("certificate expired")
+        if code in offered and not why.startswith(("certificate expired", "not eligible"))
     }
+    for result in results:
+        if not result.eligible and result.item_code not in kept:
+            kept[result.item_code] = "not eligible: " + "; ".join(result.problems)
+    return kept
 
 
 # Supervision: suspension, expulsion (清退) and reinstatement.
@@ -439,12 +465,12 @@ def _supervise(
     by: Principal,
     event_type: str,
 ) -> Agency:
-    previous = repo.get(agency_id)
+    previous = repo.get(agency_id, consistent=True)
     _require_supervisor(previous, by)
     if previous.status not in allowed:
         raise Conflict(f"agency {agency_id} is {previous.status.value}; it cannot become {to.value}")
     if to == AgencyStatus.admitted and previous.record is None:
-        raise Conflict(f"agency {agency_id} was never admitted; it cannot be reinstated")
+        to = AgencyStatus.returned  # expelled while applying: reinstated, it may apply again
     now = iso(utcnow())
     change = StatusChange(at=now, status=to, by=by.subject, by_role=by.role, reason=reason, basis=basis)
     agency = previous.model_copy(
@@ -462,7 +488,7 @@ def _supervise(
         },
         actor=by.subject,
     )
-    closing = _open_submission(agency_id) if to == AgencyStatus.expelled else None
+    closing = _open_submission(previous) if to == AgencyStatus.expelled else None
     if closing is not None:
         closing = closing.model_copy(update={"status": SubmissionStatus.returned, "closed_at": now})
     repo.change_status(agency, previous, [happened], closing=closing)
@@ -470,9 +496,12 @@ def _supervise(
     return agency
 
 
-def _open_submission(agency_id: str) -> Submission | None:
-    found = repo.submissions(agency_id)
-    return found[-1] if found and found[-1].status == SubmissionStatus.under_review else None
+def _open_submission(agency: Agency) -> Submission | None:
+    """The submission the profile (read consistently) says is open: the expulsion's write is
+    conditioned on that profile, so one opened since makes the expulsion retry, not miss it."""
+    if agency.open_submission is None:
+        return None
+    return repo.submissions(agency.agency_id, agency.open_submission, consistent=True)[0]
 
 
 def _require_supervisor(agency: Agency, by: Principal) -> None:

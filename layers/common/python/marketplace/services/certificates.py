@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from marketplace.clock import utcnow
+from marketplace.clock import local_today
 from marketplace.domain.agencies import AgencyStatus, QualificationCertificate
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent, event
@@ -30,7 +30,7 @@ class CheckReport:
 
 
 def daily_check(today: date | None = None) -> CheckReport:
-    today = today or utcnow().date()
+    today = today or local_today()
     notice_until = today + timedelta(days=get_settings().rules.certificate_expiry_notice_days)
     report = CheckReport()
     expired_by_agency: dict[str, list[str]] = {}
