@@ -125,6 +125,8 @@ def test_a_rejection_returns_the_application_with_reasons_and_it_can_be_resubmit
 
     again = agency.post("/agencies", agency_profile(), headers={"Idempotency-Key": "resubmit-1"})
     assert again.status == 201 and again.body["number"] == 2
+    public_history = api.call("GET", "/agencies/AG-001").body["history"]
+    assert [h["status"] for h in public_history] == ["applying", "returned", "applying"]
     history = agency.get("/agencies/AG-001/submissions").body
     assert [s["status"] for s in history] == ["returned", "under_review"]
     assert history[0]["decisions"][0]["reasons"] == "报告样本不合格"

@@ -169,7 +169,15 @@ def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
     _same_legal_entity(current, profile)
     number = current.submissions + 1
     submission, _ = _new_submission(agency_id, number, SubmissionKind.admission, profile, by, note)
-    events = [_submitted_event(submission, current.name, by)]
+    events = [_submitted_event(submission, profile.legal_entity.name, by)]
+    resubmitted = StatusChange(
+        at=submission.submitted_at,
+        status=AgencyStatus.applying,
+        by=by.subject,
+        by_role=by.role,
+        reason="resubmitted",
+    )
+    current = current.model_copy(update={"history": [*current.history, resubmitted]})
     repo.open_next_submission(
         current, submission, allowed=[AgencyStatus.returned], new_status=AgencyStatus.applying, events=events
     )
