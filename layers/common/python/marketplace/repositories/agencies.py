@@ -209,15 +209,10 @@ def close_approved(
     new_items = {o.item_code for o in record.offerings}
     new_certs = {c.number for c in record.certificates}
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
-        tx.update(
-            AgencyRow(agency_id=agency.agency_id, sk=_sub(number)),
-            actions=[
-                AgencyRow.status.set(SubmissionStatus.approved.value),
-                AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
-            ],
-            condition=(AgencyRow.status == SubmissionStatus.under_review.value)
-            & (AgencyRow.approvals >= len(submission.required_slots))
-            & (AgencyRow.rejections == 0),
+        _close_submission(
+            tx,
+            submission,
+            also=(AgencyRow.approvals >= len(submission.required_slots)) & (AgencyRow.rejections == 0),
         )
         tx.save(
             _profile_row(agency, None, number),
@@ -285,22 +280,11 @@ def close_returned(
     number = submission.number
     conflict = f"submission {number} of agency {agency.agency_id} was closed meanwhile"
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
-        tx.update(
-            AgencyRow(agency_id=agency.agency_id, sk=_sub(number)),
-            actions=[
-                AgencyRow.status.set(SubmissionStatus.returned.value),
-                AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
-            ],
-            condition=(AgencyRow.status == SubmissionStatus.under_review.value) & (AgencyRow.rejections > 0),
-        )
+        _close_submission(tx, submission, also=AgencyRow.rejections > 0)
         tx.save(
             _profile_row(agency, None, number),
             condition=(AgencyRow.open_submission == number) & _unchanged_since_read(previous),
         )
-        decided = {d.slot for d in submission.decisions}
-        for slot in submission.required_slots:
-            if slot not in decided:
-                tx.delete(AgencyRow(agency_id=agency.agency_id, sk=_pending_key(number, slot)))
         event_bus.stage(tx, events)
 
 
@@ -331,15 +315,18 @@ def change_status(
         event_bus.stage(tx, events)
 
 
-def _close_submission(tx: TransactWrite, submission: Submission) -> None:
+def _close_submission(tx: TransactWrite, submission: Submission, *, also: Any = None) -> None:
+    """Close a submission still under review (and `also` holds) with the status it now has;
+    reviews still owed leave the queues."""
     number = submission.number
+    condition = AgencyRow.status == SubmissionStatus.under_review.value
     tx.update(
         AgencyRow(agency_id=submission.agency_id, sk=_sub(number)),
         actions=[
             AgencyRow.status.set(submission.status.value),
             AgencyRow.document.set(submission.model_dump(mode="json", exclude={"decisions"})),
         ],
-        condition=AgencyRow.status == SubmissionStatus.under_review.value,
+        condition=condition if also is None else condition & also,
     )
     decided = {d.slot for d in submission.decisions}
     for slot in submission.required_slots:
