@@ -1,0 +1,142 @@
+"""The verifiable draw, algorithm `hmac-sha256-rank/v1` (DOMAIN.md "The verifiable draw").
+
+Anyone can recompute a draw from its published proof with nothing but SHA-256 and HMAC:
+1. at publication the platform commits to a secret 32-byte `seed`: `commitment` = hex SHA-256(seed);
+2. at closing, `candidates` = the eligible agency ids sorted ascending as strings and
+   `digest` = hex SHA-256 of the candidates joined by "\\n" (UTF-8);
+3. each candidate's `rank` = hex HMAC-SHA256(key=seed, msg=UTF-8 of purchase_id:digest:agency_id);
+4. candidates sorted by (rank, agency_id): the first `winners` win, the next `reserves` are reserves;
+5. the seed is revealed in the proof.
+This module imports nothing but the standard library, so the verifier can be read and run alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+ALGORITHM = "hmac-sha256-rank/v1"
+SEED_BYTES = 32
+
+
+def new_seed() -> bytes:
+    return secrets.token_bytes(SEED_BYTES)
+
+
+def commitment(seed: bytes) -> str:
+    return hashlib.sha256(seed).hexdigest()
+
+
+def candidates_digest(candidates: list[str]) -> str:
+    return hashlib.sha256("\n".join(candidates).encode("utf-8")).hexdigest()
+
+
+def rank(seed: bytes, purchase_id: str, digest: str, agency_id: str) -> str:
+    message = f"{purchase_id}:{digest}:{agency_id}".encode()
+    return hmac.new(seed, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class DrawProof:
+    """Everything a verifier needs, as published at `GET /purchases/{id}/draw`."""
+
+    purchase_id: str
+    commitment: str
+    seed: str
+    candidates: list[str]
+    digest: str
+    ranking: list[dict[str, str]]
+    winners: list[str]
+    reserves: list[str]
+    drawn_at: str
+    algorithm: str = ALGORITHM
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "purchase_id": self.purchase_id,
+            "commitment": self.commitment,
+            "seed": self.seed,
+            "candidates": self.candidates,
+            "digest": self.digest,
+            "ranking": self.ranking,
+            "winners": self.winners,
+            "reserves": self.reserves,
+            "drawn_at": self.drawn_at,
+            **self.extra,
+        }
+
+
+def draw(
+    purchase_id: str, seed: bytes, eligible: list[str], *, winners: int, reserves: int, drawn_at: str
+) -> DrawProof:
+    """Rank the eligible agencies; `winners` win (1, or a short list's size), `reserves` follow."""
+    if winners < 1 or reserves < 0:
+        raise ValueError("a draw has at least one winner and no negative number of reserves")
+    if len(set(eligible)) != len(eligible):
+        raise ValueError("an agency is a candidate once")
+    candidates = sorted(eligible)
+    digest = candidates_digest(candidates)
+    ranked = sorted((rank(seed, purchase_id, digest, a), a) for a in candidates)
+    order = [agency for _, agency in ranked]
+    return DrawProof(
+        purchase_id=purchase_id,
+        commitment=commitment(seed),
+        seed=seed.hex(),
+        candidates=candidates,
+        digest=digest,
+        ranking=[{"agency_id": agency, "rank": r} for r, agency in ranked],
+        winners=order[:winners],
+        reserves=order[winners : winners + reserves],
+        drawn_at=drawn_at,
+    )
+
+
+def verify(proof: dict[str, Any]) -> list[str]:
+    """Recompute a published proof; the problems found, empty when the draw is valid."""
+    problems: list[str] = []
+    required = (
+        "algorithm",
+        "purchase_id",
+        "commitment",
+        "seed",
+        "candidates",
+        "digest",
+        "ranking",
+        "winners",
+        "reserves",
+    )
+    missing = [k for k in required if k not in proof]
+    if missing:
+        return [f"missing fields: {', '.join(missing)}"]
+    if proof["algorithm"] != ALGORITHM:
+        return [f"unknown algorithm {proof['algorithm']!r}; this verifier checks {ALGORITHM}"]
+    try:
+        seed = bytes.fromhex(proof["seed"])
+    except (TypeError, ValueError):
+        return ["seed is not hex"]
+    if len(seed) != SEED_BYTES:
+        problems.append(f"seed is {len(seed)} bytes, not {SEED_BYTES}")
+    if commitment(seed) != proof["commitment"]:
+        problems.append("SHA-256(seed) does not match the published commitment")
+    candidates = list(proof["candidates"])
+    if candidates != sorted(candidates) or len(set(candidates)) != len(candidates):
+        problems.append("candidates are not unique and sorted ascending")
+    digest = candidates_digest(candidates)
+    if digest != proof["digest"]:
+        problems.append("digest does not match the candidates")
+    expected = sorted((rank(seed, proof["purchase_id"], digest, a), a) for a in candidates)
+    published = [(entry.get("rank"), entry.get("agency_id")) for entry in proof["ranking"]]
+    if published != expected:
+        problems.append("ranking does not match the ranks recomputed from the seed")
+    order = [agency for _, agency in expected]
+    winners, reserves = list(proof["winners"]), list(proof["reserves"])
+    if winners != order[: len(winners)] or not winners:
+        problems.append("winners are not the first of the recomputed ranking")
+    if reserves != order[len(winners) : len(winners) + len(reserves)]:
+        problems.append("reserves do not follow the winners in the recomputed ranking")
+    return problems

@@ -1,0 +1,53 @@
+"""Check a published draw proof independently of the platform's stored result.
+
+    python -m marketplace.verify_draw PROOF.json
+    python -m marketplace.verify_draw https://…/purchases/P-2026-0001/draw
+
+Prints `valid` and exits 0, or lists what is wrong and exits 1 (2 when the proof cannot be read).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from marketplace.domain.draw import verify
+
+
+def _load(source: str) -> Any:
+    if source.startswith(("https://", "http://")):
+        with urllib.request.urlopen(source, timeout=10) as response:  # noqa: S310 - http(s) only
+            return json.loads(response.read())
+    return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        proof = _load(args[0])
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the proof: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(proof, dict):
+        print("the proof must be a JSON object", file=sys.stderr)
+        return 2
+    problems = verify(proof)
+    if problems:
+        print("INVALID")
+        for problem in problems:
+            print(f"- {problem}")
+        return 1
+    print(
+        f"valid: {proof['algorithm']} draw of {proof['purchase_id']}, winners {', '.join(proof['winners'])}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
