@@ -279,15 +279,14 @@ class RecordVersionOut(Model):
     response=list[RecordVersionOut],
 )
 def versions(call: Call) -> list[RecordVersionOut]:
-    agency_id = call.params["agency_id"]
-    private = service.may_see_private(agency_id, call.principal)
+    found, private = service.record_versions(call.params["agency_id"], call.principal)
     return [
         RecordVersionOut(
             version=v.version,
             submission=v.submission,
             record=v.record if private else public_record(v.record),
         )
-        for v in service.record_versions(agency_id)
+        for v in found
     ]
 
 
@@ -317,12 +316,12 @@ def directory(call: Call) -> Page[AgencySummary]:
     "/agencies/{agency_id}",
     name="get_agency",
     summary="An agency: record, commitments, certificates, branches, regions and status history "
-    "(personal data only for the agency itself, the admin and regulators)",
+    "(personal data only for the agency itself, the admin and the regulators of its industries)",
     optional_auth=True,
     response=AgencyPublic,
 )
 def get(call: Call) -> Any:
     agency = service.get_agency(call.params["agency_id"])
-    if service.may_see_private(agency.agency_id, call.principal):
+    if service.may_see_private(agency, call.principal):
         return agency
     return public_view(agency)

@@ -287,3 +287,15 @@ def test_an_extension_beyond_the_limits_is_a_422(admitted: Api) -> None:
         "/agencies/AG-001/extensions", {"certificates": few_more}
     )
     assert reply.status == 422 and reply.body["errors"][0]["field"].startswith("certificates")
+
+
+def test_personal_data_is_for_the_regulators_of_the_agencys_industries_only(admitted: Api) -> None:
+    own_regulator = admitted.as_role("regulator", "RG-ENV", industries=("environment",))
+    other_regulator = admitted.as_role("regulator", "RG-SAFE", industries=("work_safety",))
+    seen = own_regulator.get("/agencies/AG-001").body
+    assert seen["record"]["practitioners"][0]["id_number"] == "330106198001011234"
+    unseen = other_regulator.get("/agencies/AG-001")
+    assert unseen.status == 200 and "330106198001011234" not in str(unseen.body)
+    assert "330106198001011234" not in str(other_regulator.get("/agencies/AG-001/versions").body)
+    assert other_regulator.get("/agencies/AG-001/submissions").status == 403
+    assert own_regulator.get("/agencies/AG-001/submissions").status == 200

@@ -129,7 +129,9 @@ def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("list_agencies", lambda: api.call("GET", f"/agencies?item_code={AGENCY_ITEM}")),
         ("list_agencies", lambda: api.call("GET", "/agencies?status=admitted")),
         ("get_agency", lambda: agency.get(path)),
-        ("list_agency_versions", lambda: api.call("GET", f"{path}/versions")),
+        ("get_agency", lambda: regulator.get(path)),  # a regulator's remit is read from the catalogue
+        ("list_agency_submissions", lambda: regulator.get(f"{path}/submissions")),
+        ("list_agency_versions", lambda: regulator.get(f"{path}/versions")),
         ("request_agency_change", lambda: agency.put(path, changed)),
         ("review_agency", lambda: review(regulator, 2, "reject", "x")),  # a rejection: returns the change
         ("request_agency_extension", lambda: agency.post(f"{path}/extensions", {"certificates": [renewed]})),

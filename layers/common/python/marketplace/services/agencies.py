@@ -518,10 +518,14 @@ def _require_supervisor(agency: Agency, by: Principal) -> None:
         return
     if by.role != "regulator":
         raise Forbidden("only the admin or a regulator supervises agencies")
-    profile = agency.record or _latest_profile(agency.agency_id)
-    industries = _industries(profile)
-    if not industries & set(by.industries):
+    if not _regulates(agency, by):
         raise Forbidden(f"agency {agency.agency_id} offers no item in the caller's industries")
+
+
+def _regulates(agency: Agency, by: Principal) -> bool:
+    """A regulator's remit: agencies offering (or applying to offer) items of its industries."""
+    profile = agency.record or _latest_profile(agency.agency_id)
+    return bool(_industries(profile) & set(by.industries))
 
 
 def _latest_profile(agency_id: str) -> AgencyProfile | None:
@@ -548,27 +552,26 @@ def get_agency(agency_id: str) -> Agency:
     return repo.get(agency_id)
 
 
-def may_see_private(agency_id: str, viewer: Principal | None) -> bool:
-    """The agency itself, the admin and regulators see personal data; the public never does."""
+def may_see_private(agency: Agency, viewer: Principal | None) -> bool:
+    """Personal data is for the agency itself, the admin and the regulators of its industries;
+    never for the public."""
     if viewer is None:
         return False
-    return (
-        viewer.is_admin()
-        or viewer.role == "regulator"
-        or (viewer.role == "agency" and viewer.org_id == agency_id)
-    )
+    if viewer.is_admin() or (viewer.role == "agency" and viewer.org_id == agency.agency_id):
+        return True
+    return viewer.role == "regulator" and _regulates(agency, viewer)
 
 
 def submissions_of(agency_id: str, viewer: Principal) -> list[Submission]:
-    if not may_see_private(agency_id, viewer):
+    if not may_see_private(repo.get(agency_id), viewer):
         raise Forbidden(f"the submissions of agency {agency_id} are for the agency and its reviewers")
-    repo.get(agency_id)
     return repo.submissions(agency_id)
 
 
-def record_versions(agency_id: str) -> list[RecordVersion]:
-    repo.get(agency_id)
-    return repo.record_versions(agency_id)
+def record_versions(agency_id: str, viewer: Principal | None) -> tuple[list[RecordVersion], bool]:
+    """The versions, and whether the viewer may see their personal data."""
+    agency = repo.get(agency_id)
+    return repo.record_versions(agency_id), may_see_private(agency, viewer)
 
 
 def review_queue(by: Principal, limit: int) -> list[repo.PendingReview]:
