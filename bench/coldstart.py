@@ -4,7 +4,8 @@ needs anyway (boto3, pynamodb.models, chalice, aws_xray_sdk), measured in the sa
 Each sample is a fresh interpreter with the environment a deployed function has (X-Ray on), so
 the figure includes our module imports and `observability.configure()`. Floor and function are
 sampled alternately, so both see the same machine load, and each keeps its fastest sample: the
-fastest run is the one least disturbed by anything else the machine was doing.
+fastest run is the one least disturbed by anything else the machine was doing. Times are the
+process's CPU time.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ APP_IMPORT = "import app; app.app.handler_map[{name!r}]"
 TASK_IMPORT = "import chalicelib.{area}; chalicelib.{area}.{name}"
 # The deployed layer has no `cryptography` (docs/adr/0004-token-verification.md); the dev
 # environment does, and PyJWT imports it when present. Hide it so the figure is the deployed one.
+# CPU time of the process, not wall time: an import is CPU-bound once the files are cached, and
+# CPU time leaves out the moments the machine's other work held the core (wall-clock samples on
+# this 2-core VM varied by 50%).
 _TIMER = """
 import sys, time
 sys.modules["cryptography"] = None
-_t = time.perf_counter()
+_t = time.process_time()
 {body}
-print((time.perf_counter() - _t) * 1000)
+print((time.process_time() - _t) * 1000)
 """
 
 

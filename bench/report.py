@@ -54,7 +54,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Cold start (import of the function's module in a fresh interpreter)",
         "",
-        "The floor is a bare `import boto3, pynamodb.models, chalice, aws_xray_sdk.core`, sampled",
+        "The floor is a bare `import boto3, pynamodb.models, chalice, aws_xray_sdk.core`, sampled (CPU time)",
         "alternately with each function (5 pairs); the ratio compares the fastest of each.",
         "",
         "| function | import ms (fastest) | import ms (median) | floor ms (fastest) | ratio |",
