@@ -130,7 +130,9 @@ def test_expulsion_is_public_with_its_reason_and_only_the_admin_reverses_it(
     )
     assert expelled.status == 200 and expelled.body["status"] == "expelled"
     listed = admitted.call("GET", "/agencies?status=expelled").body["items"]
-    assert [a["agency_id"] for a in listed] == ["AG-001"]
+    assert [(a["agency_id"], a["status_reason"]) for a in listed] == [("AG-001", "出具虚假评价报告")]
+    by_item = admitted.call("GET", "/agencies?item_code=ZJ-HP-001").body["items"]
+    assert by_item[0]["status"] == "expelled" and by_item[0]["status_reason"] == "出具虚假评价报告"
     history = admitted.call("GET", "/agencies/AG-001").body["history"]
     assert history[-1]["status"] == "expelled" and history[-1]["reason"] == "出具虚假评价报告"
     assert admitted.call("GET", "/agencies?item_code=ZJ-HP-001&status=admitted").body["items"] == []

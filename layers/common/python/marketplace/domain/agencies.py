@@ -338,6 +338,12 @@ class Agency(Model):
     open_submission: int | None = Field(default=None, exclude=True, description="the one under review (row)")
     revision: int = Field(default=0, exclude=True, description="the profile row's revision when read")
 
+    def status_reason(self) -> str:
+        """Why a suspended or expelled agency is so: the reason of the change that made it."""
+        if self.status not in (AgencyStatus.suspended, AgencyStatus.expelled) or not self.history:
+            return ""
+        return self.history[-1].reason
+
     def can_serve(self) -> bool:
         return self.status == AgencyStatus.admitted
 
@@ -458,6 +464,7 @@ class AgencySummary(Model):
     items: list[str] = Field(default_factory=list)
     offering: Offering | None = None
     item_suspended: bool | None = None
+    status_reason: str = Field(default="", description="why it is suspended or expelled")
 
 
 # The organisation's users.

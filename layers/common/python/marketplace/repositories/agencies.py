@@ -266,6 +266,7 @@ def offering_rows(agency: Agency) -> list[AgencyRow]:
                 "name": agency.name,
                 "offering": offering.model_dump(mode="json"),
                 "suspended": offering.item_code in agency.suspended_items,
+                "status_reason": agency.status_reason(),
             },
         )
         for offering in record.offerings
@@ -435,7 +436,12 @@ def _summary(row: AgencyRow) -> AgencySummary:
         agency = Agency.model_validate(row.document)
         items = [o.item_code for o in agency.record.offerings] if agency.record else []
         return AgencySummary(
-            agency_id=agency.agency_id, name=agency.name, status=agency.status, regions=regions, items=items
+            agency_id=agency.agency_id,
+            name=agency.name,
+            status=agency.status,
+            regions=regions,
+            items=items,
+            status_reason=agency.status_reason(),
         )
     return AgencySummary(
         agency_id=row.agency_id,
@@ -445,6 +451,7 @@ def _summary(row: AgencyRow) -> AgencySummary:
         items=[row.item_code or ""],
         offering=Offering.model_validate(row.document["offering"]),
         item_suspended=bool(row.document["suspended"]),
+        status_reason=row.document.get("status_reason", ""),
     )
 
 
