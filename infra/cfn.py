@@ -39,6 +39,29 @@ def service_principal(service: str) -> str:
     return f"{service}.amazonaws.com"
 
 
+def service_role(service: str, *, description: str, policy_name: str, statements: list[Json]) -> Json:
+    """The properties of a role only `service` assumes, with one inline policy of `statements`."""
+    return {
+        "Description": description,
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service_principal(service)},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+        "Policies": [
+            {
+                "PolicyName": policy_name[:128],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }
+        ],
+    }
+
+
 def deep_merge(base: Json, override: Json) -> Json:
     """Chalice's --merge-template rule: dicts merge key by key, anything else is replaced."""
     for key, value in override.items():

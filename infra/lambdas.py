@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from infra import names
-from infra.cfn import NO_VALUE, Json, get_att, ref, sub
+from infra.cfn import NO_VALUE, Json, get_att, ref, service_role, sub
 from infra.identity import token_environment
 from infra.keys import data_key_arn
 from infra.messaging import EVENT_SOURCE
@@ -107,25 +107,9 @@ def task_overrides(op: Operation) -> Json:
 def role(op: Operation, statements: list[Json]) -> Json:
     return {
         "Type": "AWS::IAM::Role",
-        "Properties": {
-            "Description": f"runs {op.name} only",
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            },
-            "Policies": [
-                {
-                    "PolicyName": op.name[:128],
-                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-                }
-            ],
-        },
+        "Properties": service_role(
+            "lambda", description=f"runs {op.name} only", policy_name=op.name, statements=statements
+        ),
         "Metadata": {"operation": op.name},
     }
 

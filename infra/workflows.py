@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import names
-from infra.cfn import Json, get_att, ref, sub
+from infra.cfn import Json, get_att, ref, service_role, sub
 from infra.definitions import TableSpec
 from infra.errors import BuildError
 from infra.keys import data_key_arn
@@ -128,25 +128,12 @@ def resources(
         },
         workflow.role_id: {
             "Type": "AWS::IAM::Role",
-            "Properties": {
-                "Description": f"runs the {workflow.name} state machine only",
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": workflow.name[:128],
-                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-                    }
-                ],
-            },
+            "Properties": service_role(
+                "states",
+                description=f"runs the {workflow.name} state machine only",
+                policy_name=workflow.name,
+                statements=statements,
+            ),
             "Metadata": {
                 "operation": workflow.name,
                 "why": "Log delivery and X-Ray actions have no resource-level permissions: Resource '*'.",

@@ -304,13 +304,18 @@ class Submission(Model):
     closed_at: str | None = None
 
 
-class StatusChange(Model):
+class PublicStatusChange(Model):
+    """A status change as the public sees it: what, when, why; not which user."""
+
     at: str
     status: AgencyStatus
-    by: str
     by_role: str
     reason: str = ""
     basis: str = ""
+
+
+class StatusChange(PublicStatusChange):
+    by: str = Field(description="the user (token subject) who made it")
 
 
 class Agency(Model):
@@ -354,16 +359,6 @@ class Agency(Model):
 class PublicPractitioner(Model):
     name: str
     certificates: list[PractitionerCertificate] = Field(description="certificate numbers masked")
-
-
-class PublicStatusChange(Model):
-    """A status change as the public sees it: what, when, why; not which user."""
-
-    at: str
-    status: AgencyStatus
-    by_role: str
-    reason: str = ""
-    basis: str = ""
 
 
 class PublicContact(Model):
@@ -439,10 +434,7 @@ def public_view(agency: Agency) -> AgencyPublic:
         record=public_record(agency.record) if agency.record is not None else None,
         record_version=agency.record_version,
         suspended_items=agency.suspended_items,
-        history=[
-            PublicStatusChange(at=h.at, status=h.status, by_role=h.by_role, reason=h.reason, basis=h.basis)
-            for h in agency.history
-        ],
+        history=[PublicStatusChange.model_validate(h.model_dump(exclude={"by"})) for h in agency.history],
     )
 
 
