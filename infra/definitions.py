@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marketplace.domain.notifications import NOTIFIED_TYPES
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,8 +99,15 @@ class QueueSpec:
     visibility_timeout: int = 60
 
 
-EVENT_RULES: list[EventRule] = []
-QUEUES: list[QueueSpec] = []
+EVENT_RULES: list[EventRule] = [
+    # Every event someone is told about (marketplace.domain.notifications) reaches the inboxes.
+    EventRule(name="notifications", detail_types=NOTIFIED_TYPES, target_queue="notifications"),
+]
+QUEUES: list[QueueSpec] = [
+    # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
+    # retried by Lambda is not handed out again meanwhile.
+    QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
+]
 DOCUMENTS_BUCKET = "documents"
 SIGNING_KEY_ALIAS = "signing"
 

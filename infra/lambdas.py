@@ -13,6 +13,11 @@ from infra.messaging import EVENT_SOURCE
 from infra.operations import Operation
 from infra.tables import TABLE_PREFIX
 
+# States machines are named `<stack>-<file>` (infra/workflows.py); the app appends the file name.
+STATE_MACHINE_ARN_PREFIX = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-"
+)
+
 RUNTIME = "python3.11"
 ARCHITECTURES = ["arm64"]
 CHALICE_CODE_URI = "./deployment.zip"  # chalice package's CodeUri for every function it emits
@@ -58,6 +63,7 @@ def environment(op: Operation | None = None) -> Json:
             "AWS_XRAY_SDK_ENABLED": "true",
             "DOCUMENTS_BUCKET": ref(names.DOCUMENTS_BUCKET),
             "SIGNING_KEY_ID": get_att(names.SIGNING_KEY, "Arn"),
+            "STATE_MACHINE_ARN_PREFIX": sub(STATE_MACHINE_ARN_PREFIX),
             # No pydantic plugins are used: skip scanning every installed distribution at cold start.
             "PYDANTIC_DISABLE_PLUGINS": "__all__",
             **token_environment(),

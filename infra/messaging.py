@@ -136,7 +136,15 @@ def consumer_wiring(specs: list[QueueSpec], function_ids: dict[str, str], timeou
         event_id = function_id + "SqsEventSource"  # chalice: '<name>-sqs-event-source'
         wiring[function_id] = {
             "Properties": {
-                "Events": {event_id: {"Properties": {"Queue": get_att(names.queue(spec.name), "Arn")}}}
+                "Events": {
+                    event_id: {
+                        "Properties": {
+                            "Queue": get_att(names.queue(spec.name), "Arn"),
+                            # Without it Lambda ignores `batchItemFailures` and deletes the whole batch.
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        }
+                    }
+                }
             }
         }
     return wiring

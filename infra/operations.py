@@ -54,7 +54,10 @@ def _route(spec: Any) -> Operation:
 def _task(name: str, schedule: str, handler: Any) -> Operation:
     # Chalice names the function after the handler; the role and log group are ours.
     base = camel(name)
-    function = getattr(handler, "func", handler)  # Chalice wraps event handlers
+    # Chalice wraps event handlers (`.func`), and a pure Lambda function's handler once more
+    # (`PureLambdaWrapper._original_func`): the area is the module of the function underneath.
+    function = getattr(handler, "func", handler)
+    function = getattr(function, "_original_func", function)
     area = getattr(function, "__module__", "").rsplit(".", 1)[-1]
     return Operation(
         name=name,

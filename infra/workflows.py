@@ -106,6 +106,9 @@ def resources(
     """`definition_base`: the directory the DefinitionUri is relative to (where chalice writes sam.json)."""
     definition_uri = os.path.relpath(workflow.path, definition_base)
     properties: Json = {
+        # Named, so functions can know its ARN (STATE_MACHINE_ARN_PREFIX) without a Ref: the machine
+        # refers to the task functions, and a Ref back from their environment would be a cycle.
+        "Name": sub(f"${{AWS::StackName}}-{workflow.name}"),
         "Type": "STANDARD",
         "DefinitionUri": definition_uri,
         "Role": get_att(workflow.role_id, "Arn"),

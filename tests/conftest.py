@@ -86,6 +86,8 @@ class Api:
         response = self._client.http.request(method, path, headers=sent, body=payload)
         received = {k.lower(): v for k, v in response.headers.items()}
         text = response.body.decode() if response.body else ""
+        if received.get("content-type", "").startswith("text/"):  # a page: its text as the body
+            return Reply(response.status_code, received, text)
         return Reply(response.status_code, received, json.loads(text) if text else None)
 
     def as_role(self, role: str, org_id: str = "", **kwargs: Any) -> Caller:

@@ -12,7 +12,21 @@ import importlib
 import os
 from types import ModuleType
 
-AREAS = ("platform", "catalogue", "owners", "calendars", "agencies", "agency_users", "tasks")
+AREAS = (
+    "platform",
+    "catalogue",
+    "owners",
+    "calendars",
+    "agencies",
+    "agency_users",
+    "tasks",
+    "letters",
+    "notifications",
+    "purchases",
+    "enrollments",
+    "results",
+    "windows",
+)
 AREA_VARIABLE = "MARKETPLACE_AREA"
 
 

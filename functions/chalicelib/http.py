@@ -23,6 +23,7 @@ from marketplace.observability import correlation_id
 from marketplace.problems import PROBLEM_CONTENT_TYPE, internal_problem, problem
 
 PUBLIC: tuple[str, ...] = ()
+JSON = "application/json"
 SIGNED_IN: tuple[str, ...] = ("admin", "regulator", "owner", "agency")
 MAX_BODY_BYTES = 256 * 1024
 logger = logging.getLogger("marketplace.http")
@@ -45,6 +46,7 @@ class RouteSpec:
     status: int = 200
     idempotent: bool = False
     description: str = ""
+    content_type: str = JSON  # anything else: the handler returns the body as text
 
     @property
     def public(self) -> bool:
@@ -90,8 +92,10 @@ def route(
     status: int = 200,
     idempotent: bool = False,
     description: str = "",
+    content_type: str = JSON,
 ) -> Callable[[Handler], Handler]:
-    """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent."""
+    """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent.
+    A `content_type` other than JSON (a page, say) makes the handler's return value the body, as text."""
     spec = RouteSpec(
         name=name,
         path=path,
@@ -106,7 +110,10 @@ def route(
         status=status,
         idempotent=idempotent,
         description=description,
+        content_type=content_type,
     )
+    if idempotent and content_type != JSON:
+        raise ValueError(f"route {name!r}: only JSON routes store idempotent replies")
     if any(r.name == name for r in ROUTES):
         raise ValueError(f"route name {name!r} is declared twice")
 
@@ -144,6 +151,8 @@ def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, s
             )
         else:
             status, payload = _invoke(spec, handler, call)
+        if spec.content_type != JSON:
+            return _text(status, payload, cid, spec.content_type)
         return _json(status, payload, cid)
     except DomainError as error:
         return _problem(error, instance, cid)
@@ -226,6 +235,20 @@ def _json(status: int, payload: Any, cid: str) -> Response:
     if status == 204:
         return Response(body="", status_code=204, headers={"X-Correlation-Id": cid})
     return _response(status, payload, cid, "application/json")
+
+
+def _text(status: int, body: Any, cid: str, content_type: str) -> Response:
+    """A non-JSON reply. Its content is built from stored data, so the browser is told not to guess
+    its type and, for a page, to run and load nothing (the page is self-contained)."""
+    if not isinstance(body, str):
+        raise TypeError(f"a {content_type} route returns its body as text, got {type(body).__name__}")
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": content_type,
+        "X-Correlation-Id": cid,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    }
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def _response(status: int, payload: Any, cid: str, content_type: str, **extra: str) -> Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from chalicelib.http import ROUTES, RouteSpec
+from chalicelib.http import JSON, ROUTES, RouteSpec
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -86,8 +86,10 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         }
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": "success"}
-    if spec.response is not None:
-        ok["content"] = {"application/json": {"schema": _schema(spec.response, components)}}
+    if spec.content_type != JSON:
+        ok["content"] = {spec.content_type.split(";")[0]: {"schema": {"type": "string"}}}
+    elif spec.response is not None:
+        ok["content"] = {JSON: {"schema": _schema(spec.response, components)}}
     responses[str(spec.status)] = ok
     if spec.body is not None or spec.query is not None:
         responses["400"] = _problem("malformed request")

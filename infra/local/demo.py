@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.local.demo_data import ADMIN_ORG, CATALOGUE_ITEMS, OWNERS
+from infra.local.demo_data import ADMIN_ORG, AGENCIES, CATALOGUE_ITEMS, OWNERS, REGULATOR_ORG
 from infra.local.tokens import mint_token
 
 
@@ -49,4 +49,14 @@ def load(api_url: str, state_dir: Path) -> DemoReport:
     for org_id, profile in OWNERS.items():
         status = _post(f"{api_url}/owners", profile, mint_token("owner", org_id, state_dir=state_dir))
         (report.existing if status == 409 else report.created).append(f"owner {org_id}")
+    regulator = mint_token("regulator", REGULATOR_ORG, industries=("environment",), state_dir=state_dir)
+    for org_id, application in AGENCIES.items():
+        status = _post(f"{api_url}/agencies", application, mint_token("agency", org_id, state_dir=state_dir))
+        if status == 409:
+            report.existing.append(f"agency {org_id}")
+            continue
+        approve = {"submission": 1, "decision": "approve"}
+        for reviewer in (admin, regulator):
+            _post(f"{api_url}/agencies/{org_id}/reviews", approve, reviewer)
+        report.created.append(f"agency {org_id}")
     return report

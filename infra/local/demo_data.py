@@ -171,3 +171,49 @@ OWNERS: dict[str, dict[str, Any]] = {
         "region_code": "330108",
     },
 }
+
+
+def _agency(name: str, organisation: str, representative: str, certificate_number: str) -> dict[str, Any]:
+    """An environmental consultancy in Hangzhou offering the environmental-impact item."""
+    return {
+        "legal_entity": {
+            "name": name,
+            "credit_code": credit_code("91", "330106", organisation),
+            "legal_representative": representative,
+            "address": "浙江省杭州市西湖区文三路 90 号",
+            "entity_type": "legal_person",
+            "region_code": "330106",
+        },
+        "contacts": [
+            {"name": representative, "phone": "13700000001", "email": "contact@example.cn", "role": "总经理"}
+        ],
+        "certificates": [
+            {
+                "certificate_type": "环境影响评价信用平台备案",
+                "number": certificate_number,
+                "issuer": "生态环境部环境工程评估中心",
+                "issued_on": "2025-06-01",
+                "expires_on": "2030-05-31",
+                "file_ref": f"licences/{certificate_number}.pdf",
+            }
+        ],
+        "offerings": [
+            {
+                "item_code": "ZJ-HP-001",
+                "service_content": "编制建设项目环境影响报告书（表）",
+                "time_limit_working_days": 20,
+                "fee": {"basis": "市场调节价，报告表不高于 3 万元"},
+            }
+        ],
+        "regions": ["330000"],
+    }
+
+
+# Agencies admitted for ZJ-HP-001 (they apply, the admin and an environment regulator approve), so
+# that a purchase of that item has enough eligible enrollees to draw from.
+AGENCIES: dict[str, dict[str, Any]] = {
+    "AG-DEMO-01": _agency("浙江青山环境科技有限公司", "MA2B1C3D", "吴晓东", "HPBA-2025-0101"),
+    "AG-DEMO-02": _agency("杭州绿水环保咨询有限公司", "MA2E4F5G", "郑丽", "HPBA-2025-0102"),
+    "AG-DEMO-03": _agency("浙江蓝天环境工程设计有限公司", "MA2H6J7K", "冯涛", "HPBA-2025-0103"),
+}
+REGULATOR_ORG = "RG-ENV-1"

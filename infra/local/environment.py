@@ -80,10 +80,16 @@ def point_at_resources(documents_bucket: str, signing_key_arn: str, user_pool_id
     reset_app_caches()
 
 
+def point_at_state_machines(arn_prefix: str) -> None:
+    """The ARN prefix the app appends a state machine's file name to, as the template sets it."""
+    os.environ["STATE_MACHINE_ARN_PREFIX"] = arn_prefix
+    reset_app_caches()
+
+
 def reset_app_caches() -> None:
     # Imported here: the table models read TABLE_PREFIX when they are first imported.
     from marketplace import auth
-    from marketplace.repositories import directory, event_bus
+    from marketplace.repositories import directory, event_bus, letters, workflows
     from marketplace.repositories.base import reset_connections
     from marketplace.repositories.tables import ALL_MODELS
     from marketplace.services import calendar
@@ -92,6 +98,8 @@ def reset_app_caches() -> None:
     reset_settings()
     reset_connections(ALL_MODELS)
     event_bus.reset_client()
+    workflows.reset_client()
     directory.reset_client()  # its region comes from USER_POOL_ID
+    letters.reset_clients()  # and the public key cached for SIGNING_KEY_ID
     auth.clear_key_cache()
     calendar.forget_cache()

@@ -5,8 +5,10 @@ moto[server]==5.2.5 (pinned in requirements-dev.txt); `check_moto_version` refus
    backend when the config says `lambda.use_docker=false` (`moto.awslambda.utils.get_backend`);
    it echoes the payload. The patch runs the registered in-process handler (`lambdas.dispatch`).
 2. `moto.stepfunctions.parser...wait_function.WaitFunction._wait_interval`: an ASL Wait really
-   waits. The patch multiplies every wait by a time scale (1.0 = real time) so tests and demos
-   can run a purchase's windows in seconds.
+   waits. The patch multiplies every relative wait (`Seconds`, `SecondsPath`) by a time scale
+   (1.0 = real time) so tests and demos can run long pauses in seconds. A wait until a timestamp
+   (`Timestamp`, `TimestampPath`: a purchase's deadlines) is not scaled: it ends at that instant,
+   which is what the task after it checks.
 3. `moto.dynamodb.models.DynamoDBBackend` reads and writes: moto checks a condition and then
    writes without a lock, so two threads can both pass `attribute_not_exists` and both write,
    and a transaction's items can be seen half-applied. DynamoDB itself makes each write and each
@@ -24,6 +26,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from infra.local import lambdas
@@ -65,8 +68,14 @@ def _invoke(
 
 
 def _scaled_wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
-    """moto's `_wait_interval` with the time scale applied; still ends early when the execution stops."""
-    deadline = time.monotonic() + max(wait_seconds, 0) * _time_scale
+    """moto's `_wait_interval` with the time scale applied to relative waits; still ends early when
+    the execution stops."""
+    if isinstance(self, Timestamp):
+        # moto truncates the time left to whole seconds; AWS waits until the instant itself.
+        seconds, scale = wait_seconds + 1 if wait_seconds >= 0 else 0, 1.0
+    else:
+        seconds, scale = max(wait_seconds, 0), _time_scale
+    deadline = time.monotonic() + seconds * scale
     while env.is_running():
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -137,6 +137,9 @@ class LocalStack:
             moto.client("stepfunctions"), definitions.state_machine_files(), values, states_role
         )
         self.started.state_machines = sorted(machines)
+        for arn in machines.values():  # `...:stateMachine:marketplace-local-<file>`: the app appends <file>
+            environment.point_at_state_machines(arn.rsplit(":", 1)[0] + ":" + naming.resource_name(""))
+            break
         return queues
 
     def _start_workers(self, moto: emulator.Emulator, app: Any, queues: dict[str, res.Queue]) -> None:

@@ -492,9 +492,11 @@ def test_the_demo_loads_through_the_api_once_and_a_stack_stops_cleanly(start_loc
         "ZJ-ZJ-001",
     }
     assert {o["owner_id"] for o in owners} == {"OWN-001", "OWN-002", "OWN-003"}
+    admitted = requests.get(f"{stack.api}/agencies?item_code=ZJ-HP-001&status=admitted", timeout=10).json()
+    assert {a["agency_id"] for a in admitted["items"]} == {"AG-DEMO-01", "AG-DEMO-02", "AG-DEMO-03"}
     again = demo.load(stack.api, stack.state_dir)
     assert again.created == []
-    assert len(again.existing) == 9
+    assert len(again.existing) == 12
 
     assert stack.stop(signal.SIGINT) == 0
     assert not (stack.state_dir / naming.STACK_FILE).exists()

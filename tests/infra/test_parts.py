@@ -43,12 +43,10 @@ def test_a_rule_to_an_unknown_queue_or_a_missing_consumer_fails() -> None:
 
 def test_a_state_machine_gets_its_placeholders_its_role_and_its_log_group(tmp_path: Path) -> None:
     asl = tmp_path / "purchase_windows.asl.json"
-    asl.write_text(
-        '{"States": {"A": {"Resource": "${CloseWindowFunctionArn}", "T": "${PurchasesTableName}"}}}'
-    )
+    asl.write_text('{"States": {"A": {"Resource": "${CloseWindowFunctionArn}", "T": "${NoSuchTableName}"}}}')
     (workflow,) = workflows.workflows([asl])
     tables = table_specs()
-    with pytest.raises(BuildError, match="PurchasesTableName"):
+    with pytest.raises(BuildError, match="NoSuchTableName"):
         workflows.substitutions(workflow, [CLOSE], tables)
     asl.write_text(
         '{"States": {"A": {"Resource": "${CloseWindowFunctionArn}", "T": "${CatalogueTableName}"}}}'

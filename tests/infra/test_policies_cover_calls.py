@@ -1,6 +1,6 @@
 """Each operation's policy allows every AWS call the operation really makes: the routes are called
-in-process on moto, and every DynamoDB, EventBridge and Cognito user-pool call is checked against the
-policy file."""
+in-process on moto, and every DynamoDB, EventBridge, Cognito user-pool, S3 (documents bucket) and KMS
+(signing key) call is checked against the policy file."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ class Call:
     """An IAM action on a resource named the policy file's way."""
 
     action: str
-    selector: str  # tables, indexes, bus, user_pool
-    target: str = ""  # "catalogue", "catalogue/by-type"
+    selector: str  # tables, indexes, bus, user_pool, objects, keys
+    target: str = ""  # "catalogue", "catalogue/by-type", "letters/L-1.json", "signing"
 
 
 class Recorder:
@@ -58,6 +58,16 @@ class Recorder:
         assert {e["EventBusName"] for e in params["Entries"]} == {get_settings().event_bus_name}
         self.calls.add(Call("events:PutEvents", "bus"))
 
+    def s3(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        assert params.get("Bucket") == get_settings().documents_bucket, (model.name, params.get("Bucket"))
+        # HeadObject is authorised as s3:GetObject; the others by their own name.
+        action = "s3:GetObject" if model.name == "HeadObject" else f"s3:{model.name}"
+        self.calls.add(Call(action, "objects", params["Key"]))
+
+    def kms(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        assert params.get("KeyId") == get_settings().signing_key_id, (model.name, params.get("KeyId"))
+        self.calls.add(Call(f"kms:{model.name}", "keys", "signing"))
+
     def cognito(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         assert params.get("UserPoolId") == get_settings().user_pool_id, (model.name, params.get("UserPoolId"))
         self.calls.add(Call(f"cognito-idp:{model.name}", "user_pool"))
@@ -70,6 +80,8 @@ def allowed(call: Call, grants: list[policies.Grant]) -> bool:
         if call.selector in policies.BOOLEAN_SELECTORS or call.target in grant.targets:
             return True
         if call.selector == "indexes" and call.target.split("/")[0] in grant.targets:
+            return True
+        if call.selector == "objects" and any(call.target.startswith(p.rstrip("*")) for p in grant.targets):
             return True
     return False
 
@@ -93,6 +105,8 @@ def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
         "dynamodb": ("before-parameter-build", recorder.dynamodb),
         "events": ("before-parameter-build", recorder.events),
         "cognito-idp": ("before-parameter-build", recorder.cognito),
+        "s3": ("before-parameter-build", recorder.s3),
+        "kms": ("before-parameter-build", recorder.kms),
     }
     with on_clients(hooks):
         for name, step in steps:

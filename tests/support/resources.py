@@ -11,7 +11,7 @@ import boto3
 
 from infra.definitions import table_specs
 from marketplace import auth
-from marketplace.repositories import directory, event_bus
+from marketplace.repositories import directory, event_bus, letters
 from marketplace.repositories.base import reset_connections
 from marketplace.repositories.tables import ALL_MODELS
 from marketplace.services import calendar
@@ -31,6 +31,47 @@ def create_all() -> None:
         dynamodb.create_table(**spec.create_table_kwargs(settings.table_prefix + spec.logical_suffix))
     boto3.client("events", region_name=settings.region).create_event_bus(Name=settings.event_bus_name)
     create_user_pool()
+    create_state_machines()
+    create_letter_store()
+
+
+def create_state_machines() -> None:
+    """The state machines, so that publishing can start executions. In-process, moto records an
+    execution without running it: tests drive the window's task functions themselves (the e2e suite
+    runs the real thing on the local stack)."""
+    from infra.definitions import state_machine_files
+    from infra.local.statemachines import PLACEHOLDER
+    from marketplace.repositories import workflows
+
+    region = get_settings().region
+    role = boto3.client("iam", region_name=region).create_role(
+        RoleName="states-test",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions", region_name=region)
+    prefix = ""
+    functions = f"arn:aws-cn:lambda:{region}:123456789012:function:"
+    for path in state_machine_files():
+        name = "marketplace-test-" + path.name.removesuffix(".asl.json")
+        definition = PLACEHOLDER.sub(lambda m: functions + m.group(1), path.read_text(encoding="utf-8"))
+        arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+        prefix = arn.rsplit(":", 1)[0] + ":marketplace-test-"
+    os.environ["STATE_MACHINE_ARN_PREFIX"] = prefix
+    reset_settings()
+    workflows.reset_client()
+
+
+def create_letter_store() -> None:
+    """The documents bucket and the ECC_NIST_P256 signing key (infra/local builds them the same
+    way), named in DOCUMENTS_BUCKET and SIGNING_KEY_ID as the template's function environment does."""
+    from infra.local.resources import create_bucket, create_signing_key
+
+    region = get_settings().region
+    bucket = create_bucket(boto3.client("s3", region_name=region), "marketplace-test-documents")
+    key = create_signing_key(boto3.client("kms", region_name=region), "alias/marketplace-test-signing")
+    os.environ.update({"DOCUMENTS_BUCKET": bucket, "SIGNING_KEY_ID": key})
+    reset_settings()
+    letters.reset_clients()
 
 
 def create_user_pool() -> str:

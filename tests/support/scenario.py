@@ -14,6 +14,7 @@ import botocore.session
 
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
+from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -88,8 +89,61 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),
         ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
         *_agency_steps(api),
+        *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
+        *_notification_steps(api),
+        *_letter_steps(api),
         ("check_certificates", certificates),
         ("relay_outbox", relay),
+    ]
+
+
+def _notification_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """The consumer with the sample batch (a new announcement fans out over the item index), then
+    the owner it notified reads its inbox and marks the entry read."""
+    from app import app
+    from marketplace.domain.notifications import notification_id, org_inbox
+
+    batch = json.loads((EVENTS_DIR / "functions" / "notify.sqs.json").read_text(encoding="utf-8"))
+    detail = json.loads(batch["Records"][0]["body"])["detail"]
+    owner_id = detail["data"]["owner_id"]
+    owner = api.as_role("owner", owner_id)
+    entry = notification_id(detail["event_id"], org_inbox(owner_id), detail["occurred_at"])
+
+    def notify() -> Any:
+        result = app.handler_map["notify"](batch, None)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
+    return [
+        ("notify", notify),
+        ("list_notifications", lambda: owner.get("/me/notifications")),
+        ("list_notifications", lambda: owner.get("/me/notifications?unread=true")),
+        ("mark_notification_read", lambda: owner.post(f"/me/notifications/{entry}/read")),
+    ]
+
+
+def _letter_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """The public letter routes, on a letter issued beforehand (issuing belongs to the purchase's
+    confirmation). Each step starts as a new execution environment would, with no client and no
+    public key cached, so every call it makes is seen."""
+    from marketplace.repositories import letters as letter_store
+    from marketplace.services import letters
+    from tests.support.letters import letter
+
+    envelope = letters.issue(letter("L-SCENARIO-1")).model_dump(mode="json")
+
+    def fresh(call: Callable[[], Any]) -> Callable[[], Any]:
+        def step() -> Any:
+            letter_store.reset_clients()
+            return call()
+
+        return step
+
+    return [
+        ("get_letter_public_key", fresh(lambda: api.call("GET", "/letters/public-key"))),
+        ("get_letter", fresh(lambda: api.call("GET", "/letters/L-SCENARIO-1"))),
+        ("get_letter_html", fresh(lambda: api.call("GET", "/letters/L-SCENARIO-1/html"))),
+        ("verify_letter", fresh(lambda: api.call("POST", "/letters/verify", envelope))),
     ]
 
 

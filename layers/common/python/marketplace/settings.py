@@ -101,6 +101,8 @@ class Settings:
     user_pool_id: str = ""
     # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
     signing_key_id: str = ""
+    # State machines are named `<stack>-<file name>`: this is the ARN up to the file name.
+    state_machine_arn_prefix: str = ""
     timezone: str = "Asia/Shanghai"
     calendar_region: str = "CN"
     idempotency_ttl_hours: int = 24
@@ -127,6 +129,7 @@ class Settings:
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
             user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
+            state_machine_arn_prefix=os.environ.get("STATE_MACHINE_ARN_PREFIX", ""),
             timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),
             idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),

@@ -348,6 +348,18 @@ def get(agency_id: str, *, consistent: bool = False) -> Agency:
     return agency
 
 
+def profiles(agency_ids: list[str]) -> dict[str, Agency]:
+    """Several agencies in one BatchGetItem (enrollment closing judges every enrollee again)."""
+    found: dict[str, Agency] = {}
+    wanted = [a for a in dict.fromkeys(agency_ids) if not a.startswith("credit-code#")]
+    with translated():
+        for row in AgencyRow.batch_get([(a, PROFILE) for a in wanted], consistent_read=True):
+            agency = Agency.model_validate(row.document)
+            agency.revision = int(row.revision or 0)
+            found[agency.agency_id] = agency
+    return found
+
+
 def find(agency_id: str, *, consistent: bool = False) -> Agency | None:
     try:
         return get(agency_id, consistent=consistent)

@@ -117,7 +117,15 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
 
 
 def query_page(
-    index: Any, hash_value: str, *, filters: list[Any], limit: int, cursor: str | None, cursor_keys: set[str]
+    index: Any,
+    hash_value: str,
+    *,
+    filters: list[Any],
+    limit: int,
+    cursor: str | None,
+    cursor_keys: set[str],
+    range_condition: Any = None,
+    newest_first: bool = False,
 ) -> tuple[list[Any], str | None]:
     """One page of a list: a Query on `index` (never a Scan) with the filters that are set. With
     filters a page may hold fewer than `limit` rows; its cursor resumes right after the last one."""
@@ -127,7 +135,9 @@ def query_page(
             condition = extra if condition is None else condition & extra
     results = index.query(
         hash_value,
+        range_condition,
         filter_condition=condition,
+        scan_index_forward=not newest_first,
         limit=limit,
         last_evaluated_key=decode_cursor(cursor, cursor_keys),
         page_size=max(limit, 25),

@@ -213,5 +213,141 @@ class AgencyRow(Model):
     by_expiry = AgencyExpiryIndex()
 
 
-ALL_MODELS: list[Any] = [CatalogueItemRow, OwnerRow, IdempotencyRow, CalendarRow, OutboxRow, AgencyRow]
+class PurchaseListIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    """Published purchases, newest first: the public list without a status or item filter."""
+
+    Meta = _index_meta("by-listing")
+    listing = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class PurchaseStatusIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    Meta = _index_meta("by-status")
+    public_status = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class PurchaseItemIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    Meta = _index_meta("by-item")
+    public_item = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class PurchaseOwnerIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    """An owner's purchases, drafts included."""
+
+    Meta = _index_meta("by-owner")
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PurchaseEnrolledIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    """Enrollment rows by agency: an agency's own enrollments."""
+
+    Meta = _index_meta("by-enrolled-agency")
+    enrolled_agency = UnicodeAttribute(hash_key=True)
+    purchase_id = UnicodeAttribute(range_key=True)
+
+
+class PurchaseDueIndex(GlobalSecondaryIndex["PurchaseRow"]):
+    """Purchases with a timed step pending (close, select, confirmation deadline, a letter to issue),
+    by when it is due: the sweeper's safety net behind each purchase's state machine."""
+
+    Meta = _index_meta("by-due")
+    due = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class PurchaseRow(Model):
+    """One purchase's partition. `sk` names the row: `PURCHASE` (the purchase, its state and the
+    draw's secret seed until the draw reveals it), `ENR#<agency>` (an enrollment), `DRAW` (the proof)."""
+
+    class Meta(_Meta):
+        suffix = "purchases"
+        table_name = prefixed(suffix)
+
+    purchase_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    listing = UnicodeAttribute(null=True)
+    public_status = UnicodeAttribute(null=True)
+    public_item = UnicodeAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    enrolled_agency = UnicodeAttribute(null=True)
+    due = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    enrollment_deadline = UnicodeAttribute(null=True)
+    enrollments = NumberAttribute(null=True)
+    revision = NumberAttribute(null=True)
+    seed = UnicodeAttribute(null=True)
+    document = JSONAttribute(null=True)
+
+    by_listing = PurchaseListIndex()
+    by_status = PurchaseStatusIndex()
+    by_item = PurchaseItemIndex()
+    by_owner = PurchaseOwnerIndex()
+    by_enrolled_agency = PurchaseEnrolledIndex()
+    by_due = PurchaseDueIndex()
+
+
+class CreditRow(Model):
+    """The credit ledger (信用记录): `EVENT#<recorded_at>#<id>` rows, append-only, and a `STANDING`
+    row per agency holding what enrollment and the long list read in one get."""
+
+    class Meta(_Meta):
+        suffix = "credit"
+        table_name = prefixed(suffix)
+
+    agency_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    revision = NumberAttribute(null=True)
+    document = JSONAttribute(null=True)
+
+
+class InboxUnreadIndex(GlobalSecondaryIndex["InboxRow"]):
+    """Unread entries only (sparse: reading an entry removes `unread_by`), in the order of their ids."""
+
+    Meta = _index_meta("by-unread")
+    unread_by = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(range_key=True)
+
+
+class InboxRow(Model):
+    """An inbox entry: `recipient` is `org:<org id>` or the admins' `role:admin`; the id starts with
+    the event's instant, so the partition reads newest first, and ends with a digest of the event
+    id and the recipient, so a redelivered event writes the same key."""
+
+    class Meta(_Meta):
+        suffix = "inbox"
+        table_name = prefixed(suffix)
+
+    recipient = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(range_key=True)
+    unread_by = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    title = UnicodeAttribute()
+    text = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    link = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    read_at = UnicodeAttribute(null=True)
+
+    by_unread = InboxUnreadIndex()
+
+
+ALL_MODELS: list[Any] = [
+    CatalogueItemRow,
+    OwnerRow,
+    IdempotencyRow,
+    CalendarRow,
+    OutboxRow,
+    AgencyRow,
+    PurchaseRow,
+    CreditRow,
+    InboxRow,
+]
 TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expires_at"}

@@ -1,0 +1,83 @@
+"""Routes of enrollment (报名) and withdrawal (DOMAIN.md §4)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.http import Call, route
+from chalicelib.pages import Page, PageQuery
+from marketplace.domain.purchases import Enrollment
+from marketplace.services import enrollments as service
+
+bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments",
+    "POST",
+    name="enroll",
+    summary="Enroll the caller's agency in a published purchase before its deadline",
+    roles=("agency",),
+    response=Enrollment,
+    status=201,
+    description="Refused (403, with `reasons[]`) when the agency is not admitted for the item, lacks a "
+    "required qualification, has the item suspended, is excluded, expelled, blacklisted or at credit level "
+    "D; 409 when late (`reason: late`), closed, or already enrolled (`reason: duplicate`).",
+)
+def enroll(call: Call) -> Enrollment:
+    return service.enroll(call.params["purchase_id"], call.caller)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments/{agency_id}",
+    "DELETE",
+    name="withdraw_enrollment",
+    summary="Withdraw the caller's enrollment before the deadline",
+    roles=("agency",),
+    response=Enrollment,
+)
+def withdraw(call: Call) -> Enrollment:
+    return service.withdraw(call.params["purchase_id"], call.params["agency_id"], call.caller)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments/{agency_id}",
+    name="get_enrollment",
+    summary="The caller's own enrollment in a purchase",
+    roles=("agency",),
+    response=Enrollment,
+)
+def get(call: Call) -> Enrollment:
+    return service.own_enrollment(call.params["purchase_id"], call.params["agency_id"], call.caller)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments",
+    name="list_enrollments",
+    summary="A purchase's enrollments and whether each counted (the owner once enrollment closed; the admin)",
+    roles=("owner", "admin"),
+    response=Page[Enrollment],
+)
+def list_for_purchase(call: Call) -> Page[Enrollment]:
+    return Page[Enrollment](
+        items=service.list_for_purchase(call.params["purchase_id"], call.caller), cursor=None
+    )
+
+
+@route(
+    bp,
+    "/me/enrollments",
+    name="list_my_enrollments",
+    summary="The caller agency's enrollments",
+    roles=("agency",),
+    query=PageQuery,
+    response=Page[Enrollment],
+)
+def mine(call: Call) -> Page[Enrollment]:
+    q: PageQuery = call.query
+    items, cursor = service.list_for_agency(call.caller, q.limit, q.cursor)
+    return Page[Enrollment](items=items, cursor=cursor)

@@ -1,0 +1,75 @@
+"""Who may enroll in a purchase (报名), and why not: DOMAIN.md §4's refusals, each with a code a
+client can act on and a sentence a person can read. The same check runs when enrollment closes, so
+an agency expelled or suspended meanwhile is not drawn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from marketplace.domain.agencies import Agency, AgencyStatus, check_requirements
+from marketplace.domain.catalogue import Requirement, describe
+from marketplace.domain.credit import CreditLevel, CreditStanding
+from marketplace.domain.purchases import Purchase
+from marketplace.settings import RegionalRules
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def refusals(
+    purchase: Purchase,
+    agency: Agency,
+    standing: CreditStanding,
+    item_requirement: Requirement | None,
+    *,
+    today: date,
+    now: str,
+    rules: RegionalRules,
+) -> list[Refusal]:
+    """Every reason the agency cannot take part; empty when it may."""
+    found: list[Refusal] = []
+    if agency.status == AgencyStatus.expelled:
+        found.append(
+            Refusal("expelled", f"agency {agency.agency_id} is expelled (清退): {agency.status_reason()}")
+        )
+    elif agency.status == AgencyStatus.suspended:
+        found.append(
+            Refusal("suspended", f"agency {agency.agency_id} is suspended: {agency.status_reason()}")
+        )
+    elif agency.status != AgencyStatus.admitted or agency.record is None:
+        found.append(Refusal("not_admitted", f"agency {agency.agency_id} is not admitted to the marketplace"))
+    offered = {o.item_code for o in agency.record.offerings} if agency.record else set()
+    if agency.record is not None and purchase.item_code not in offered:
+        found.append(
+            Refusal("not_admitted_for_item", f"agency is not admitted for item {purchase.item_code}")
+        )
+    elif purchase.item_code in agency.suspended_items:
+        reason = agency.suspended_items[purchase.item_code]
+        found.append(
+            Refusal("item_suspended", f"item {purchase.item_code} is suspended for the agency: {reason}")
+        )
+    certificates = agency.record.certificates if agency.record else []
+    for label, requirement in (("item", item_requirement), ("purchase", purchase.extra_qualification)):
+        met, _ = check_requirements(requirement, certificates, today)
+        if not met:
+            found.append(
+                Refusal(
+                    "missing_qualification",
+                    f"the {label} requires {describe(requirement)}; no valid certificate meets it",
+                )
+            )
+    excluded = next((e for e in purchase.exclusions if e.agency_id == agency.agency_id), None)
+    if excluded is not None:
+        found.append(Refusal("excluded", f"the owner excluded the agency (回避): {excluded.reason}"))
+    if standing.blacklisted(now):
+        found.append(Refusal("blacklisted", f"agency is blacklisted until {standing.blacklisted_until}"))
+    elif standing.level(rules, now) == CreditLevel.D:
+        found.append(Refusal("credit_level", "agencies at credit level D cannot enroll"))
+    return found

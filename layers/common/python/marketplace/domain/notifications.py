@@ -1,0 +1,505 @@
+"""Notifications (主动推送, DOMAIN.md §11): who is told what about each domain event.
+
+Pure: an event's `detail` goes in, the inbox entries it makes come out. The one thing this module
+cannot know is which agencies a new announcement concerns; it says so as an `Audience` (admitted
+for the item, serving the region) and picks them from the offering rows the caller reads.
+
+Inboxes are keyed by recipient: `org:<org id>` for an owner's or an agency's organisation, and
+one shared `role:admin` inbox that every admin reads. The prefixes keep an organisation that
+happens to be called "admin" out of the admins' inbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marketplace.domain.model import Model
+from marketplace.domain.regions import serves
+
+ADMINS = "role:admin"
+# AgencyStatus.admitted, named here so that the consumer does not import the agency models
+# (a cold-start cost) to read one value; a unit test keeps the two equal.
+ADMITTED = "admitted"
+MAX_TITLE = 120
+MAX_TEXT = 600
+# `<UTC instant, microseconds>-<digest>`: sorting ids sorts entries by when their event happened.
+ID_PATTERN = r"^[0-9]{8}T[0-9]{12}Z-[0-9a-f]{20}$"
+FUNDING = {"fiscal": "财政资金", "private": "自有资金"}
+SUBMISSION_KINDS = {"admission": "入驻", "change": "变更", "extension": "延期"}
+
+
+class MalformedEvent(ValueError):
+    """The message is not a domain event this consumer understands: retrying cannot help."""
+
+
+def org_inbox(org_id: str) -> str:
+    return f"org:{org_id}"
+
+
+def inbox_of(role: str, org_id: str) -> str:
+    """The inbox a caller reads: admins share one; everyone else reads their organisation's."""
+    return ADMINS if role == "admin" else org_inbox(org_id)
+
+
+class Notification(Model):
+    """One inbox entry as its reader sees it."""
+
+    notification_id: str
+    event_type: str
+    title: str
+    text: str
+    subject: str
+    link: str
+    occurred_at: str
+    read: bool
+    read_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one recipient is told."""
+
+    recipient: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Every agency admitted for `item_code`, not suspended from it, that serves `region`."""
+
+    item_code: str
+    region: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class OfferHolder:
+    """An agency's offering of an item, as the item index holds it."""
+
+    agency_id: str
+    status: str
+    regions: tuple[str, ...]
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The notifications one event makes: `notices` for named recipients, `audience` to resolve."""
+
+    event_id: str
+    event_type: str
+    subject: str
+    link: str
+    occurred_at: str
+    notices: tuple[Notice, ...]
+    audience: Audience | None = None
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """An entry to write. Its id derives from the event and the recipient alone, so a redelivered
+    event yields the same key and a conditional put adds nothing."""
+
+    recipient: str
+    notification_id: str
+    event_id: str
+    event_type: str
+    title: str
+    text: str
+    subject: str
+    link: str
+    occurred_at: str
+
+
+def notification_id(event_id: str, recipient: str, occurred_at: str) -> str:
+    digest = hashlib.sha256(f"{event_id}\n{recipient}".encode()).hexdigest()[:20]
+    return f"{_instant(occurred_at).strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedEvent(f"occurred_at {text!r} is not an ISO-8601 instant") from exc
+    if value.tzinfo is None:
+        raise MalformedEvent(f"occurred_at {text!r} carries no time zone")
+    return value.astimezone(UTC)
+
+
+def detail_of(body: str) -> dict[str, Any]:
+    """The domain event's detail from an SQS message body (the EventBridge event, as a rule sends it)."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise MalformedEvent("the message body is not JSON") from exc
+    detail = document.get("detail") if isinstance(document, dict) else None
+    if not isinstance(detail, dict):
+        raise MalformedEvent("the message carries no event detail")
+    return detail
+
+
+def audience_members(audience: Audience, holders: Iterable[OfferHolder]) -> list[Notice]:
+    """The agencies an announcement concerns, each told once."""
+    chosen = {
+        h.agency_id
+        for h in holders
+        if h.status == ADMITTED and not h.suspended and serves(list(h.regions), audience.region)
+    }
+    return [Notice(org_inbox(a), audience.title, audience.text) for a in sorted(chosen)]
+
+
+def entries(plan: Plan, notices: Iterable[Notice]) -> list[InboxEntry]:
+    """One entry per recipient (the first notice for a recipient wins)."""
+    seen: dict[str, Notice] = {}
+    for notice in notices:
+        seen.setdefault(notice.recipient, notice)
+    return [
+        InboxEntry(
+            recipient=n.recipient,
+            notification_id=notification_id(plan.event_id, n.recipient, plan.occurred_at),
+            event_id=plan.event_id,
+            event_type=plan.event_type,
+            title=_clip(n.title, MAX_TITLE),
+            text=_clip(n.text, MAX_TEXT),
+            subject=plan.subject,
+            link=plan.link,
+            occurred_at=plan.occurred_at,
+        )
+        for n in seen.values()
+    ]
+
+
+def _clip(text: str, limit: int) -> str:
+    # Titles and reasons come from other people's input: bound what an inbox row can hold.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- Reading an event ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Event:
+    data: dict[str, Any]
+    timezone: str
+
+    def text(self, key: str) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str) or not value:
+            raise MalformedEvent(f"data.{key} must be a non-empty string")
+        return value
+
+    def optional(self, key: str) -> str | None:
+        value = self.data.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def number(self, key: str) -> int:
+        value = self.data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise MalformedEvent(f"data.{key} must be an integer")
+        return value
+
+    def ids(self, key: str) -> list[str]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise MalformedEvent(f"data.{key} must be a list of ids")
+        return value
+
+    def reasons(self, key: str) -> str:
+        """A reason given as text or as a list of texts (agency reviews give a list)."""
+        value = self.data.get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return "；".join(value)
+        if not isinstance(value, str):
+            raise MalformedEvent(f"data.{key} must be a text or a list of texts")
+        return value
+
+    def local_time(self, key: str) -> str:
+        """A deadline as the region's people read it (times are stored in UTC)."""
+        return _instant(self.text(key)).astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
+
+    def owner(self) -> str:
+        return org_inbox(self.text("owner_id"))
+
+    def agency(self) -> str:
+        return org_inbox(self.text("agency_id"))
+
+
+@dataclass(frozen=True)
+class _Told:
+    link: str
+    notices: list[Notice] = field(default_factory=list)
+    audience: Audience | None = None
+
+
+def _purchase(e: _Event) -> str:
+    return f"/purchases/{e.text('purchase_id')}"
+
+
+def _agency_page(e: _Event) -> str:
+    return f"/agencies/{e.text('agency_id')}"
+
+
+# --- Purchases ----------------------------------------------------------------------------------
+
+
+def _submitted(e: _Event) -> _Told:
+    told = _Told(_purchase(e))
+    if e.data.get("needs_review") is True:
+        funding = FUNDING.get(e.text("funding_type"), e.text("funding_type"))
+        project = e.text("project_code")
+        text = f"业主 {e.text('owner_id')} 提交了采购申请（项目代码 {project}，{funding}），请审核。"
+        told.notices.append(Notice(ADMINS, f"待审核采购：{project}", text))
+    return told
+
+
+def _returned(e: _Event) -> _Told:
+    text = f"采购 {e.text('purchase_id')} 的申请被退回：{e.reasons('reasons')}。修改后可重新提交。"
+    return _Told(_purchase(e), [Notice(e.owner(), "采购申请被退回", text)])
+
+
+def _published(e: _Event) -> _Told:
+    title = e.text("title")
+    again = "（重新公告）" if e.optional("reannounces") else ""
+    deadline = e.local_time("enrollment_deadline")
+    text = f"事项 {e.text('item_code')}，项目代码 {e.text('project_code')}{again}，报名截止 {deadline}。"
+    owner_text = f"您的采购公告已发布{again}，报名截止 {deadline}。"
+    return _Told(
+        _purchase(e),
+        [Notice(e.owner(), f"采购公告已发布：{title}", owner_text)],
+        Audience(e.text("item_code"), e.text("region"), f"新的采购公告：{title}", text),
+    )
+
+
+def _enrolled(e: _Event) -> _Told:
+    agency, count = e.text("agency_id"), e.number("enrollments")
+    text = f"机构 {agency} 报名了采购 {e.text('purchase_id')}，目前共 {count} 家报名。"
+    return _Told(_purchase(e), [Notice(e.owner(), f"收到报名：{agency}", text)])
+
+
+def _withdrawn(e: _Event) -> _Told:
+    agency, count = e.text("agency_id"), e.number("enrollments")
+    text = f"机构 {agency} 撤销了对采购 {e.text('purchase_id')} 的报名，目前共 {count} 家报名。"
+    return _Told(_purchase(e), [Notice(e.owner(), f"报名已撤销：{agency}", text)])
+
+
+def _failed(e: _Event) -> _Told:
+    text = (
+        f"有效报名 {e.number('eligible')} 家，少于最低 {e.number('minimum')} 家（{e.reasons('reason')}）。"
+        "可一键重新公告。"
+    )
+    return _Told(_purchase(e), [Notice(e.owner(), f"采购未成交：{e.text('purchase_id')}", text)])
+
+
+def _result(e: _Event) -> _Told:
+    purchase, deadline = e.text("purchase_id"), e.local_time("confirmation_deadline")
+    selected, short_list = e.optional("selected_agency"), e.ids("short_list")
+    if selected:
+        owner_text = f"中选机构为 {selected}，请于 {deadline} 前确认。"
+    else:
+        owner_text = f"入围机构：{'、'.join(short_list)}，请于 {deadline} 前选定一家。"
+    notices = [Notice(e.owner(), f"选取结果已公布：{purchase}", owner_text)]
+    if selected:
+        text = f"您在采购 {purchase} 中选，请于 {deadline} 前确认接受或放弃。"
+        notices.append(Notice(org_inbox(selected), f"您已中选：{purchase}", text))
+    for agency in short_list:
+        text = f"您已入围采购 {purchase} 的短名单，等待业主选定。"
+        notices.append(Notice(org_inbox(agency), f"您已入围：{purchase}", text))
+    for rank, agency in enumerate(e.ids("reserves"), start=1):
+        text = f"您是采购 {purchase} 的第 {rank} 候补；中选机构放弃时依次递补。"
+        notices.append(Notice(org_inbox(agency), f"您是候补：{purchase}", text))
+    return _Told(_purchase(e), notices)
+
+
+def _picked(e: _Event) -> _Told:
+    purchase, agency, deadline = (
+        e.text("purchase_id"),
+        e.text("agency_id"),
+        e.local_time("confirmation_deadline"),
+    )
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), f"已选定中选机构：{agency}", f"请于 {deadline} 前确认采购 {purchase} 的结果。"),
+            Notice(e.agency(), f"业主已选定您：{purchase}", f"请于 {deadline} 前确认接受或放弃。"),
+        ],
+    )
+
+
+def _both(title: str, owner_text: str, agency_text: str) -> Callable[[_Event], _Told]:
+    """Owner and agency told the same news, each from their side."""
+
+    def told(e: _Event) -> _Told:
+        values = {"purchase": e.text("purchase_id"), "agency": e.text("agency_id")}
+        heading = title.format(**values)
+        return _Told(
+            _purchase(e),
+            [
+                Notice(e.owner(), heading, owner_text.format(**values)),
+                Notice(e.agency(), heading, agency_text.format(**values)),
+            ],
+        )
+
+    return told
+
+
+def _accepted(e: _Event) -> _Told:
+    text = f"机构 {e.text('agency_id')} 已接受采购 {e.text('purchase_id')} 的中选。"
+    return _Told(_purchase(e), [Notice(e.owner(), f"中选机构已接受：{e.text('agency_id')}", text)])
+
+
+def _abandoned(e: _Event) -> _Told:
+    text = f"机构 {e.text('agency_id')} 放弃了采购 {e.text('purchase_id')} 的中选：{e.reasons('reason')}。"
+    return _Told(_purchase(e), [Notice(e.owner(), f"中选机构放弃：{e.text('agency_id')}", text)])
+
+
+def _moved_up(e: _Event) -> _Told:
+    purchase, agency, deadline = (
+        e.text("purchase_id"),
+        e.text("agency_id"),
+        e.local_time("confirmation_deadline"),
+    )
+    owner_text = f"{e.text('previous_agency_id')} 未能中选，候补机构 {agency} 递补，请于 {deadline} 前确认。"
+    agency_text = f"您由候补递补为采购 {purchase} 的中选机构，请于 {deadline} 前确认接受或放弃。"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), f"候补递补：{purchase}", owner_text),
+            Notice(e.agency(), f"您已递补中选：{purchase}", agency_text),
+        ],
+    )
+
+
+def _letter(e: _Event) -> _Told:
+    text = f"采购 {e.text('purchase_id')} 的电子中选确认书已出具（编号 {e.text('letter_id')}），可在线核验。"
+    title = "电子中选确认书已出具"
+    return _Told(_purchase(e), [Notice(e.owner(), title, text), Notice(e.agency(), title, text)])
+
+
+def _escalated(e: _Event) -> _Told:
+    text = f"采购 {e.text('purchase_id')} 的中选结果到期未确认：{e.reasons('reason')}。"
+    return _Told(_purchase(e), [Notice(ADMINS, f"逾期未确认：{e.text('purchase_id')}", text)])
+
+
+def _flagged(e: _Event) -> _Told:
+    text = f"采购 {e.text('purchase_id')} 的流程未能自动完成，需要人工处理：{e.reasons('reason')}。"
+    return _Told(_purchase(e), [Notice(ADMINS, f"流程异常：{e.text('purchase_id')}", text)])
+
+
+def _credit(e: _Event) -> _Told:
+    points = e.number("points")
+    about = f"（采购 {e.optional('purchase_id')}）" if e.optional("purchase_id") else ""
+    text = f"{e.reasons('reason')}{about}"
+    return _Told(
+        f"/agencies/{e.text('agency_id')}/credit",
+        [Notice(e.agency(), f"信用记录：{points:+d} 分", text)],
+    )
+
+
+# --- Agencies -----------------------------------------------------------------------------------
+
+
+def _to_agency(title: Callable[[_Event], str], text: Callable[[_Event], str]) -> Callable[[_Event], _Told]:
+    def told(e: _Event) -> _Told:
+        return _Told(_agency_page(e), [Notice(e.agency(), title(e), text(e))])
+
+    return told
+
+
+def _kind(e: _Event) -> str:
+    return SUBMISSION_KINDS.get(e.text("kind"), e.text("kind"))
+
+
+def _supervision(e: _Event) -> str:
+    return f"原因：{e.reasons('reason')}；依据：{e.reasons('basis')}。"
+
+
+RULES: dict[str, Callable[[_Event], _Told]] = {
+    "PurchaseSubmitted": _submitted,
+    "PurchaseReturned": _returned,
+    "PurchasePublished": _published,
+    "EnrollmentReceived": _enrolled,
+    "EnrollmentWithdrawn": _withdrawn,
+    "PurchaseFailed": _failed,
+    "ResultPublished": _result,
+    "AgencyPicked": _picked,
+    "ResultConfirmed": _both(
+        "中选结果已确认：{purchase}",
+        "您已确认机构 {agency} 中选。",
+        "业主已确认您中选采购 {purchase}，请在确认期限内确认接受。",
+    ),
+    "ResultAccepted": _accepted,
+    "ResultAbandoned": _abandoned,
+    "ReserveMovedUp": _moved_up,
+    "PurchaseConfirmed": _both(
+        "采购已确认：{purchase}",
+        "双方均已确认，{agency} 为中选机构；请在规定期限内签订合同。",
+        "双方均已确认您中选采购 {purchase}；请在规定期限内签订合同。",
+    ),
+    "LetterIssued": _letter,
+    "PurchaseEscalated": _escalated,
+    "PurchaseFlagged": _flagged,
+    "CreditEventRecorded": _credit,
+    "AgencyAdmitted": _to_agency(
+        lambda e: "入驻申请已通过",
+        lambda e: f"{e.text('name')} 已入驻，可承接事项：{'、'.join(e.ids('items'))}。",
+    ),
+    "AgencyRejected": _to_agency(
+        lambda e: f"{_kind(e)}申请被退回",
+        lambda e: f"第 {e.number('submission')} 次提交被退回：{e.reasons('reasons')}。修改后可重新提交。",
+    ),
+    "AgencyChanged": _to_agency(
+        lambda e: "变更已生效",
+        lambda e: f"{e.text('name')} 的第 {e.number('record_version')} 版入驻信息已生效。",
+    ),
+    "CertificateExpiring": _to_agency(
+        lambda e: f"资质证书即将到期：{e.text('certificate_type')}",
+        lambda e: (
+            f"证书 {e.text('certificate_number')} 将于 {e.text('expires_on')} 到期（剩余 "
+            f"{e.number('days_left')} 天），到期后相关事项将暂停，请及时申请延期。"
+        ),
+    ),
+    "ItemSuspended": _to_agency(
+        lambda e: f"服务事项已暂停：{e.text('item_code')}",
+        lambda e: f"{e.reasons('reason')}。恢复有效资质后自动恢复。",
+    ),
+    "ItemRestored": _to_agency(
+        lambda e: f"服务事项已恢复：{e.text('item_code')}",
+        lambda e: f"{e.reasons('reason')}。",
+    ),
+    "AgencySuspended": _to_agency(lambda e: "机构已被暂停", _supervision),
+    "AgencyExpelled": _to_agency(lambda e: "机构已被清退", _supervision),
+    "AgencyReinstated": _to_agency(lambda e: "机构已恢复", _supervision),
+}
+NOTIFIED_TYPES = tuple(RULES)
+
+
+def plan(detail: dict[str, Any], *, timezone: str) -> Plan | None:
+    """The notifications an event makes; None for an event no one is told about."""
+    event_type = detail.get("event_type")
+    rule = RULES.get(event_type) if isinstance(event_type, str) else None
+    if rule is None:
+        return None
+    envelope = _Event(detail, timezone)
+    data = detail.get("data")
+    if not isinstance(data, dict):
+        raise MalformedEvent("the event carries no data")
+    told = rule(_Event(data, timezone))
+    occurred_at = envelope.text("occurred_at")
+    _instant(occurred_at)
+    return Plan(
+        event_id=envelope.text("event_id"),
+        event_type=str(event_type),
+        subject=envelope.text("subject"),
+        link=told.link,
+        occurred_at=occurred_at,
+        notices=tuple(told.notices),
+        audience=told.audience,
+    )

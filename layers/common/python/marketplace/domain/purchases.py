@@ -1,0 +1,290 @@
+"""Purchases (采购, DOMAIN.md §4-§6): what an owner asks for, and the states a purchase goes through.
+
+Every change of state is a conditional write on the state it expects (repositories.purchases), so a
+repeated or racing trigger cannot apply a transition twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from marketplace.domain.agencies import DIVISION_PATTERN
+from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
+from marketplace.domain.model import Model, StrictModel
+
+PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
+ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
+
+
+class PurchaseStatus(StrEnum):
+    draft = "draft"
+    pending_review = "pending_review"
+    rejected = "rejected"  # returned to the owner with reasons; it may amend and submit again
+    enrollment_open = "enrollment_open"  # published: the announcement is public
+    enrollment_closed = "enrollment_closed"
+    failed = "failed"  # too few eligible enrollees (流标)
+    selecting = "selecting"  # credit best-value: the short list is drawn, the owner picks one
+    selected = "selected"  # a result awaits the owner's confirmation and the agency's acceptance
+    confirmed = "confirmed"
+
+
+OPEN_FOR_EDIT = (PurchaseStatus.draft, PurchaseStatus.rejected)
+AWAITING_CONFIRMATION = (PurchaseStatus.selecting, PurchaseStatus.selected)
+
+
+class FundingType(StrEnum):
+    fiscal = "fiscal"  # 财政资金
+    private = "private"  # 自有资金
+
+
+class PriceKind(StrEnum):
+    budget = "budget"  # 预算金额
+    ceiling = "ceiling"  # 最高限价
+
+
+class SelectionMethod(StrEnum):
+    random_draw = "random_draw"  # 随机选取
+    credit_best_value = "credit_best_value"  # 信用择优
+    direct = "direct"  # 直接选取
+
+
+class Exclusion(StrictModel):
+    """An agency the owner excludes (回避), with the reason published."""
+
+    agency_id: str = Field(pattern=ORG_ID_PATTERN)
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class Witness(StrictModel):
+    """Someone who witnesses the selection (见证人)."""
+
+    name: str = Field(min_length=1, max_length=50)
+    unit: str = Field(min_length=1, max_length=200)
+
+
+class DirectChoice(StrictModel):
+    agency_id: str = Field(pattern=ORG_ID_PATTERN)
+    reason: str = Field(min_length=1, max_length=1000, description="published with the result")
+
+
+class ShortListing(StrictModel):
+    long_list: int = Field(ge=2, le=100, description="how many agencies, best credit first, enter the draw")
+    short_list: int = Field(ge=1, le=20, description="how many the draw keeps for the owner to pick from")
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> ShortListing:
+        if self.short_list > self.long_list:
+            raise ValueError("short_list cannot exceed long_list")
+        return self
+
+
+class PurchaseRequest(StrictModel):
+    """What an owner writes: a draft, edited until submitted."""
+
+    project_code: str = Field(pattern=PROJECT_CODE_PATTERN, description="一项一码: the project's code")
+    title: str = Field(min_length=1, max_length=200)
+    item_code: str = Field(pattern=ITEM_CODE_PATTERN, description="the catalogue item bought")
+    region: str = Field(pattern=DIVISION_PATTERN, description="division code where the service is needed")
+    funding_type: FundingType
+    price_kind: PriceKind
+    amount_yuan: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    method: SelectionMethod
+    short_listing: ShortListing | None = Field(default=None, description="credit best-value only")
+    direct: DirectChoice | None = Field(default=None, description="direct selection only")
+    enrollment_deadline: AwareDatetime
+    selection_time: AwareDatetime
+    extra_qualification: Requirement | None = Field(
+        default=None, description="required on top of the item's own qualification"
+    )
+    exclusions: list[Exclusion] = Field(default_factory=list, max_length=50)
+    witnesses: list[Witness] = Field(default_factory=list, max_length=3)
+    reserves: int | None = Field(default=None, ge=0, le=5, description="候补; the regional default if unset")
+    description: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> PurchaseRequest:
+        # Stored and compared as UTC to the second (see `stamp`).
+        self.enrollment_deadline = self.enrollment_deadline.astimezone(UTC).replace(microsecond=0)
+        self.selection_time = self.selection_time.astimezone(UTC).replace(microsecond=0)
+        if self.selection_time < self.enrollment_deadline:
+            raise ValueError("selection_time cannot be before enrollment_deadline")
+        if (self.method == SelectionMethod.credit_best_value) != (self.short_listing is not None):
+            raise ValueError("short_listing is required for credit_best_value, and only for it")
+        if (self.method == SelectionMethod.direct) != (self.direct is not None):
+            raise ValueError(
+                "direct (the agency and the reason) is required for direct selection, and only for it"
+            )
+        excluded = [e.agency_id for e in self.exclusions]
+        if len(set(excluded)) != len(excluded):
+            raise ValueError("an agency is excluded once")
+        if self.direct is not None and self.direct.agency_id in excluded:
+            raise ValueError("the directly selected agency is also excluded")
+        return self
+
+
+class Review(Model):
+    decision: str
+    reasons: str = ""
+    by: str
+    at: str
+
+
+class Abandonment(Model):
+    agency_id: str
+    reason: str
+    at: str
+
+
+class Result(Model):
+    """The selection's outcome and what happened to it since."""
+
+    method: SelectionMethod
+    selected_agency: str | None = Field(
+        default=None, description="null while the owner picks from the short list"
+    )
+    short_list: list[str] = Field(default_factory=list)
+    reserves: list[str] = Field(default_factory=list, description="候补, in the order they move up")
+    direct_reason: str = ""
+    selected_at: str
+    confirmation_deadline: str
+    owner_confirmed_at: str | None = None
+    agency_accepted_at: str | None = None
+    abandoned: list[Abandonment] = Field(default_factory=list)
+    escalated_at: str | None = None
+
+
+class Purchase(PurchaseRequest):
+    """A purchase as stored. `seed` (the draw's secret) is kept in its own attribute, never here."""
+
+    model_config = PurchaseRequest.model_config | {"extra": "ignore"}
+
+    purchase_id: str
+    owner_id: str
+    status: PurchaseStatus
+    item_name: str = ""
+    item_version: int = 0
+    item_qualification: Requirement | None = Field(
+        default=None, description="the item's own qualification, from the version in force at submission"
+    )
+    created_at: str
+    created_by: str
+    updated_at: str
+    submitted_at: str | None = None
+    review: Review | None = None
+    published_at: str | None = None
+    commitment: str | None = Field(default=None, description="SHA-256 of the draw's secret seed, hex")
+    enrollments: int = 0
+    eligible: int | None = None
+    eligible_agencies: list[str] = Field(
+        default_factory=list, description="the draw's candidates, fixed when enrollment closes"
+    )
+    closed_at: str | None = None
+    failure_reason: str | None = None
+    result: Result | None = None
+    letter_id: str | None = None
+    confirmed_at: str | None = None
+    reannounces: str | None = None
+    reannounced_as: str | None = None
+    flagged: str | None = Field(default=None, description="why the admin must act (a failed workflow)")
+    revision: int = Field(default=0, exclude=True, description="the row's revision when read")
+
+    def is_owned_by(self, org_id: str) -> bool:
+        return self.owner_id == org_id
+
+
+class PurchasePublic(Model):
+    """The announcement (采购公告) and what the public may see of its progress."""
+
+    purchase_id: str
+    owner_id: str
+    project_code: str
+    title: str
+    item_code: str
+    item_name: str
+    region: str
+    funding_type: FundingType
+    price_kind: PriceKind
+    amount_yuan: Decimal
+    method: SelectionMethod
+    short_listing: ShortListing | None
+    enrollment_deadline: datetime
+    selection_time: datetime
+    extra_qualification: Requirement | None
+    exclusions: list[Exclusion]
+    witnesses: list[Witness]
+    description: str
+    status: PurchaseStatus
+    published_at: str | None
+    commitment: str | None
+    enrollments: int
+    eligible: int | None
+    failure_reason: str | None
+    result: Result | None
+    letter_id: str | None
+    reannounces: str | None
+    reannounced_as: str | None
+
+
+PUBLIC_STATUSES = {
+    PurchaseStatus.enrollment_open,
+    PurchaseStatus.enrollment_closed,
+    PurchaseStatus.failed,
+    PurchaseStatus.selecting,
+    PurchaseStatus.selected,
+    PurchaseStatus.confirmed,
+}
+
+
+def public_view(purchase: Purchase) -> PurchasePublic:
+    return PurchasePublic.model_validate(purchase.model_dump(include=set(PurchasePublic.model_fields)))
+
+
+class EnrollmentStatus(StrEnum):
+    enrolled = "enrolled"
+    withdrawn = "withdrawn"
+
+
+class Enrollment(Model):
+    purchase_id: str
+    agency_id: str
+    agency_name: str
+    status: EnrollmentStatus
+    enrolled_at: str
+    withdrawn_at: str | None = None
+    eligible: bool | None = Field(default=None, description="set when enrollment closes")
+    ineligible_reason: str | None = None
+    by: str = ""
+
+
+DUE = "DUE"
+
+
+def next_due(purchase: Purchase) -> tuple[str, str] | None:
+    """The timed step the purchase waits for, and when: what the sweeper looks for."""
+    status = purchase.status
+    if status == PurchaseStatus.enrollment_open:
+        return "close", _z(purchase.enrollment_deadline)
+    if status == PurchaseStatus.enrollment_closed:
+        return "select", _z(purchase.selection_time)
+    if (
+        status in AWAITING_CONFIRMATION
+        and purchase.result is not None
+        and purchase.result.escalated_at is None
+    ):
+        return "confirmation", purchase.result.confirmation_deadline
+    if status == PurchaseStatus.confirmed and purchase.letter_id is None and purchase.confirmed_at:
+        return "letter", purchase.confirmed_at
+    return None
+
+
+def stamp(at: datetime) -> str:
+    """A purchase's instants, UTC to the second: one fixed width, so that stored strings compare in
+    time order (in conditions and index ranges) and Step Functions' Wait accepts them."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_z = stamp

@@ -1,0 +1,76 @@
+"""Step Functions: each published purchase's window runs as one execution of
+statemachines/purchase-window.asl.json, named after the purchase so that it starts once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from marketplace.domain.purchases import Purchase, stamp
+from marketplace.observability import log
+from marketplace.settings import get_settings
+
+PURCHASE_WINDOW = "purchase-window"
+logger = logging.getLogger("marketplace.workflows")
+_client: Any = None
+
+
+def _sfn() -> Any:
+    global _client
+    if _client is None:
+        _client = boto3.client(
+            "stepfunctions",
+            region_name=get_settings().region,
+            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
+        )
+    return _client
+
+
+def reset_client() -> None:
+    global _client
+    _client = None
+
+
+def window_input(purchase: Purchase) -> dict[str, Any]:
+    return {
+        "purchase_id": purchase.purchase_id,
+        "enrollment_deadline": stamp(purchase.enrollment_deadline),
+        "selection_time": stamp(purchase.selection_time),
+    }
+
+
+def start_window(purchase: Purchase) -> bool:
+    """Start the purchase's window; False when it could not be started. Publication has already
+    been saved by then, so a failure here is not the caller's: the sweeper (every 5 minutes) runs
+    each timed step of a purchase whose execution is missing, from the same `by-due` index."""
+    arn = get_settings().state_machine_arn_prefix + PURCHASE_WINDOW
+    try:
+        _sfn().start_execution(
+            stateMachineArn=arn, name=purchase.purchase_id, input=json.dumps(window_input(purchase))
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return True
+        log(
+            logger,
+            logging.ERROR,
+            "window not started; the sweeper will run it",
+            purchase_id=purchase.purchase_id,
+            error=str(exc),
+        )
+        return False
+    except BotoCoreError as exc:
+        log(
+            logger,
+            logging.ERROR,
+            "window not started; the sweeper will run it",
+            purchase_id=purchase.purchase_id,
+            error=str(exc),
+        )
+        return False
+    return True

@@ -1,0 +1,237 @@
+"""Confirmation (中选确认, DOMAIN.md §6): within the confirmation deadline the owner confirms the
+result and the selected agency accepts it, in either order; the second of the two confirms the
+purchase and the platform issues the signed confirmation letter. An agency that abandons (放弃中选)
+gets a credit penalty and the first reserve moves up with a window of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from marketplace.auth import Principal
+from marketplace.clock import utcnow
+from marketplace.domain.credit import ABANDONMENT_POINTS, CreditEvent
+from marketplace.domain.purchases import Purchase, PurchaseStatus, Result, stamp
+from marketplace.domain.selection import move_up
+from marketplace.errors import Conflict, Forbidden
+from marketplace.events import DomainEvent, event
+from marketplace.repositories import credit as credit_repo
+from marketplace.repositories import event_bus
+from marketplace.repositories import purchases as repo
+from marketplace.services.purchases import confirmation_deadline
+from marketplace.settings import get_settings
+
+ATTEMPTS = 3  # the owner and the agency may act at the same moment: the loser re-reads and retries
+
+
+def _awaiting(purchase: Purchase, now: str) -> Result:
+    result = purchase.result
+    if purchase.status != PurchaseStatus.selected or result is None or result.selected_agency is None:
+        raise Conflict(
+            f"purchase {purchase.purchase_id} is {purchase.status.value}: there is no result to confirm"
+        )
+    if now > result.confirmation_deadline:
+        raise Conflict(
+            f"the confirmation deadline {result.confirmation_deadline} has passed; the admin has the purchase"
+        )
+    return result
+
+
+def _with_retries(attempt: Callable[[], Purchase]) -> Purchase:
+    for remaining in range(ATTEMPTS - 1, -1, -1):
+        try:
+            return attempt()
+        except Conflict:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")
+
+
+def confirm(purchase_id: str, by: Principal) -> Purchase:
+    """The owner confirms the result."""
+
+    def attempt() -> Purchase:
+        purchase = repo.get(purchase_id, consistent=True)
+        if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
+            raise Forbidden(f"purchase {purchase_id} belongs to another owner")
+        if purchase.status == PurchaseStatus.confirmed:
+            return purchase
+        now = stamp(utcnow())
+        result = _awaiting(purchase, now)
+        if result.owner_confirmed_at:
+            return purchase
+        return _record(
+            purchase, result.model_copy(update={"owner_confirmed_at": now}), "ResultConfirmed", by, now
+        )
+
+    return _finish(_with_retries(attempt))
+
+
+def accept(purchase_id: str, by: Principal) -> Purchase:
+    """The selected agency accepts the result."""
+
+    def attempt() -> Purchase:
+        purchase = repo.get(purchase_id, consistent=True)
+        now = stamp(utcnow())
+        if purchase.status == PurchaseStatus.confirmed and _is_selected(purchase, by):
+            return purchase
+        result = _awaiting(purchase, now)
+        if not (by.role == "agency" and result.selected_agency == by.org_id):
+            raise Forbidden(f"only the selected agency of purchase {purchase_id} accepts its result")
+        if result.agency_accepted_at:
+            return purchase
+        return _record(
+            purchase, result.model_copy(update={"agency_accepted_at": now}), "ResultAccepted", by, now
+        )
+
+    return _finish(_with_retries(attempt))
+
+
+def _is_selected(purchase: Purchase, by: Principal) -> bool:
+    return (
+        by.role == "agency" and purchase.result is not None and purchase.result.selected_agency == by.org_id
+    )
+
+
+def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal, now: str) -> Purchase:
+    """Save one party's confirmation; when both have confirmed, the purchase is confirmed."""
+    assert result.selected_agency is not None
+    data = {
+        "purchase_id": purchase.purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": result.selected_agency,
+    }
+    events = [event(detail_type, subject=purchase.purchase_id, data=data, actor=by.subject)]
+    update: dict[str, Any] = {"result": result, "updated_at": now}
+    if result.owner_confirmed_at and result.agency_accepted_at:
+        update |= {"status": PurchaseStatus.confirmed, "confirmed_at": now}
+        events.append(event("PurchaseConfirmed", subject=purchase.purchase_id, data=data, actor=by.subject))
+    changed = purchase.model_copy(update=update)
+    repo.save(changed, events, conflict=f"purchase {purchase.purchase_id} changed meanwhile")
+    event_bus.flush(events)
+    return changed
+
+
+def _finish(purchase: Purchase) -> Purchase:
+    """A confirmed purchase gets its letter now; if issuing fails, the sweeper issues it later."""
+    if purchase.status != PurchaseStatus.confirmed or purchase.letter_id:
+        return purchase
+    try:
+        return issue_letter(purchase.purchase_id)
+    except Exception:
+        import logging
+
+        from marketplace.observability import log
+
+        log(
+            logging.getLogger("marketplace.letters"),
+            logging.ERROR,
+            "letter not issued; the sweeper retries",
+            purchase_id=purchase.purchase_id,
+        )
+        return purchase
+
+
+def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
+    """The selected agency abandons: a credit event, and the first reserve moves up (or, with none
+    left, the purchase fails and the owner may re-announce it)."""
+    purchase = repo.get(purchase_id, consistent=True)
+    now_at = utcnow()
+    now = stamp(now_at)
+    result = _awaiting(purchase, now)
+    agency_id = result.selected_agency
+    if not (by.role == "agency" and agency_id == by.org_id):
+        raise Forbidden(f"only the selected agency of purchase {purchase_id} may abandon its result")
+    assert agency_id is not None
+    rules = get_settings().rules
+    credit_event = CreditEvent(
+        credit_event_id=f"{purchase_id}-abandoned-{agency_id}",
+        agency_id=agency_id,
+        points=ABANDONMENT_POINTS,
+        reason="放弃中选: abandoned a selection result",
+        basis=f"purchase {purchase_id}: {reason}",
+        source="platform",
+        purchase_id=purchase_id,
+        recorded_at=now,
+        valid_until=stamp(now_at + timedelta(days=rules.blacklist_days)),
+    )
+    moved = move_up(result, agency_id, reason, now, confirmation_deadline(now_at))
+    base = {"purchase_id": purchase_id, "owner_id": purchase.owner_id}
+    events: list[DomainEvent] = [
+        event(
+            "ResultAbandoned",
+            subject=purchase_id,
+            data={**base, "agency_id": agency_id, "reason": reason},
+            actor=by.subject,
+        ),
+        event(
+            "CreditEventRecorded",
+            subject=agency_id,
+            data={
+                "agency_id": agency_id,
+                "credit_event_id": credit_event.credit_event_id,
+                "points": credit_event.points,
+                "reason": credit_event.reason,
+                "purchase_id": purchase_id,
+            },
+            actor=by.subject,
+        ),
+    ]
+    update: dict[str, Any] = {"result": moved, "updated_at": now}
+    if moved.selected_agency is None:
+        failure = "the selected agency abandoned and no reserve remains"
+        update |= {"status": PurchaseStatus.failed, "failure_reason": failure}
+        data = {
+            **base,
+            "reason": failure,
+            "eligible": purchase.eligible or 0,
+            "minimum": rules.min_eligible_enrollees,
+        }
+        events.append(event("PurchaseFailed", subject=purchase_id, data=data, actor="system"))
+    else:
+        data = {
+            **base,
+            "agency_id": moved.selected_agency,
+            "previous_agency_id": agency_id,
+            "confirmation_deadline": moved.confirmation_deadline,
+        }
+        events.append(event("ReserveMovedUp", subject=purchase_id, data=data, actor="system"))
+    changed = purchase.model_copy(update=update)
+    repo.save(
+        changed,
+        events,
+        conflict=f"purchase {purchase_id} changed meanwhile",
+        stage_also=credit_repo.staged(credit_event),
+    )
+    event_bus.flush(events)
+    return changed
+
+
+def issue_letter(purchase_id: str) -> Purchase:
+    """Sign and store the confirmation letter of a confirmed purchase, once."""
+    from marketplace.services import letters
+    from marketplace.services.letter_content import letter_for
+
+    purchase = repo.get(purchase_id, consistent=True)
+    if purchase.status != PurchaseStatus.confirmed or purchase.letter_id:
+        return purchase
+    issued = letters.issue(letter_for(purchase))
+    now = stamp(utcnow())
+    result = purchase.result
+    assert result is not None and result.selected_agency is not None
+    with_letter = purchase.model_copy(update={"letter_id": issued.letter_id, "updated_at": now})
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": result.selected_agency,
+        "letter_id": issued.letter_id,
+    }
+    events = [event("LetterIssued", subject=purchase_id, data=data, actor="system")]
+    try:
+        repo.save(with_letter, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    except Conflict:
+        return repo.get(purchase_id, consistent=True)  # issued by another trigger: the same letter
+    event_bus.flush(events)
+    return with_letter

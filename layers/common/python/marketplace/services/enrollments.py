@@ -1,0 +1,128 @@
+"""Enrollment (报名) and withdrawal (撤销报名), DOMAIN.md §4: one read of everything the check needs,
+then one transaction that holds the invariants (window open at the deadline, one enrollment per
+agency, the agency unchanged since it was checked)."""
+
+from __future__ import annotations
+
+from marketplace.auth import Principal
+from marketplace.clock import local_today, utcnow
+from marketplace.domain.enrollment import refusals
+from marketplace.domain.purchases import Enrollment, EnrollmentStatus, Purchase, PurchaseStatus, stamp
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.events import event
+from marketplace.repositories import event_bus
+from marketplace.repositories import purchases as repo
+from marketplace.settings import get_settings
+
+
+def _require_agency(agency_id: str, by: Principal) -> None:
+    if not (by.role == "agency" and by.org_id == agency_id):
+        raise Forbidden(f"only agency {agency_id} itself may act on its enrollment")
+
+
+def _require_open(purchase: Purchase, now: str) -> None:
+    if purchase.status != PurchaseStatus.enrollment_open:
+        if purchase.published_at is None:
+            raise NotFound(f"purchase {purchase.purchase_id} not found")
+        raise Conflict(
+            f"purchase {purchase.purchase_id} is {purchase.status.value}: enrollment is closed",
+            reason="closed",
+        )
+    if stamp(purchase.enrollment_deadline) <= now:
+        raise Conflict("enrollment is closed: the deadline has passed", reason="late")
+
+
+def enroll(purchase_id: str, by: Principal) -> Enrollment:
+    agency_id = by.org_id
+    if by.role != "agency" or not agency_id:
+        raise Forbidden("only an agency enrolls")
+    now = stamp(utcnow())
+    context = repo.enrollment_context(purchase_id, agency_id)
+    purchase = context.purchase
+    _require_open(purchase, now)
+    if context.enrollment is not None and context.enrollment.status == EnrollmentStatus.enrolled:
+        raise Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
+    if context.agency is None:
+        raise Forbidden(
+            f"organisation {agency_id} is not an agency of the marketplace",
+            reasons=[{"code": "not_admitted", "message": "apply for admission first (POST /agencies)"}],
+        )
+    found = refusals(
+        purchase,
+        context.agency,
+        context.standing,
+        purchase.item_qualification,
+        today=local_today(),
+        now=now,
+        rules=get_settings().rules,
+    )
+    if found:
+        raise Forbidden(
+            "the agency may not enroll: " + "; ".join(r.message for r in found),
+            reasons=[r.as_dict() for r in found],
+        )
+    enrollment = Enrollment(
+        purchase_id=purchase_id,
+        agency_id=agency_id,
+        agency_name=context.agency.name,
+        status=EnrollmentStatus.enrolled,
+        enrolled_at=now,
+        by=by.subject,
+    )
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": agency_id,
+        "enrollments": purchase.enrollments + 1,
+    }
+    events = [event("EnrollmentReceived", subject=purchase_id, data=data, actor=by.subject)]
+    repo.enroll(enrollment, context.agency.revision, now, events)
+    event_bus.flush(events)
+    return enrollment
+
+
+def withdraw(purchase_id: str, agency_id: str, by: Principal) -> Enrollment:
+    _require_agency(agency_id, by)
+    now = stamp(utcnow())
+    context = repo.enrollment_context(purchase_id, agency_id)
+    _require_open(context.purchase, now)
+    current = context.enrollment
+    if current is None or current.status != EnrollmentStatus.enrolled:
+        raise NotFound(f"agency {agency_id} has no enrollment in purchase {purchase_id}")
+    withdrawn = current.model_copy(update={"status": EnrollmentStatus.withdrawn, "withdrawn_at": now})
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": context.purchase.owner_id,
+        "agency_id": agency_id,
+        "enrollments": max(context.purchase.enrollments - 1, 0),
+    }
+    events = [event("EnrollmentWithdrawn", subject=purchase_id, data=data, actor=by.subject)]
+    repo.withdraw(withdrawn, now, events)
+    event_bus.flush(events)
+    return withdrawn
+
+
+def own_enrollment(purchase_id: str, agency_id: str, by: Principal) -> Enrollment:
+    _require_agency(agency_id, by)
+    context = repo.enrollment_context(purchase_id, agency_id)
+    if context.enrollment is None:
+        raise NotFound(f"agency {agency_id} has no enrollment in purchase {purchase_id}")
+    return context.enrollment
+
+
+def list_for_purchase(purchase_id: str, by: Principal) -> list[Enrollment]:
+    """The owner sees the list once enrollment has closed (until then only the count is public);
+    the admin always."""
+    purchase = repo.get(purchase_id)
+    if not by.is_admin():
+        if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
+            raise Forbidden(f"only the owner of purchase {purchase_id} sees its enrollments")
+        if purchase.status in (PurchaseStatus.enrollment_open,) or purchase.published_at is None:
+            raise Conflict("the enrollment list is sealed until enrollment closes; the count is public")
+    return repo.enrollments(purchase_id)
+
+
+def list_for_agency(by: Principal, limit: int, cursor: str | None) -> tuple[list[Enrollment], str | None]:
+    if by.role != "agency":
+        raise Forbidden("only an agency has enrollments")
+    return repo.agency_enrollments(by.org_id, limit, cursor)

@@ -1,0 +1,48 @@
+"""Use cases of the inboxes (DOMAIN.md §11): deliver a domain event to the inboxes it concerns, and
+let a signed-in caller read and mark their own inbox.
+
+Delivery is at least once (EventBridge, then SQS, may repeat an event); each entry's key derives
+from the event id and the recipient, so a repeat adds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from marketplace.auth import Principal
+from marketplace.clock import iso, utcnow
+from marketplace.domain import notifications as domain
+from marketplace.domain.notifications import Notification
+from marketplace.errors import NotFound
+from marketplace.repositories import inbox, recipients
+from marketplace.settings import get_settings
+
+
+def deliver(message_body: str) -> int:
+    """Write the entries one queued event makes; returns how many were new (0 for a repeat, or for
+    an event no one is told about). Raises `MalformedEvent` for a message that is not an event."""
+    plan = domain.plan(domain.detail_of(message_body), timezone=get_settings().timezone)
+    if plan is None:
+        return 0
+    notices = list(plan.notices)
+    if plan.audience is not None:
+        holders = recipients.offer_holders(plan.audience.item_code)
+        notices += domain.audience_members(plan.audience, holders)
+    return sum(1 for entry in domain.entries(plan, notices) if inbox.deliver(entry))
+
+
+def list_notifications(
+    caller: Principal, *, unread_only: bool, limit: int, cursor: str | None
+) -> tuple[list[Notification], str | None]:
+    return inbox.page(_inbox(caller), unread_only=unread_only, limit=limit, cursor=cursor)
+
+
+def mark_read(caller: Principal, notification_id: str) -> Notification:
+    if not re.match(domain.ID_PATTERN, notification_id):
+        # No entry has such an id; refusing it here keeps a malformed key from reaching DynamoDB.
+        raise NotFound(f"notification {notification_id} not found")
+    return inbox.mark_read(_inbox(caller), notification_id, iso(utcnow()))
+
+
+def _inbox(caller: Principal) -> str:
+    return domain.inbox_of(caller.role, caller.org_id)

@@ -1,0 +1,385 @@
+"""Use cases of a purchase before its window opens, and reading purchases (DOMAIN.md §4): the owner
+drafts, amends and submits; the admin reviews fiscal purchases; publication commits to the draw's
+seed, makes the announcement public and starts the purchase's timed window."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from marketplace.auth import Principal
+from marketplace.clock import local_today, utcnow
+from marketplace.domain import draw
+from marketplace.domain.catalogue import ItemStatus, in_force
+from marketplace.domain.enrollment import refusals
+from marketplace.domain.purchases import (
+    OPEN_FOR_EDIT,
+    PUBLIC_STATUSES,
+    FundingType,
+    Purchase,
+    PurchasePublic,
+    PurchaseRequest,
+    PurchaseStatus,
+    Review,
+    SelectionMethod,
+    public_view,
+    stamp,
+)
+from marketplace.domain.regions import stem as region_stem
+from marketplace.domain.selection import direct_result
+from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from marketplace.events import DomainEvent, event
+from marketplace.repositories import agencies as agencies_repo
+from marketplace.repositories import catalogue as catalogue_repo
+from marketplace.repositories import credit as credit_repo
+from marketplace.repositories import event_bus, workflows
+from marketplace.repositories import owners as owners_repo
+from marketplace.repositories import purchases as repo
+from marketplace.services.calendar import working_calendar
+from marketplace.settings import get_settings
+
+
+def _now() -> str:
+    return stamp(utcnow())
+
+
+def new_purchase_id(at: datetime) -> str:
+    return f"P-{at:%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+def _require_owner(purchase: Purchase, by: Principal) -> None:
+    if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
+        raise Forbidden(f"purchase {purchase.purchase_id} belongs to another owner")
+
+
+def _problem(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[FieldError(field, message)])
+
+
+def _check_request(request: PurchaseRequest) -> tuple[str, int, Any]:
+    """The item must be in the catalogue, active and in force; a fiscal purchase at or above the
+    procurement threshold belongs to the government procurement system. The item's name, version
+    and qualification as they stand now."""
+    try:
+        versions = catalogue_repo.history(request.item_code)
+    except NotFound as exc:
+        raise _problem("item_code", f"catalogue item {request.item_code} does not exist") from exc
+    current = in_force(versions, local_today())
+    if current is None or versions[-1].status != ItemStatus.active:
+        raise _problem("item_code", f"catalogue item {request.item_code} is not active: it cannot be traded")
+    threshold = get_settings().rules.procurement_threshold_yuan
+    if request.funding_type == FundingType.fiscal and request.amount_yuan >= threshold:
+        raise _problem(
+            "amount_yuan",
+            f"fiscal purchases of {threshold} yuan or more go through government procurement, "
+            "not the marketplace",
+        )
+    return current.name, current.version, current.qualification
+
+
+def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrollment_deadline") -> None:
+    rules = get_settings().rules
+    if request.enrollment_deadline <= opens:
+        raise _problem(field, "the enrollment deadline has passed")
+    tz = get_settings().timezone
+    span = working_calendar().window_working_days(opens, request.enrollment_deadline, tz)
+    if span.count < rules.enrollment_min_working_days:
+        raise _problem(
+            field,
+            f"the enrollment window must hold at least {rules.enrollment_min_working_days} working days "
+            f"from publication; it holds {span.count}",
+        )
+
+
+def draft(request: PurchaseRequest, by: Principal) -> Purchase:
+    try:
+        owners_repo.get(by.org_id)
+    except NotFound as exc:
+        raise Conflict(
+            f"register unit {by.org_id} as an owner (POST /owners) before drafting purchases"
+        ) from exc
+    name, version, qualification = _check_request(request)
+    now = utcnow()
+    _check_window(request, now)
+    purchase = Purchase(
+        **request.model_dump(),
+        purchase_id=new_purchase_id(now),
+        owner_id=by.org_id,
+        status=PurchaseStatus.draft,
+        item_name=name,
+        item_version=version,
+        item_qualification=qualification,
+        created_at=stamp(now),
+        created_by=by.subject,
+        updated_at=stamp(now),
+    )
+    repo.add(purchase, [])
+    return purchase
+
+
+def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase:
+    current = repo.get(purchase_id, consistent=True)
+    _require_owner(current, by)
+    if current.status not in OPEN_FOR_EDIT:
+        raise Conflict(
+            f"purchase {purchase_id} is {current.status.value}: only a draft or a returned one is amended"
+        )
+    name, version, qualification = _check_request(request)
+    _check_window(request, utcnow())
+    changed = Purchase.model_validate(
+        {
+            **current.model_dump(),
+            **request.model_dump(),
+            "item_name": name,
+            "item_version": version,
+            "item_qualification": qualification,
+            "updated_at": _now(),
+        }
+    )
+    changed.revision = current.revision
+    repo.save(changed, [], conflict=f"purchase {purchase_id} changed meanwhile")
+    return changed
+
+
+def _needs_review(purchase: Purchase) -> bool:
+    return purchase.funding_type == FundingType.fiscal or get_settings().rules.private_purchases_need_review
+
+
+def submit(purchase_id: str, by: Principal) -> Purchase:
+    """Fiscal purchases (and private ones where the rules say so) go to the admin; others publish."""
+    current = repo.get(purchase_id, consistent=True)
+    _require_owner(current, by)
+    if current.status not in OPEN_FOR_EDIT:
+        raise Conflict(f"purchase {purchase_id} is {current.status.value}: it was already submitted")
+    _check_window(current, utcnow())
+    if current.method == SelectionMethod.direct:
+        _check_direct_choice(current)
+    review = _needs_review(current)
+    submitted = current.model_copy(update={"submitted_at": _now(), "updated_at": _now()})
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": current.owner_id,
+        "project_code": current.project_code,
+        "funding_type": current.funding_type.value,
+        "needs_review": review,
+    }
+    events = [event("PurchaseSubmitted", subject=purchase_id, data=data, actor=by.subject)]
+    if not review:
+        return publish(submitted, by, events)
+    pending = submitted.model_copy(update={"status": PurchaseStatus.pending_review})
+    repo.save(pending, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    event_bus.flush(events)
+    return pending
+
+
+def review(purchase_id: str, approve: bool, reasons: str, by: Principal) -> Purchase:
+    current = repo.get(purchase_id, consistent=True)
+    if current.status != PurchaseStatus.pending_review:
+        raise Conflict(f"purchase {purchase_id} is {current.status.value}, not pending review")
+    if not approve and not reasons.strip():
+        raise _problem("reasons", "a returned purchase must say why")
+    decided = Review(decision="approve" if approve else "return", reasons=reasons, by=by.subject, at=_now())
+    reviewed = current.model_copy(update={"review": decided, "updated_at": _now()})
+    if approve:
+        return publish(reviewed, by, [])
+    returned = reviewed.model_copy(update={"status": PurchaseStatus.rejected})
+    data = {"purchase_id": purchase_id, "owner_id": current.owner_id, "reasons": reasons}
+    events = [event("PurchaseReturned", subject=purchase_id, data=data, actor=by.subject)]
+    repo.save(returned, events, conflict=f"purchase {purchase_id} was reviewed meanwhile")
+    event_bus.flush(events)
+    return returned
+
+
+def _check_direct_choice(purchase: Purchase) -> None:
+    assert purchase.direct is not None
+    agency_id = purchase.direct.agency_id
+    agency = agencies_repo.find(agency_id)
+    if agency is None:
+        raise _problem("direct.agency_id", f"agency {agency_id} does not exist")
+    standing = credit_repo.standings([agency_id])[agency_id]
+    found = refusals(
+        purchase,
+        agency,
+        standing,
+        purchase.item_qualification,
+        today=local_today(),
+        now=_now(),
+        rules=get_settings().rules,
+    )
+    if found:
+        raise _problem("direct.agency_id", "; ".join(r.message for r in found))
+
+
+def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Purchase:
+    """Make the announcement public with the draw's commitment and start the purchase's window.
+    Direct selection has no draw: the named agency is the result at once."""
+    now = utcnow()
+    _check_window(purchase, now)
+    published_at = stamp(now)
+    seed: bytes | None = None
+    update: dict[str, Any] = {"published_at": published_at, "updated_at": published_at}
+    if purchase.method == SelectionMethod.direct:
+        _check_direct_choice(purchase)
+        deadline = confirmation_deadline(now)
+        update |= {
+            "status": PurchaseStatus.selected,
+            "result": direct_result(purchase, published_at, deadline),
+        }
+    else:
+        seed = draw.new_seed()
+        update |= {"status": PurchaseStatus.enrollment_open, "commitment": draw.commitment(seed)}
+    published = purchase.model_copy(update=update)
+    events = [*events, _published_event(published, by)]
+    if published.result is not None:
+        events.append(result_event(published, "system"))
+    repo.save(
+        published,
+        events,
+        conflict=f"purchase {purchase.purchase_id} changed meanwhile",
+        seed=seed.hex() if seed else None,
+    )
+    event_bus.flush(events)
+    workflows.start_window(published)
+    return published
+
+
+def confirmation_deadline(start: datetime) -> str:
+    settings = get_settings()
+    due = working_calendar().deadline(start, settings.rules.confirmation_working_days, settings.timezone)
+    return stamp(due.at)
+
+
+def _published_event(purchase: Purchase, by: Principal) -> DomainEvent:
+    data = {
+        "purchase_id": purchase.purchase_id,
+        "owner_id": purchase.owner_id,
+        "project_code": purchase.project_code,
+        "title": purchase.title,
+        "item_code": purchase.item_code,
+        "region": purchase.region,
+        "method": purchase.method.value,
+        "enrollment_deadline": stamp(purchase.enrollment_deadline),
+        "commitment": purchase.commitment,
+        "reannounces": purchase.reannounces,
+    }
+    return event("PurchasePublished", subject=purchase.purchase_id, data=data, actor=by.subject)
+
+
+def result_event(purchase: Purchase, actor: str) -> DomainEvent:
+    result = purchase.result
+    assert result is not None
+    data = {
+        "purchase_id": purchase.purchase_id,
+        "owner_id": purchase.owner_id,
+        "method": purchase.method.value,
+        "selected_agency": result.selected_agency,
+        "short_list": result.short_list,
+        "reserves": result.reserves,
+        "confirmation_deadline": result.confirmation_deadline,
+    }
+    return event("ResultPublished", subject=purchase.purchase_id, data=data, actor=actor)
+
+
+def reannounce(
+    purchase_id: str, enrollment_deadline: datetime, selection_time: datetime, by: Principal
+) -> Purchase:
+    """A failed purchase announced again in one call: a new purchase with the same request and new
+    dates, linked both ways, submitted at once (reviewed or published as any submission)."""
+    old = repo.get(purchase_id, consistent=True)
+    _require_owner(old, by)
+    if old.status != PurchaseStatus.failed:
+        raise Conflict(
+            f"purchase {purchase_id} is {old.status.value}: only a failed purchase is re-announced"
+        )
+    if old.reannounced_as:
+        raise Conflict(f"purchase {purchase_id} was already re-announced as {old.reannounced_as}")
+    request = PurchaseRequest.model_validate(
+        {
+            **old.model_dump(include=set(PurchaseRequest.model_fields)),
+            "enrollment_deadline": enrollment_deadline,
+            "selection_time": selection_time,
+        }
+    )
+    name, version, qualification = _check_request(request)
+    now = utcnow()
+    _check_window(request, now)
+    new = Purchase(
+        **request.model_dump(),
+        purchase_id=new_purchase_id(now),
+        owner_id=old.owner_id,
+        status=PurchaseStatus.draft,
+        item_name=name,
+        item_version=version,
+        item_qualification=qualification,
+        created_at=stamp(now),
+        created_by=by.subject,
+        updated_at=stamp(now),
+        reannounces=purchase_id,
+    )
+    linked = old.model_copy(update={"reannounced_as": new.purchase_id, "updated_at": stamp(now)})
+    data = {"purchase_id": purchase_id, "owner_id": old.owner_id, "new_purchase_id": new.purchase_id}
+    events = [event("PurchaseReannounced", subject=purchase_id, data=data, actor=by.subject)]
+    repo.add_linked(new, linked, events)
+    event_bus.flush(events)
+    return submit(new.purchase_id, by)
+
+
+# Reading.
+
+
+def may_see_everything(purchase: Purchase, viewer: Principal | None) -> bool:
+    return viewer is not None and (
+        viewer.is_admin() or (viewer.role == "owner" and purchase.is_owned_by(viewer.org_id))
+    )
+
+
+def get(purchase_id: str, viewer: Principal | None) -> Purchase | PurchasePublic:
+    """The owner and the admin see everything; anyone sees a published purchase's public page."""
+    purchase = repo.get(purchase_id)
+    if may_see_everything(purchase, viewer):
+        return purchase
+    if purchase.status not in PUBLIC_STATUSES or purchase.published_at is None:
+        raise NotFound(f"purchase {purchase_id} not found")
+    return public_view(purchase)
+
+
+def draw_proof(purchase_id: str) -> dict[str, Any]:
+    proof = repo.draw_proof(purchase_id)
+    if proof is None:
+        purchase = repo.get(purchase_id)
+        if purchase.published_at is None:
+            raise NotFound(f"purchase {purchase_id} not found")
+        raise NotFound(f"purchase {purchase_id} has no draw yet ({purchase.status.value})")
+    return proof
+
+
+def list_public(
+    *,
+    status: str | None,
+    item_code: str | None,
+    region: str | None,
+    published_from: str | None,
+    published_to: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[PurchasePublic], str | None]:
+    page = repo.list_public(
+        status=status,
+        item_code=item_code,
+        region_prefix=region_stem(region) if region else None,
+        published_from=published_from,
+        published_to=published_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return [public_view(p) for p in page.purchases], page.cursor
+
+
+def list_owned(
+    owner_id: str, by: Principal, *, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Purchase], str | None]:
+    if not (by.is_admin() or (by.role == "owner" and by.org_id == owner_id)):
+        raise Forbidden(f"only owner {owner_id} itself and the admin list its purchases")
+    page = repo.list_owned(owner_id, status=status, limit=limit, cursor=cursor)
+    return page.purchases, page.cursor

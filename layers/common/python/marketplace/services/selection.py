@@ -1,0 +1,276 @@
+"""The purchase's timed steps (DOMAIN.md §5): close enrollment, select, and watch the confirmation
+deadline. Each runs from the purchase's Step Functions execution and, as a safety net, from the
+sweeper; each is a conditional write on the state it expects, so whichever trigger comes first
+applies it and every other trigger, however often it repeats, finds it done and reports the state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from marketplace.auth import Principal
+from marketplace.clock import local_today, utcnow
+from marketplace.domain.enrollment import refusals
+from marketplace.domain.purchases import (
+    AWAITING_CONFIRMATION,
+    Enrollment,
+    EnrollmentStatus,
+    Purchase,
+    PurchaseStatus,
+    SelectionMethod,
+    next_due,
+    stamp,
+)
+from marketplace.domain.selection import pick as pick_from_short_list
+from marketplace.domain.selection import select
+from marketplace.errors import Conflict, DomainError, Forbidden
+from marketplace.events import DomainEvent, event
+from marketplace.observability import log
+from marketplace.repositories import agencies as agencies_repo
+from marketplace.repositories import credit as credit_repo
+from marketplace.repositories import event_bus
+from marketplace.repositories import purchases as repo
+from marketplace.services.purchases import confirmation_deadline, result_event
+from marketplace.settings import get_settings
+
+logger = logging.getLogger("marketplace.selection")
+SYSTEM = "system"
+
+
+class StepNotDue(Exception):
+    """A timed step was triggered before its time (clock skew between triggers): retry later.
+    The state machine retries on this error type."""
+
+
+def window_state(purchase: Purchase) -> dict[str, Any]:
+    """What the state machine needs to decide and wait: the status and the next instants."""
+    result = purchase.result
+    return {
+        "purchase_id": purchase.purchase_id,
+        "status": purchase.status.value,
+        "selection_time": stamp(purchase.selection_time),
+        "confirmation_deadline": result.confirmation_deadline if result else None,
+        "escalated": bool(result and result.escalated_at),
+    }
+
+
+def close_enrollment(purchase_id: str) -> Purchase:
+    """Close the window at the deadline; too few eligible enrollees fail the purchase (流标)."""
+    purchase = repo.get(purchase_id, consistent=True)
+    if purchase.status != PurchaseStatus.enrollment_open:
+        return purchase
+    now = utcnow()
+    if stamp(purchase.enrollment_deadline) > stamp(now):
+        raise StepNotDue(f"purchase {purchase_id} closes at {stamp(purchase.enrollment_deadline)}")
+    enrolled = [e for e in repo.enrollments(purchase_id) if e.status == EnrollmentStatus.enrolled]
+    judged = _judge(purchase, enrolled, stamp(now))
+    eligible = sorted(e.agency_id for e in judged if e.eligible)
+    minimum = get_settings().rules.min_eligible_enrollees
+    update: dict[str, Any] = {"eligible": len(eligible), "closed_at": stamp(now), "updated_at": stamp(now)}
+    update["eligible_agencies"] = eligible
+    events: list[DomainEvent] = []
+    if len(eligible) < minimum:
+        reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
+        update |= {"status": PurchaseStatus.failed, "failure_reason": reason}
+        data = {
+            "purchase_id": purchase_id,
+            "owner_id": purchase.owner_id,
+            "reason": reason,
+            "eligible": len(eligible),
+            "minimum": minimum,
+        }
+        events.append(event("PurchaseFailed", subject=purchase_id, data=data, actor=SYSTEM))
+    else:
+        update["status"] = PurchaseStatus.enrollment_closed
+    closed = purchase.model_copy(update=update)
+    try:
+        repo.save(closed, events, conflict=f"purchase {purchase_id} was closed meanwhile")
+    except Conflict:
+        return repo.get(purchase_id, consistent=True)  # another trigger closed it first
+    event_bus.flush(events)
+    repo.mark_eligibility(purchase_id, judged)
+    return closed
+
+
+def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enrollment]:
+    """Each enrollment judged again at closing: an agency expelled, suspended or blacklisted since
+    it enrolled is not drawn."""
+    ids = [e.agency_id for e in enrolled]
+    agencies = agencies_repo.profiles(ids)
+    standings = credit_repo.standings(ids)
+    rules, today = get_settings().rules, local_today()
+    judged = []
+    for enrollment in enrolled:
+        agency = agencies.get(enrollment.agency_id)
+        found = (
+            refusals(
+                purchase,
+                agency,
+                standings[enrollment.agency_id],
+                purchase.item_qualification,
+                today=today,
+                now=now,
+                rules=rules,
+            )
+            if agency is not None
+            else []
+        )
+        reason = "; ".join(r.message for r in found) if agency is not None else "the agency no longer exists"
+        ok = agency is not None and not found
+        judged.append(
+            enrollment.model_copy(update={"eligible": ok, "ineligible_reason": None if ok else reason})
+        )
+    return judged
+
+
+def run_selection(purchase_id: str) -> Purchase:
+    """Draw (or short-list) among the eligible enrollees at the selection time, exactly once: the
+    proof row and the result are written together, conditioned on the purchase still being closed."""
+    purchase = repo.get(purchase_id, consistent=True)
+    if purchase.status != PurchaseStatus.enrollment_closed:
+        return purchase
+    now = utcnow()
+    if stamp(purchase.selection_time) > stamp(now):
+        raise StepNotDue(f"purchase {purchase_id} selects at {stamp(purchase.selection_time)}")
+    eligible = purchase.eligible_agencies
+    scores: dict[str, int] = {}
+    if purchase.method == SelectionMethod.credit_best_value:
+        base = get_settings().rules.credit_base_score
+        standings = credit_repo.standings(eligible)
+        scores = {a: standings[a].score(base, stamp(now)) for a in eligible}
+    reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
+    proof, result = select(
+        purchase,
+        bytes.fromhex(repo.seed(purchase_id)),
+        eligible,
+        scores=scores,
+        reserves=reserves,
+        drawn_at=stamp(now),
+        confirmation_deadline=confirmation_deadline(now),
+    )
+    status = PurchaseStatus.selecting if result.selected_agency is None else PurchaseStatus.selected
+    selected = purchase.model_copy(update={"status": status, "result": result, "updated_at": stamp(now)})
+    events = [result_event(selected, SYSTEM)]
+    try:
+        repo.save(
+            selected, events, conflict=f"purchase {purchase_id} was drawn meanwhile", draw=proof.as_dict()
+        )
+    except Conflict:
+        return repo.get(purchase_id, consistent=True)  # another trigger drew first: the same draw
+    event_bus.flush(events)
+    return selected
+
+
+def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
+    """Credit best-value: the owner picks one agency from the drawn short list."""
+    purchase = repo.get(purchase_id, consistent=True)
+    if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
+        raise Forbidden(f"purchase {purchase_id} belongs to another owner")
+    if purchase.status != PurchaseStatus.selecting or purchase.result is None:
+        raise Conflict(
+            f"purchase {purchase_id} is {purchase.status.value}: there is no short list to pick from"
+        )
+    if stamp(utcnow()) > purchase.result.confirmation_deadline:
+        raise Conflict("the confirmation deadline has passed; the admin has the purchase")
+    if agency_id not in purchase.result.short_list:
+        raise Conflict(f"agency {agency_id} is not on the short list", short_list=purchase.result.short_list)
+    result = pick_from_short_list(purchase.result, agency_id, purchase.result.confirmation_deadline)
+    picked = purchase.model_copy(
+        update={"status": PurchaseStatus.selected, "result": result, "updated_at": stamp(utcnow())}
+    )
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": agency_id,
+        "confirmation_deadline": result.confirmation_deadline,
+    }
+    events = [event("AgencyPicked", subject=purchase_id, data=data, actor=by.subject)]
+    repo.save(picked, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    event_bus.flush(events)
+    return picked
+
+
+def check_confirmation(purchase_id: str) -> Purchase:
+    """At the confirmation deadline: a result still unconfirmed escalates to the admin (once)."""
+    purchase = repo.get(purchase_id, consistent=True)
+    result = purchase.result
+    if purchase.status not in AWAITING_CONFIRMATION or result is None or result.escalated_at:
+        return purchase
+    now = stamp(utcnow())
+    if result.confirmation_deadline > now:
+        return purchase  # a reserve moved up meanwhile: its own window is still open
+    escalated = purchase.model_copy(
+        update={"result": result.model_copy(update={"escalated_at": now}), "updated_at": now}
+    )
+    data = {
+        "purchase_id": purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": result.selected_agency,
+        "reason": f"unconfirmed at the confirmation deadline {result.confirmation_deadline}",
+    }
+    events = [event("PurchaseEscalated", subject=purchase_id, data=data, actor=SYSTEM)]
+    try:
+        repo.save(escalated, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    except Conflict:
+        return repo.get(purchase_id, consistent=True)
+    event_bus.flush(events)
+    return escalated
+
+
+def flag(purchase_id: str, reason: str) -> Purchase:
+    """The window's workflow failed for good: the purchase waits for the admin."""
+    purchase = repo.get(purchase_id, consistent=True)
+    if purchase.flagged:
+        return purchase
+    flagged = purchase.model_copy(update={"flagged": reason[:500], "updated_at": stamp(utcnow())})
+    data = {"purchase_id": purchase_id, "owner_id": purchase.owner_id, "reason": reason[:500]}
+    events = [event("PurchaseFlagged", subject=purchase_id, data=data, actor=SYSTEM)]
+    repo.save(flagged, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    event_bus.flush(events)
+    return flagged
+
+
+@dataclass
+class SweepReport:
+    advanced: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def sweep() -> SweepReport:
+    """Every 5 minutes: run the due step of any purchase whose execution did not (not started,
+    failed, or late). The steps are the same conditional writes, so a purchase the execution is
+    handling at the same moment is not advanced twice."""
+    from marketplace.services import confirmation
+
+    report = SweepReport()
+    for purchase in repo.due_by(stamp(utcnow())):
+        due = next_due(purchase)
+        if due is None:
+            continue
+        try:
+            if due[0] == "close":
+                closed = close_enrollment(purchase.purchase_id)
+                if closed.status == PurchaseStatus.enrollment_closed and stamp(
+                    closed.selection_time
+                ) <= stamp(utcnow()):
+                    run_selection(purchase.purchase_id)
+            elif due[0] == "select":
+                run_selection(purchase.purchase_id)
+            elif due[0] == "confirmation":
+                check_confirmation(purchase.purchase_id)
+            else:
+                confirmation.issue_letter(purchase.purchase_id)
+            report.advanced.append(purchase.purchase_id)
+        except (DomainError, StepNotDue) as exc:
+            report.failed[purchase.purchase_id] = str(exc)
+            log(
+                logger,
+                logging.WARNING,
+                "sweep step failed",
+                purchase_id=purchase.purchase_id,
+                step=due[0],
+                error=str(exc),
+            )
+    return report

@@ -1,0 +1,183 @@
+"""A whole purchase as clients live it, over real HTTP against the local stack running the real state
+machine: publish → enroll → the window closes by itself → draw → confirm → the letter verifies.
+
+The stack is shared by the session (RULE_ENROLLMENT_MIN_WORKING_DAYS=0, see conftest): every id
+here is unique to this run."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from marketplace.domain.credit_code import ALPHABET, complete
+from marketplace.domain.draw import verify
+from tests.support.samples import agency_profile, catalogue_item, owner_profile
+
+pytestmark = pytest.mark.e2e
+
+RUN = uuid.uuid4().hex[:8].upper()
+ITEM = f"E2E-PU-{RUN}"
+OWNER = f"E2E-OW-{RUN}"
+WINDOW_SECONDS = 20
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Client:
+    def __init__(self, api: str, token: str | None = None) -> None:
+        self.api = api
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(self.api + path, headers=self.headers, timeout=15)
+
+    def post(self, path: str, body: Any = None) -> requests.Response:
+        return requests.post(self.api + path, json=body, headers=self.headers, timeout=15)
+
+
+def _credit_code(prefix: str) -> str:
+    """A valid code no other run uses: `prefix` holds the type and the (all-digit) division."""
+    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _admit(stack: Any, agency: str) -> None:
+    profile = agency_profile()
+    profile["legal_entity"]["credit_code"] = _credit_code("91330106")
+    profile["legal_entity"]["name"] = f"浙江测试环境咨询有限公司{agency[-2:]}"
+    profile["offerings"][0]["item_code"] = ITEM
+    applicant = Client(stack.api, stack.token("agency", agency))
+    assert applicant.post("/agencies", profile).status_code == 201
+    approve = {"submission": 1, "decision": "approve"}
+    for reviewer in (stack.token("admin"), stack.token("regulator", "RG-ENV", industries=("environment",))):
+        reply = Client(stack.api, reviewer).post(f"/agencies/{agency}/reviews", approve)
+        assert reply.status_code == 200, reply.text
+
+
+def _until(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_stack) -> None:
+    stack = local_stack
+    admin, public = Client(stack.api, stack.token("admin")), Client(stack.api)
+    owner = Client(stack.api, stack.token("owner", OWNER))
+    assert admin.post("/catalogue/items", catalogue_item(ITEM)).status_code == 201
+    assert owner.post("/owners", owner_profile(_credit_code("11330100")[:17])).status_code == 201
+    agencies = [f"E2E-AG-{RUN}-{n}" for n in (1, 2, 3)]
+    for agency in agencies:
+        _admit(stack, agency)
+
+    # Published: a private purchase publishes on submission, its window closing in seconds.
+    deadline = _stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
+    body = {
+        "project_code": f"2026-330106-{RUN}",
+        "title": "某道路改造工程环境影响评价",
+        "item_code": ITEM,
+        "region": "330106",
+        "funding_type": "private",
+        "price_kind": "ceiling",
+        "amount_yuan": "98000.00",
+        "method": "random_draw",
+        "enrollment_deadline": deadline,
+        "selection_time": deadline,
+    }
+    drafted = owner.post("/purchases", body)
+    assert drafted.status_code == 201, drafted.text
+    purchase_id = drafted.json()["purchase_id"]
+    published = owner.post(f"/purchases/{purchase_id}/submit")
+    assert published.status_code == 200, published.text
+    assert published.json()["status"] == "enrollment_open"
+    commitment = published.json()["commitment"]
+
+    # Enrolled: three agencies, one of them twice (refused), the public sees the count.
+    for agency in agencies:
+        assert (
+            Client(stack.api, stack.token("agency", agency))
+            .post(f"/purchases/{purchase_id}/enrollments")
+            .status_code
+            == 201
+        )
+    again = Client(stack.api, stack.token("agency", agencies[0])).post(
+        f"/purchases/{purchase_id}/enrollments"
+    )
+    assert again.status_code == 409 and again.json()["reason"] == "duplicate"
+    assert public.get(f"/purchases/{purchase_id}").json()["enrollments"] == 3
+
+    # Nobody closes it: the execution waits for the deadline, closes, draws.
+    page = _until(
+        lambda: (p := public.get(f"/purchases/{purchase_id}").json())["status"] == "selected" and p,
+        timeout=WINDOW_SECONDS + 60,
+        what="the window to close and the draw to run",
+    )
+    proof = public.get(f"/purchases/{purchase_id}/draw").json()
+    assert proof["commitment"] == commitment
+    assert verify(proof) == []
+    assert proof["candidates"] == sorted(agencies)
+    winner = page["result"]["selected_agency"]
+    assert winner == proof["winners"][0]
+    cli = subprocess.run(
+        [sys.executable, "-m", "marketplace.verify_draw", f"{stack.api}/purchases/{purchase_id}/draw"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "layers" / "common" / "python"), "PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+
+    # Confirmed by both parties: the letter is issued, public, and verifies; a changed byte does not.
+    assert owner.post(f"/purchases/{purchase_id}/confirmation").status_code == 200
+    accepted = Client(stack.api, stack.token("agency", winner)).post(f"/purchases/{purchase_id}/acceptance")
+    assert accepted.status_code == 200, accepted.text
+    letter_id = _until(
+        lambda: public.get(f"/purchases/{purchase_id}").json()["letter_id"], timeout=30, what="the letter"
+    )
+    letter = public.get(f"/letters/{letter_id}")
+    assert letter.status_code == 200
+    envelope = letter.json()
+    assert envelope["letter"]["purchase_id"] == purchase_id
+    assert envelope["letter"]["agency"]["agency_id"] == winner
+    checked = public.post("/letters/verify", envelope).json()
+    assert checked["valid"] is True, checked
+    tampered = json.loads(json.dumps(envelope))
+    tampered["letter"]["price"] = json.loads(
+        json.dumps(tampered["letter"]["price"]).replace("98000", "99000")
+    )
+    assert public.post("/letters/verify", tampered).json()["valid"] is False
+
+    # Everyone concerned was told.
+    for token, wanted in (
+        (stack.token("agency", winner), "ResultPublished"),
+        (stack.token("owner", OWNER), "EnrollmentReceived"),
+        (stack.token("owner", OWNER), "LetterIssued"),
+    ):
+        inbox = Client(stack.api, token)
+        _until(
+            lambda inbox=inbox, wanted=wanted: any(
+                n.get("event_type") == wanted
+                for n in inbox.get("/me/notifications?limit=100").json()["items"]
+            ),
+            timeout=30,
+            what=f"{wanted} in an inbox",
+        )

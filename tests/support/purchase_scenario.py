@@ -1,0 +1,152 @@
+"""The purchase operations of the shared scenario (tests/support/scenario.py): every route and task
+of a purchase's life, each called once at least, in an order where each succeeds. The clock is
+fixed in the scenario's own week and moved past each deadline as the window would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from marketplace.clock import FixedClock, get_clock, parse_iso, use_clock
+from marketplace.repositories.base import reset_connections
+from marketplace.repositories.tables import ALL_MODELS
+from tests.conftest import Api
+from tests.support.market import AFTER_DEADLINE, OPENS, admit, purchase_request
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+Step = tuple[str, Callable[[], Any]]
+
+
+def purchase_steps(api: Api, owner_id: str, item: str) -> list[Step]:
+    """`owner_id` must be registered and `item` active by the time these steps run."""
+    from app import app
+
+    admin, owner = api.as_role("admin"), api.as_role("owner", owner_id)
+    agencies = ["AG-P1", "AG-P2", "AG-P3"]
+    ids: dict[str, str] = {}
+    admit(agencies, item=item)  # admission has its own steps: these are written straight to the table
+    reset_connections(ALL_MODELS)  # the steps' calls go through clients created (and watched) later
+    clock = FixedClock(OPENS)
+    previous = get_clock()
+
+    def agency(n: int) -> Any:
+        return api.as_role("agency", agencies[n])
+
+    def task(name: str, key: str) -> Callable[[], Any]:
+        return lambda: app.handler_map[name]({"purchase_id": ids[key]}, None)
+
+    def sweep() -> Any:
+        event = json.loads((EVENTS_DIR / "functions" / "sweep_purchases.schedule.json").read_text())
+        return app.handler_map["sweep_purchases"](event, None)
+
+    def start() -> Any:
+        use_clock(clock)
+        return draft("random", headers={"idempotency-key": "k-p1"})
+
+    def draft(key: str, headers: Any = None, **changes: Any) -> Any:
+        reply = owner.post("/purchases", purchase_request(item_code=item, **changes), headers=headers or {})
+        ids[key] = reply.body["purchase_id"]
+        return reply
+
+    def at(moment: Any, call: Callable[[], Any]) -> Callable[[], Any]:
+        def step() -> Any:
+            clock.set(moment() if callable(moment) else moment)
+            return call()
+
+        return step
+
+    def winner(key: str) -> Any:
+        return api.as_role("agency", owner.get(f"/purchases/{ids[key]}").body["result"]["selected_agency"])
+
+    def after_confirmation_deadline(key: str) -> Any:
+        deadline = owner.get(f"/purchases/{ids[key]}").body["result"]["confirmation_deadline"]
+        return parse_iso(deadline) + timedelta(seconds=1)
+
+    def finish(call: Callable[[], Any]) -> Callable[[], Any]:
+        def step() -> Any:
+            try:
+                return call()
+            finally:
+                use_clock(previous)
+
+        return step
+
+    dates = {"enrollment_deadline": "2026-12-09T09:00:00Z", "selection_time": "2026-12-09T09:00:00Z"}
+    best_value = {"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}
+    path = "/purchases/{}".format
+    return [
+        ("draft_purchase", start),
+        (
+            "amend_purchase",
+            lambda: owner.put(path(ids["random"]), purchase_request(item_code=item, title="改")),
+        ),
+        ("submit_purchase", lambda: owner.post(path(ids["random"]) + "/submit")),  # fiscal: to review
+        ("review_purchase", lambda: admin.post(path(ids["random"]) + "/review", {"decision": "approve"})),
+        ("list_purchases", lambda: api.call("GET", "/purchases")),
+        ("list_purchases", lambda: api.call("GET", "/purchases?status=enrollment_open&region=330100")),
+        (
+            "list_purchases",
+            lambda: api.call("GET", f"/purchases?item_code={item}&published_from=2026-12-01T00:00:00Z"),
+        ),
+        ("list_owner_purchases", lambda: owner.get(f"/owners/{owner_id}/purchases")),
+        ("get_purchase", lambda: api.call("GET", path(ids["random"]))),
+        ("enroll", lambda: agency(0).post(path(ids["random"]) + "/enrollments")),
+        ("enroll", lambda: agency(1).post(path(ids["random"]) + "/enrollments")),
+        ("enroll", lambda: agency(2).post(path(ids["random"]) + "/enrollments")),
+        ("withdraw_enrollment", lambda: agency(2).delete(path(ids["random"]) + "/enrollments/AG-P3")),
+        ("enroll", lambda: agency(2).post(path(ids["random"]) + "/enrollments")),
+        ("get_enrollment", lambda: agency(0).get(path(ids["random"]) + "/enrollments/AG-P1")),
+        ("list_my_enrollments", lambda: agency(0).get("/me/enrollments")),
+        ("draft_purchase", lambda: draft("best", funding_type="private", **best_value)),
+        ("submit_purchase", lambda: owner.post(path(ids["best"]) + "/submit")),  # private: published
+        ("enroll", lambda: agency(0).post(path(ids["best"]) + "/enrollments")),
+        ("enroll", lambda: agency(1).post(path(ids["best"]) + "/enrollments")),
+        ("enroll", lambda: agency(2).post(path(ids["best"]) + "/enrollments")),
+        ("draft_purchase", lambda: draft("lonely", funding_type="private")),
+        ("submit_purchase", lambda: owner.post(path(ids["lonely"]) + "/submit")),
+        ("enroll", lambda: agency(0).post(path(ids["lonely"]) + "/enrollments")),
+        ("draft_purchase", lambda: draft("swept", funding_type="private")),
+        ("submit_purchase", lambda: owner.post(path(ids["swept"]) + "/submit")),
+        ("enroll", lambda: agency(0).post(path(ids["swept"]) + "/enrollments")),
+        ("enroll", lambda: agency(1).post(path(ids["swept"]) + "/enrollments")),
+        ("close_enrollment", at(AFTER_DEADLINE, task("close_enrollment", "random"))),
+        ("run_selection", task("run_selection", "random")),
+        ("list_enrollments", lambda: owner.get(path(ids["random"]) + "/enrollments")),
+        ("get_draw_proof", lambda: api.call("GET", path(ids["random"]) + "/draw")),
+        ("confirm_result", lambda: owner.post(path(ids["random"]) + "/confirmation")),
+        ("accept_result", lambda: winner("random").post(path(ids["random"]) + "/acceptance")),
+        ("close_enrollment", task("close_enrollment", "best")),
+        ("run_selection", task("run_selection", "best")),  # credit best-value: reads the scores
+        (
+            "pick_agency",
+            lambda: owner.post(
+                path(ids["best"]) + "/pick",
+                {"agency_id": owner.get(path(ids["best"])).body["result"]["short_list"][0]},
+            ),
+        ),
+        (
+            "abandon_result",
+            lambda: winner("best").post(path(ids["best"]) + "/abandonment", {"reason": "人员变动"}),
+        ),
+        ("close_enrollment", task("close_enrollment", "lonely")),  # one enrollee: it fails
+        (
+            "reannounce_purchase",
+            lambda: owner.post(
+                path(ids["lonely"]) + "/reannouncement", dates, headers={"idempotency-key": "k-p2"}
+            ),
+        ),
+        ("sweep_purchases", sweep),  # closes and draws the purchase no execution handled
+        (
+            "flag_purchase",
+            lambda: app.handler_map["flag_purchase"](
+                {"purchase_id": ids["best"], "error": {"Error": "X"}}, None
+            ),
+        ),
+        (
+            "check_confirmation",
+            finish(at(lambda: after_confirmation_deadline("best"), task("check_confirmation", "best"))),
+        ),
+    ]
