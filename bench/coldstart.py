@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_IMPORTS = "import boto3, pynamodb.models, chalice, aws_xray_sdk.core"
@@ -65,16 +66,22 @@ def _sample_ms(body: str, area: str = "") -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def measure(functions: dict[str, tuple[str, bool]], samples: int = 5) -> dict[str, dict[str, float]]:
+def measure(functions: dict[str, tuple[str, bool]], samples: int = 5) -> dict[str, dict[str, Any]]:
     """`functions`: name -> (area, is_route). A route's function imports app.py, as its handler
-    `app.app` does; a task's imports its own module, as Chalice's handler string does."""
-    figures: dict[str, dict[str, float]] = {}
+    `app.app` does; a task's imports its own module, as Chalice's handler string does. A function
+    whose import fails in its deployed environment gets `error` (the last line of its traceback)."""
+    figures: dict[str, dict[str, Any]] = {}
     for name, (area, is_route) in sorted(functions.items()):
         entry = APP_IMPORT.format(name=name) if is_route else TASK_IMPORT.format(area=area, name=name)
         floors, imports = [], []
-        for _ in range(samples):
-            floors.append(_sample_ms(FLOOR_IMPORTS))
-            imports.append(_sample_ms(entry, area))
+        try:
+            for _ in range(samples):
+                floors.append(_sample_ms(FLOOR_IMPORTS))
+                imports.append(_sample_ms(entry, area))
+        except subprocess.CalledProcessError as exc:
+            lines = (exc.stderr or "").strip().splitlines() or ["no output"]
+            figures[name] = {"error": f"MARKETPLACE_AREA={area!r}: {lines[-1]}"}
+            continue
         floor, import_ms = min(floors), min(imports)
         figures[name] = {
             "import_ms": round(import_ms, 1),

@@ -1,0 +1,238 @@
+"""The AWS calls of one whole purchase, in-process on moto: `python -m bench.purchase_calls [N]`
+prints them as JSON (run in a fresh interpreter by bench/__main__.py, so that no client or cache of
+an earlier measurement is reused).
+
+The purchase is the one tests/support/market.py drives: a fiscal random-draw purchase (so it is
+reviewed), N agencies admitted for its item (written straight to the table, as the tests do), each
+enrolling through the API; the window's tasks called as the state machine calls them, with the clock
+moved past each deadline; one public read of the purchase and one of the draw proof; the owner
+confirms and the selected agency accepts (which issues the confirmation letter); and the
+notification consumer, invoked once per event the bus delivers to it (the `notifications` rule's
+detail types), with that event alone in its batch.
+
+Each step's calls are recorded in order (bench/aws_calls.py), with the DynamoDB request units each
+consumes. Clients and caches are warm after their first use, as in a reused execution environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench.aws_calls import Call, Capacity, Recorder
+
+ENROLLMENTS = 20
+
+
+def _summary(calls: list[Call]) -> list[dict[str, Any]]:
+    return [
+        {
+            "service": c.service,
+            "operation": c.operation,
+            "rru": c.rru,
+            "wru": c.wru,
+            "index_wru": c.index_wru,
+            "item_bytes": c.item_bytes,
+            **({"entries": len(c.params.get("Entries", []))} if c.operation == "PutEvents" else {}),
+            **({"failed": True} if c.failed else {}),
+        }
+        for c in calls
+    ]
+
+
+def _sqs_record(entry: dict[str, Any]) -> dict[str, Any]:
+    """The SQS message the `notifications` rule makes of one PutEvents entry, shaped as
+    events/functions/notify.sqs.json."""
+    envelope = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": "123456789012",
+        "time": "2026-12-01T02:00:00Z",
+        "region": "cn-north-1",
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "bench",
+        "body": json.dumps(envelope, ensure_ascii=False),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:123456789012:marketplace-bench-notifications",
+        "awsRegion": "cn-north-1",
+    }
+
+
+class Drive:
+    """The steps of one purchase, each recorded with its calls and its wall time."""
+
+    def __init__(self, app: Any, api: Any, recorder: Recorder) -> None:
+        self.app, self.api, self.recorder = app, api, recorder
+        self.steps: list[dict[str, Any]] = []
+        self.published: list[dict[str, Any]] = []
+
+    def step(self, name: str, kind: str, call: Callable[[], Any], expect: int = 200) -> Any:
+        self.recorder.take()
+        started = time.perf_counter()
+        reply = call()
+        elapsed = (time.perf_counter() - started) * 1000
+        status = getattr(reply, "status", 200)
+        if status != expect:
+            raise RuntimeError(f"{name}: {status} {getattr(reply, 'body', reply)}")
+        calls = self.recorder.take()
+        self.steps.append({"name": name, "kind": kind, "ms": round(elapsed, 2), "calls": _summary(calls)})
+        self.published += [e for c in calls if c.operation == "PutEvents" for e in c.params["Entries"]]
+        return reply
+
+    def task(self, name: str, purchase_id: str) -> Any:
+        return self.step(name, "task", lambda: self.app.handler_map[name]({"purchase_id": purchase_id}, None))
+
+    def notify(self, entry: dict[str, Any]) -> Any:
+        batch = {"Records": [_sqs_record(entry)]}
+        return self.step("notify", "consumer", lambda: _notified(self.app.handler_map["notify"](batch, None)))
+
+
+def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
+    """The purchase itself; returns notes on anything measured otherwise than in its own step."""
+    from marketplace.clock import parse_iso
+    from marketplace.domain.notifications import NOTIFIED_TYPES
+    from tests.support.market import AFTER_DEADLINE, OWNER, purchase_request
+
+    api = drive.api
+    admin, owner = api.as_role("admin"), api.as_role("owner", OWNER)
+    drafted = drive.step("draft_purchase", "api", lambda: owner.post("/purchases", purchase_request()), 201)
+    path = f"/purchases/{drafted.body['purchase_id']}"
+    drive.step("submit_purchase", "api", lambda: owner.post(path + "/submit"))
+    drive.step("review_purchase", "api", lambda: admin.post(path + "/review", {"decision": "approve"}))
+    drive.step("get_purchase", "api", lambda: api.call("GET", path))
+    for agency in agencies:
+        drive.step("enroll", "api", partial(api.as_role("agency", agency).post, path + "/enrollments"), 201)
+    clock.set(AFTER_DEADLINE)
+    drive.task("close_enrollment", drafted.body["purchase_id"])
+    drive.task("run_selection", drafted.body["purchase_id"])
+    drive.step("get_draw_proof", "api", lambda: api.call("GET", path + "/draw"))
+    drive.step("confirm_result", "api", lambda: owner.post(path + "/confirmation"))
+    result = owner.get(path).body["result"]
+    winner = api.as_role("agency", result["selected_agency"])
+    drive.step("accept_result", "api", lambda: winner.post(path + "/acceptance"))
+    notes = []
+    if not any(c["operation"] == "Sign" for c in drive.steps[-1]["calls"]):
+        notes.append(_letter_apart(drive))
+    clock.set(parse_iso(result["confirmation_deadline"]) + timedelta(seconds=1))
+    drive.task("check_confirmation", drafted.body["purchase_id"])
+    for entry in [e for e in drive.published if e["DetailType"] in NOTIFIED_TYPES]:
+        drive.notify(entry)
+    return notes
+
+
+def drive(enrollments: int = ENROLLMENTS) -> dict[str, Any]:
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    import tests.conftest  # noqa: F401 - the test environment: fake credentials, names, no X-Ray
+    from app import app
+    from infra.local.resources import defer_user_pool_signing_key
+    from marketplace.domain.notifications import NOTIFIED_TYPES
+    from tests.conftest import Api
+    from tests.support.market import OPENS, OWNER, admit, agency_id, clock_at
+    from tests.support.resources import create_all
+    from tests.support.samples import catalogue_item, owner_profile
+    from tests.support.tokens import SigningKey
+
+    key = SigningKey.generate("bench")
+    restore_key = defer_user_pool_signing_key()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-jwks-") as directory, mock_aws():
+            os.environ["JWKS_URL"] = key.write_jwks(Path(directory) / "jwks.json")
+            lookups = boto3.client("dynamodb", region_name="cn-north-1")  # made before recording: unseen
+            recorder = Recorder(Capacity(lookups))
+            with recorder.installed(), Client(app) as client, clock_at(OPENS) as clock:
+                create_all()
+                api = Api(client, key)
+                assert api.as_role("admin").post("/catalogue/items", catalogue_item()).status == 201
+                assert api.as_role("owner", OWNER).post("/owners", owner_profile()).status == 201
+                agencies = [agency_id(n) for n in range(1, enrollments + 1)]
+                admit(agencies)
+                purchase = Drive(app, api, recorder)
+                notes = _purchase(purchase, clock, agencies)
+    finally:
+        restore_key()
+    return {
+        "enrollments": enrollments,
+        "funding_type": "fiscal",
+        "steps": purchase.steps,
+        "events_published": [e["DetailType"] for e in purchase.published],
+        "events_delivered": [
+            e["DetailType"] for e in purchase.published if e["DetailType"] in NOTIFIED_TYPES
+        ],
+        "notes": notes,
+    }
+
+
+def _notified(result: Any) -> Any:
+    if result != {"batchItemFailures": []}:
+        raise RuntimeError(f"notify failed: {result}")
+    return result
+
+
+def _letter_apart(drive: Drive) -> str:
+    """Acceptance confirmed the purchase but issued no letter in-process (its content module is
+    missing): measure the signing and storing of a letter on its own, so its KMS and S3 calls count."""
+    from marketplace.services import letters
+    from tests.support.letters import letter
+
+    drive.step("issue_letter", "letter", lambda: letters.issue(letter("L-BENCH-0001")))
+    missing = importlib.util.find_spec("marketplace.services.letter_content") is None
+    why = "marketplace.services.letter_content does not exist yet" if missing else "the letter was not issued"
+    return (
+        f"accept_result issued no letter in-process ({why}): the letter's signing and storing was measured "
+        "apart (services.letters.issue on a sample letter); the purchase update that records the letter id "
+        "and its LetterIssued event are not in these figures"
+    )
+
+
+def enrollment(purchase: dict[str, Any]) -> dict[str, Any]:
+    """The DynamoDB calls of the `enroll` operation: those that decide it (made before the event is
+    published: the read of everything the checks need, and the transaction) and all of them (with
+    the outbox row's delete after publishing). The costliest enrollment counts."""
+    runs = [s for s in purchase["steps"] if s["name"] == "enroll"]
+    if not runs:
+        raise RuntimeError("the purchase made no enrollment")
+    deciding, total = [], []
+    for run in runs:
+        before_publishing: list[str] = []
+        for call in run["calls"]:
+            if call["service"] == "events":
+                break
+            if call["service"] == "dynamodb":
+                before_publishing.append(call["operation"])
+        deciding.append(before_publishing)
+        total.append([c["operation"] for c in run["calls"] if c["service"] == "dynamodb"])
+    return {
+        "enrollments": len(runs),
+        "deciding_calls": max(len(d) for d in deciding),
+        "deciding": max(deciding, key=len),
+        "total_calls": max(len(t) for t in total),
+        "total": max(total, key=len),
+        "all_alike": all(t == total[0] for t in total),
+    }
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else ENROLLMENTS
+    print(json.dumps(drive(count)))

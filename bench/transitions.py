@@ -1,0 +1,311 @@
+"""Step Functions state transitions of one purchase, as AWS bills them (Standard workflows: every
+state entered is a transition, and so is every retry of a task).
+
+The local stack (`python -m infra.local`) runs in a subprocess of its own process group, as the e2e
+suite starts it, with `RULE_ENROLLMENT_MIN_WORKING_DAYS=0` so that a purchase's enrollment window can
+last seconds, and no time scale (the scheduled sweeper must not do the window's work meanwhile).
+One purchase goes through it over HTTP: three agencies admitted through the API, a privately funded
+purchase (published on submission) closing a few seconds ahead, three enrollments; the real state
+machine on moto closes and draws; the owner confirms and the selected agency accepts. The execution
+(named after the purchase) then waits for the confirmation deadline, days away: its history so far is
+the measured part. The states it will still enter are read from the ASL by following the path a
+confirmed purchase takes from that wait (the CheckConfirmation task answers `status: confirmed`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_MACHINE = "marketplace-local-purchase-window"
+ASL = ROOT / "statemachines" / "purchase-window.asl.json"
+WAITING_AT = "WaitForConfirmationDeadline"
+# What CheckConfirmation returns for a purchase both parties confirmed (selection.window_state).
+CONFIRMED_WINDOW = {"status": "confirmed", "escalated": False}
+WINDOW_SECONDS = 6  # the enrollment deadline, this far ahead of the draft
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0
+AGENCIES = 3
+
+
+class Stack:
+    """`python -m infra.local` in its own process group; `stop()` signals the group."""
+
+    def __init__(self, state_dir: Path) -> None:
+        env = dict(os.environ)
+        roots = [ROOT / "layers" / "common" / "python", ROOT / "functions", ROOT]
+        env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["AWS_DEFAULT_REGION"] = "cn-north-1"
+        env["RULE_ENROLLMENT_MIN_WORKING_DAYS"] = "0"
+        self.state_dir = state_dir
+        self.log_path = state_dir / "stack.log"
+        command = [sys.executable, "-m", "infra.local", "--port", "0", "--state-dir", str(state_dir)]
+        command += ["--exit-with-parent"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.api = self.moto = ""
+
+    def wait_until_up(self) -> None:
+        import requests
+
+        described = self.state_dir / "stack.json"
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the local stack exited with {self.process.returncode}: {self.tail()}")
+            if described.exists():
+                document = json.loads(described.read_text(encoding="utf-8"))
+                self.api, self.moto = document["api"], document["moto"]
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(f"{self.api}/health", timeout=2).status_code == 200:
+                        return
+            time.sleep(0.2)
+        raise TimeoutError(f"the local stack did not answer /health in {START_TIMEOUT} s: {self.tail()}")
+
+    def tail(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+    def token(self, role: str, org_id: str = "", industries: tuple[str, ...] = ()) -> str:
+        from infra.local.tokens import mint_token
+
+        return mint_token(role, org_id, industries=industries, state_dir=self.state_dir)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)
+
+
+class Http:
+    def __init__(self, api: str, token: str | None = None) -> None:
+        self.api = api
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        import requests
+
+        reply = requests.request(method, self.api + path, json=body, headers=self.headers, timeout=30)
+        if reply.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text[:500]}")
+        return reply.json() if reply.content else None
+
+
+def _credit_code(prefix: str) -> str:
+    from marketplace.domain.credit_code import ALPHABET, complete
+
+    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run_purchase(stack: Stack) -> tuple[str, float]:
+    """One purchase through the API, to the point where both parties have confirmed. Returns the
+    purchase id and the seconds from submission until the draw was visible."""
+    from tests.support.samples import agency_profile, catalogue_item, owner_profile
+
+    run = uuid.uuid4().hex[:8].upper()
+    item, owner_id = f"BENCH-{run}", f"BENCH-OW-{run}"
+    admin = Http(stack.api, stack.token("admin"))
+    regulator = Http(stack.api, stack.token("regulator", "RG-ENV", industries=("environment",)))
+    owner = Http(stack.api, stack.token("owner", owner_id))
+    public = Http(stack.api)
+    admin.call("POST", "/catalogue/items", catalogue_item(item), expect=201)
+    owner.call("POST", "/owners", owner_profile(_credit_code("11330100")[:17]), expect=201)
+    agencies = [f"BENCH-AG-{run}-{n}" for n in range(1, AGENCIES + 1)]
+    for n, agency in enumerate(agencies, start=1):
+        profile = agency_profile()
+        profile["legal_entity"]["credit_code"] = _credit_code("91330106")
+        profile["legal_entity"]["name"] = f"浙江基准环境咨询有限公司{n}"
+        profile["offerings"][0]["item_code"] = item
+        Http(stack.api, stack.token("agency", agency)).call("POST", "/agencies", profile, expect=201)
+        for reviewer in (admin, regulator):
+            reviewer.call("POST", f"/agencies/{agency}/reviews", {"submission": 1, "decision": "approve"})
+
+    deadline = _stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
+    body = {
+        "project_code": f"2026-330106-{run}",
+        "title": "某道路改造工程环境影响评价(基准)",
+        "item_code": item,
+        "region": "330106",
+        "funding_type": "private",
+        "price_kind": "ceiling",
+        "amount_yuan": "98000.00",
+        "method": "random_draw",
+        "enrollment_deadline": deadline,
+        "selection_time": deadline,
+    }
+    purchase_id = str(owner.call("POST", "/purchases", body, expect=201)["purchase_id"])
+    submitted = owner.call("POST", f"/purchases/{purchase_id}/submit")
+    if submitted["status"] != "enrollment_open":
+        raise RuntimeError(f"a private purchase should publish on submission, not {submitted['status']}")
+    started = time.monotonic()
+    for agency in agencies:
+        Http(stack.api, stack.token("agency", agency)).call(
+            "POST", f"/purchases/{purchase_id}/enrollments", expect=201
+        )
+    page = _until(
+        lambda: (p := public.call("GET", f"/purchases/{purchase_id}"))["status"] == "selected" and p,
+        WINDOW_SECONDS + 90,
+        "the state machine to close the window and draw",
+    )
+    drawn_after = time.monotonic() - started
+    owner.call("POST", f"/purchases/{purchase_id}/confirmation")
+    winner = page["result"]["selected_agency"]
+    Http(stack.api, stack.token("agency", winner)).call("POST", f"/purchases/{purchase_id}/acceptance")
+    status = public.call("GET", f"/purchases/{purchase_id}")["status"]
+    if status != "confirmed":
+        raise RuntimeError(f"after confirmation and acceptance the purchase is {status}, not confirmed")
+    return purchase_id, drawn_after
+
+
+def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _history(moto: str, purchase_id: str) -> list[dict[str, Any]]:
+    import boto3
+
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=moto,
+        region_name="cn-north-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    machines = sfn.list_state_machines()["stateMachines"]
+    arn = next(m["stateMachineArn"] for m in machines if m["name"] == STATE_MACHINE)
+    execution = arn.replace(":stateMachine:", ":execution:") + ":" + purchase_id
+
+    def read() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def waiting() -> list[dict[str, Any]] | None:
+        events = read()
+        entered = [e.get("stateEnteredEventDetails", {}).get("name") for e in events]
+        return events if WAITING_AT in entered else None
+
+    found: list[dict[str, Any]] = _until(waiting, 30, f"the execution to reach {WAITING_AT}")
+    return found
+
+
+def remaining_path(asl: dict[str, Any], after: str, window: dict[str, Any]) -> list[str]:
+    """The states entered after `after` (a Wait) until the execution ends, when every task answers
+    `window` (its ResultPath is `$.window`). Only the ASL constructs the file uses are understood."""
+    states = asl["States"]
+    path: list[str] = []
+    name: str | None = states[after]["Next"]
+    data = {"window": window}
+    while name is not None:
+        if len(path) > 50:
+            raise RuntimeError("the remaining path does not end")
+        path.append(name)
+        state = states[name]
+        if state["Type"] in ("Succeed", "Fail") or state.get("End"):
+            return path
+        if state["Type"] == "Choice":
+            name = next((c["Next"] for c in state["Choices"] if _matches(c, data)), state.get("Default"))
+        else:
+            name = state["Next"]
+    return path
+
+
+def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    if "And" in rule:
+        return all(_matches(r, data) for r in rule["And"])
+    if "Or" in rule:
+        return any(_matches(r, data) for r in rule["Or"])
+    if "Not" in rule:
+        return not _matches(rule["Not"], data)
+    value: Any = data
+    for part in rule["Variable"].removeprefix("$.").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
+    if "BooleanEquals" in rule:
+        return bool(value is rule["BooleanEquals"])
+    raise ValueError(f"comparison not understood: {sorted(rule)}")
+
+
+def count(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """States entered (by name, in order) and task retries, from an execution history."""
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    scheduled = Counter(e["type"] for e in events if e["type"].endswith("Scheduled"))
+    tasks_entered = sum(1 for e in events if e["type"] == "TaskStateEntered")
+    return {
+        "entered": entered,
+        "retries": max(sum(scheduled.values()) - tasks_entered, 0),
+        "event_types": dict(sorted(Counter(e["type"] for e in events).items())),
+    }
+
+
+def measure() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-stack-") as directory:
+        stack = Stack(Path(directory))
+        try:
+            stack.wait_until_up()
+            purchase_id, drawn_after = _run_purchase(stack)
+            events = _history(stack.moto, purchase_id)
+        finally:
+            stack.stop()
+    measured = count(events)
+    asl = json.loads(ASL.read_text(encoding="utf-8"))
+    remaining = remaining_path(asl, WAITING_AT, CONFIRMED_WINDOW)
+    entered = len(measured["entered"])
+    return {
+        "purchase_id": purchase_id,
+        "window_seconds": WINDOW_SECONDS,
+        "drawn_after_seconds": round(drawn_after, 1),
+        "measured_states": measured["entered"],
+        "measured_transitions": entered,
+        "remaining_states": remaining,
+        "total_transitions": entered + len(remaining),
+        # Task retries are billed transitions too; locally CloseEnrollment retries once because moto
+        # ends a timestamp Wait up to a second early (it truncates the seconds to wait).
+        "local_retries": measured["retries"],
+        "local_total_with_retries": entered + measured["retries"] + len(remaining),
+        "history_event_types": measured["event_types"],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=1))
