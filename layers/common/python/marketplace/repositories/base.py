@@ -37,6 +37,27 @@ def table_name(suffix: str) -> str:
 
 
 _connection: Connection | None = None
+_sdk_clients: dict[tuple[str, str], Any] = {}
+
+
+def sdk_client(service: str, region: str | None = None) -> Any:
+    """One boto3 client per service (and region) and execution environment, made on first use,
+    with timeouts that end well before API Gateway's 29 s; the endpoint comes from the environment
+    (AWS_ENDPOINT_URL locally), as for every other client."""
+    import boto3
+    from botocore.config import Config
+
+    key = (service, region or get_settings().region)
+    if key not in _sdk_clients:
+        config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+        _sdk_clients[key] = boto3.client(service, region_name=key[1], config=config)
+    return _sdk_clients[key]
+
+
+def forget_sdk_clients(*services: str) -> None:
+    """Forget the clients of these services (tests and the local stack change the environment)."""
+    for key in [k for k in _sdk_clients if k[0] in services]:
+        del _sdk_clients[key]
 
 
 def connection() -> Connection:

@@ -5,34 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketplace.errors import Conflict, NotImplementedHere, ServiceUnavailable
 from marketplace.observability import log
+from marketplace.repositories.base import forget_sdk_clients, sdk_client
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.directory")
-_client: Any = None
 
 
 def _cognito() -> Any:
-    global _client
-    if _client is None:
-        # A pool id is "<region>_<id>": the pool may live in another region than the functions
-        # (AWS China regions have no Cognito user pools).
-        _client = boto3.client(
-            "cognito-idp",
-            region_name=_pool().split("_", 1)[0],
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
-        )
-    return _client
+    # A pool id is "<region>_<id>": the pool may live in another region than the functions
+    # (AWS China regions have no Cognito user pools).
+    return sdk_client("cognito-idp", region=_pool().split("_", 1)[0])
 
 
 def reset_client() -> None:
-    global _client
-    _client = None
+    forget_sdk_clients("cognito-idp")
 
 
 def _pool() -> str:

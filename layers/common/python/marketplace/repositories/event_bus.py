@@ -13,8 +13,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
@@ -22,28 +20,20 @@ from pynamodb.transactions import TransactWrite
 from marketplace.clock import iso, utcnow
 from marketplace.events import DomainEvent
 from marketplace.observability import log
+from marketplace.repositories.base import forget_sdk_clients, sdk_client
 from marketplace.repositories.tables import OutboxRow
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.events")
-_client: Any = None
 RELAY_GRACE = timedelta(seconds=30)
 
 
 def _events_client() -> Any:
-    global _client
-    if _client is None:
-        _client = boto3.client(
-            "events",
-            region_name=get_settings().region,
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
-        )
-    return _client
+    return sdk_client("events")
 
 
 def reset_client() -> None:
-    global _client
-    _client = None
+    forget_sdk_clients("events")
 
 
 def stage(transaction: TransactWrite, events: list[DomainEvent]) -> None:

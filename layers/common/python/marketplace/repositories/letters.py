@@ -14,15 +14,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketplace.domain.letters import SIGNING_ALGORITHM
 from marketplace.errors import ServiceUnavailable
 from marketplace.observability import log
+from marketplace.repositories.base import forget_sdk_clients, sdk_client
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.letters")
@@ -44,7 +42,6 @@ TRANSIENT = {
     "DisabledException",
     "KMSInvalidStateException",
 }
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
 
 @dataclass(frozen=True)
@@ -53,21 +50,13 @@ class PublishedKey:
     der: bytes  # DER SubjectPublicKeyInfo
 
 
-_clients: dict[str, Any] = {}
 _public_keys: dict[str, PublishedKey] = {}
-
-
-def _client(service: str) -> Any:
-    """One client per service and execution environment, made on first use; the endpoint comes from
-    the environment (AWS_ENDPOINT_URL locally), as for every other client."""
-    if service not in _clients:
-        _clients[service] = boto3.client(service, region_name=get_settings().region, config=_CONFIG)
-    return _clients[service]
+_client = sdk_client
 
 
 def reset_clients() -> None:
     """Forget clients and the cached public key (tests and the local stack change the environment)."""
-    _clients.clear()
+    forget_sdk_clients("kms", "s3")
     _public_keys.clear()
 
 

@@ -87,9 +87,8 @@ def _iso(value: Any) -> str:
     return stamp(value)
 
 
-def add(purchase: Purchase, events: list[DomainEvent]) -> None:
-    """A new draft (or a re-announcement, created with the link to the purchase it replaces)."""
-    row = PurchaseRow(
+def _new_row(purchase: Purchase) -> PurchaseRow:
+    return PurchaseRow(
         purchase_id=purchase.purchase_id,
         sk=PURCHASE,
         owner_id=purchase.owner_id,
@@ -100,32 +99,25 @@ def add(purchase: Purchase, events: list[DomainEvent]) -> None:
         revision=1,
         document=_document(purchase),
     )
+
+
+def add(purchase: Purchase, events: list[DomainEvent]) -> None:
+    """A new draft."""
     with (
         translated(conflict=f"purchase {purchase.purchase_id} already exists"),
         TransactWrite(connection=connection()) as tx,
     ):
-        tx.save(row, condition=PurchaseRow.purchase_id.does_not_exist())
+        tx.save(_new_row(purchase), condition=PurchaseRow.purchase_id.does_not_exist())
         event_bus.stage(tx, events)
 
 
 def add_linked(new: Purchase, old: Purchase, events: list[DomainEvent]) -> None:
     """A re-announcement and the link on the failed purchase it replaces, both or neither."""
-    row = PurchaseRow(
-        purchase_id=new.purchase_id,
-        sk=PURCHASE,
-        owner_id=new.owner_id,
-        created_at=new.created_at,
-        region=new.region,
-        status=new.status.value,
-        enrollments=0,
-        revision=1,
-        document=_document(new),
-    )
     with (
         translated(conflict=f"purchase {old.purchase_id} changed meanwhile"),
         TransactWrite(connection=connection()) as tx,
     ):
-        tx.save(row, condition=PurchaseRow.purchase_id.does_not_exist())
+        tx.save(_new_row(new), condition=PurchaseRow.purchase_id.does_not_exist())
         tx.update(
             PurchaseRow(old.purchase_id, PURCHASE),
             actions=[*_state_actions(old), PurchaseRow.revision.add(1)],

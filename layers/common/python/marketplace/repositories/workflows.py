@@ -7,33 +7,23 @@ import json
 import logging
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marketplace.domain.purchases import Purchase, stamp
 from marketplace.observability import log
+from marketplace.repositories.base import forget_sdk_clients, sdk_client
 from marketplace.settings import get_settings
 
 PURCHASE_WINDOW = "purchase-window"
 logger = logging.getLogger("marketplace.workflows")
-_client: Any = None
 
 
 def _sfn() -> Any:
-    global _client
-    if _client is None:
-        _client = boto3.client(
-            "stepfunctions",
-            region_name=get_settings().region,
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
-        )
-    return _client
+    return sdk_client("stepfunctions")
 
 
 def reset_client() -> None:
-    global _client
-    _client = None
+    forget_sdk_clients("stepfunctions")
 
 
 def window_input(purchase: Purchase) -> dict[str, Any]:
@@ -53,18 +43,10 @@ def start_window(purchase: Purchase) -> bool:
         _sfn().start_execution(
             stateMachineArn=arn, name=purchase.purchase_id, input=json.dumps(window_input(purchase))
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
+        if code == "ExecutionAlreadyExists":
             return True
-        log(
-            logger,
-            logging.ERROR,
-            "window not started; the sweeper will run it",
-            purchase_id=purchase.purchase_id,
-            error=str(exc),
-        )
-        return False
-    except BotoCoreError as exc:
         log(
             logger,
             logging.ERROR,

@@ -99,13 +99,22 @@ def draft(request: PurchaseRequest, by: Principal) -> Purchase:
         raise Conflict(
             f"register unit {by.org_id} as an owner (POST /owners) before drafting purchases"
         ) from exc
+    purchase = _new_draft(request, by.org_id, by)
+    repo.add(purchase, [])
+    return purchase
+
+
+def _new_draft(
+    request: PurchaseRequest, owner_id: str, by: Principal, reannounces: str | None = None
+) -> Purchase:
+    """A draft of a checked request, with the item as it stands now (its name, version, qualification)."""
     name, version, qualification = _check_request(request)
     now = utcnow()
     _check_window(request, now)
-    purchase = Purchase(
+    return Purchase(
         **request.model_dump(),
         purchase_id=new_purchase_id(now),
-        owner_id=by.org_id,
+        owner_id=owner_id,
         status=PurchaseStatus.draft,
         item_name=name,
         item_version=version,
@@ -113,9 +122,8 @@ def draft(request: PurchaseRequest, by: Principal) -> Purchase:
         created_at=stamp(now),
         created_by=by.subject,
         updated_at=stamp(now),
+        reannounces=reannounces,
     )
-    repo.add(purchase, [])
-    return purchase
 
 
 def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase:
@@ -301,23 +309,8 @@ def reannounce(
             "selection_time": selection_time,
         }
     )
-    name, version, qualification = _check_request(request)
-    now = utcnow()
-    _check_window(request, now)
-    new = Purchase(
-        **request.model_dump(),
-        purchase_id=new_purchase_id(now),
-        owner_id=old.owner_id,
-        status=PurchaseStatus.draft,
-        item_name=name,
-        item_version=version,
-        item_qualification=qualification,
-        created_at=stamp(now),
-        created_by=by.subject,
-        updated_at=stamp(now),
-        reannounces=purchase_id,
-    )
-    linked = old.model_copy(update={"reannounced_as": new.purchase_id, "updated_at": stamp(now)})
+    new = _new_draft(request, old.owner_id, by, reannounces=purchase_id)
+    linked = old.model_copy(update={"reannounced_as": new.purchase_id, "updated_at": new.created_at})
     data = {"purchase_id": purchase_id, "owner_id": old.owner_id, "new_purchase_id": new.purchase_id}
     events = [event("PurchaseReannounced", subject=purchase_id, data=data, actor=by.subject)]
     repo.add_linked(new, linked, events)
