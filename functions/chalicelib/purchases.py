@@ -44,6 +44,12 @@ class PurchaseListQuery(PageQuery):
     published_from: AwareDatetime | None = None
     published_to: AwareDatetime | None = None
 
+    @model_validator(mode="after")
+    def _range_in_order(self) -> PurchaseListQuery:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError("published_from cannot be after published_to")
+        return self
+
 
 class OwnPurchasesQuery(PageQuery):
     status: PurchaseStatus | None = None

@@ -72,13 +72,13 @@ def test_an_entry_id_depends_on_the_event_and_the_recipient_only_and_sorts_by_ti
             "EnrollmentReceived",
             {**PURCHASE, "agency_id": "AG-1", "enrollments": 3},
             {OWNER},
-            "收到报名：AG-1",
+            "收到报名",  # not who: the list is sealed until enrollment closes
         ),
         (
             "EnrollmentWithdrawn",
             {**PURCHASE, "agency_id": "AG-1", "enrollments": 2},
             {OWNER},
-            "报名已撤销：AG-1",
+            "报名已撤销",
         ),
         (
             "PurchaseFailed",
@@ -326,3 +326,10 @@ def test_the_detail_is_read_from_the_eventbridge_envelope() -> None:
     batch = json.loads((EVENTS_DIR / "functions" / "notify.sqs.json").read_text(encoding="utf-8"))
     details = [n.detail_of(r["body"]) for r in batch["Records"]]
     assert [d["event_type"] for d in details] == ["PurchasePublished", "EnrollmentReceived"]
+
+
+@pytest.mark.parametrize("event_type", ["EnrollmentReceived", "EnrollmentWithdrawn"])
+def test_the_owner_is_told_how_many_enrolled_but_not_who(event_type: str) -> None:
+    notices = told(event_type, **PURCHASE, agency_id="AG-SECRET", enrollments=3)
+    notice = notices[OWNER]
+    assert "AG-SECRET" not in notice.title + notice.text and "3" in notice.text

@@ -227,6 +227,8 @@ def test_abandonment_moves_the_first_reserve_up_with_a_fresh_window() -> None:
     moved = move_up(result, "AG-1", "人员变动", NOW, "2026-12-08T15:59:59Z")
     assert moved.selected_agency == "AG-2" and moved.reserves == ["AG-3"]
     assert moved.owner_confirmed_at is None and moved.confirmation_deadline == "2026-12-08T15:59:59Z"
+    escalated = result.model_copy(update={"escalated_at": NOW})
+    assert move_up(escalated, "AG-1", "x", NOW, NOW).escalated_at is None  # the reserve's window is watched
     assert [a.agency_id for a in moved.abandoned] == ["AG-1"]
     assert move_up(moved.model_copy(update={"reserves": []}), "AG-2", "x", NOW, NOW).selected_agency is None
 

@@ -278,16 +278,19 @@ def _published(e: _Event) -> _Told:
     )
 
 
+# The owner learns how many enrolled, not who: the list is sealed until enrollment closes.
+
+
 def _enrolled(e: _Event) -> _Told:
-    agency, count = e.text("agency_id"), e.number("enrollments")
-    text = f"机构 {agency} 报名了采购 {e.text('purchase_id')}，目前共 {count} 家报名。"
-    return _Told(_purchase(e), [Notice(e.owner(), f"收到报名：{agency}", text)])
+    count = e.number("enrollments")
+    text = f"采购 {e.text('purchase_id')} 收到一家机构报名，目前共 {count} 家报名；名单在报名截止后公开。"
+    return _Told(_purchase(e), [Notice(e.owner(), "收到报名", text)])
 
 
 def _withdrawn(e: _Event) -> _Told:
-    agency, count = e.text("agency_id"), e.number("enrollments")
-    text = f"机构 {agency} 撤销了对采购 {e.text('purchase_id')} 的报名，目前共 {count} 家报名。"
-    return _Told(_purchase(e), [Notice(e.owner(), f"报名已撤销：{agency}", text)])
+    count = e.number("enrollments")
+    text = f"一家机构撤销了对采购 {e.text('purchase_id')} 的报名，目前共 {count} 家报名。"
+    return _Told(_purchase(e), [Notice(e.owner(), "报名已撤销", text)])
 
 
 def _failed(e: _Event) -> _Told:

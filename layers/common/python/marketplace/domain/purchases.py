@@ -191,6 +191,10 @@ class Purchase(PurchaseRequest):
     reannounced_as: str | None = None
     flagged: str | None = Field(default=None, description="why the admin must act (a failed workflow)")
     revision: int = Field(default=0, exclude=True, description="the row's revision when read")
+    enrollment_changes: int = Field(default=0, exclude=True, description="enrollments and withdrawals so far")
+    credit_scores: dict[str, int] = Field(
+        default_factory=dict, description="credit best-value: each eligible agency's score, fixed at closing"
+    )
 
     def is_owned_by(self, org_id: str) -> bool:
         return self.owner_id == org_id

@@ -102,5 +102,6 @@ def move_up(result: Result, abandoned_by: str, reason: str, at: str, confirmatio
             "owner_confirmed_at": None,
             "agency_accepted_at": None,
             "confirmation_deadline": confirmation_deadline,
+            "escalated_at": None,  # the new agency's window is watched (and escalated) on its own
         }
     )

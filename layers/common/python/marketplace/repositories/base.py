@@ -22,6 +22,9 @@ THROTTLING_CODES = {
     "TransactionInProgressException",
 }
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# Cancellation reasons of a transaction, one per item.
+CONDITION_CHECK_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
 
 
 class TableMeta:
@@ -99,7 +102,10 @@ def translated(
         reasons = _reasons(exc)
         if any(code in THROTTLING_CODES for code in reasons) or exc.cause_response_code in THROTTLING_CODES:
             raise ServiceUnavailable("the data store is busy; retry shortly", retry_after=1) from exc
-        if CONDITION_FAILED in reasons or exc.cause_response_code == "TransactionCanceledException":
+        if TRANSACTION_CONFLICT in reasons and CONDITION_CHECK_FAILED not in reasons:
+            # Another transaction held one of the items: nothing is wrong with this one, retry it.
+            raise ServiceUnavailable("the data store is busy; retry shortly", retry_after=1) from exc
+        if CONDITION_CHECK_FAILED in reasons or exc.cause_response_code == "TransactionCanceledException":
             raise Conflict(conflict) from exc
         raise
     except PynamoDBException as exc:
@@ -127,10 +133,11 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned") from exc
+    # Every key attribute of every index here is a string: a cursor with anything else was forged.
     valid = (
         isinstance(key, dict)
         and set(key) == expected_keys
-        and all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values())
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
     )
     if not valid:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned")

@@ -8,6 +8,8 @@ open, without touching the revision, so fifty agencies enrolling at once do not 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,7 @@ from marketplace.domain.purchases import (
     Purchase,
     next_due,
 )
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, query_page, translated
@@ -35,6 +37,7 @@ PURCHASE = "PURCHASE"
 DRAW = "DRAW"
 ENROLLMENT_PREFIX = "ENR#"
 LISTING = "PURCHASE"
+TRANSACTION_ATTEMPTS = 4
 
 
 def _enrollment_key(agency_id: str) -> str:
@@ -51,11 +54,12 @@ def _from_row(row: PurchaseRow) -> Purchase:
     purchase = Purchase.model_validate(row.document)
     purchase.enrollments = int(row.enrollments or 0)
     purchase.revision = int(row.revision or 0)
+    purchase.enrollment_changes = int(row.enrollment_changes or 0)
     return purchase
 
 
 def _document(purchase: Purchase) -> dict[str, Any]:
-    return purchase.model_dump(mode="json", exclude={"enrollments", "revision"})
+    return purchase.model_dump(mode="json", exclude={"enrollments", "revision", "enrollment_changes"})
 
 
 def _state_actions(purchase: Purchase) -> list[Any]:
@@ -134,19 +138,26 @@ def save(
     seed: str | None = None,
     draw: dict[str, Any] | None = None,
     stage_also: Callable[[TransactWrite], None] | None = None,
+    enrollments_unchanged: bool = False,
 ) -> None:
     """Write a changed purchase if nobody changed it since it was read (`purchase.revision`).
     `seed` stores the draw's secret at publication; `draw` adds the proof row, once; `stage_also`
-    adds other writes that must happen with this one (an abandonment's credit event)."""
+    adds other writes that must happen with this one (an abandonment's credit event);
+    `enrollments_unchanged` also requires that no enrollment or withdrawal landed since the read."""
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         actions = [*_state_actions(purchase), PurchaseRow.revision.add(1)]
         if seed is not None:
             actions.append(PurchaseRow.seed.set(seed))
-        tx.update(
-            PurchaseRow(purchase.purchase_id, PURCHASE),
-            actions=actions,
-            condition=PurchaseRow.revision == purchase.revision,
-        )
+        condition = PurchaseRow.revision == purchase.revision
+        if enrollments_unchanged:
+            changes = purchase.enrollment_changes
+            unchanged = (
+                PurchaseRow.enrollment_changes == changes
+                if changes
+                else PurchaseRow.enrollment_changes.does_not_exist()
+            )
+            condition = condition & unchanged
+        tx.update(PurchaseRow(purchase.purchase_id, PURCHASE), actions=actions, condition=condition)
         if stage_also is not None:
             stage_also(tx)
         if draw is not None:
@@ -174,8 +185,9 @@ def seed(purchase_id: str) -> str:
 
 def draw_proof(purchase_id: str) -> dict[str, Any] | None:
     try:
-        row = PurchaseRow.get(purchase_id, DRAW)
-    except PurchaseRow.DoesNotExist:
+        with translated():
+            row = PurchaseRow.get(purchase_id, DRAW)
+    except NotFound:
         return None
     return dict(row.document)
 
@@ -243,7 +255,20 @@ def _enrollment_row(enrollment: Enrollment) -> PurchaseRow:
 
 def enroll(enrollment: Enrollment, agency_revision: int, now: str, events: list[DomainEvent]) -> None:
     """Record the enrollment if the window is open at `now`, the agency has not enrolled (or has
-    withdrawn) and its profile is unchanged since the eligibility check."""
+    withdrawn) and its profile is unchanged since the eligibility check. Enrollments in the same
+    purchase all update its row: DynamoDB cancels one that meets another in flight
+    (TransactionConflict), and it is simply tried again."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            _enroll_once(enrollment, agency_revision, now, events)
+            return
+        except ServiceUnavailable:
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not a secret
+
+
+def _enroll_once(enrollment: Enrollment, agency_revision: int, now: str, events: list[DomainEvent]) -> None:
     key = PurchaseRow(enrollment.purchase_id, PURCHASE)
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -262,7 +287,7 @@ def enroll(enrollment: Enrollment, agency_revision: int, now: str, events: list[
             )
             tx.update(
                 key,
-                actions=[PurchaseRow.enrollments.add(1)],
+                actions=[PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)],
                 condition=_window_open(now),
             )
             event_bus.stage(tx, events)
@@ -297,7 +322,7 @@ def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> Non
             )
             tx.update(
                 PurchaseRow(enrollment.purchase_id, PURCHASE),
-                actions=[PurchaseRow.enrollments.add(-1)],
+                actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
                 condition=_window_open(now),
             )
             event_bus.stage(tx, events)

@@ -281,6 +281,9 @@ class PurchaseRow(Model):
     due_at = UnicodeAttribute(null=True)
     enrollment_deadline = UnicodeAttribute(null=True)
     enrollments = NumberAttribute(null=True)
+    # Every enrollment and withdrawal adds one: closing is conditioned on the value it read, so no
+    # enrollment can land between closing's read of the enrollments and its write.
+    enrollment_changes = NumberAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
     document = JSONAttribute(null=True)

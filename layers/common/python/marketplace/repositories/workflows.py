@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from marketplace.domain.purchases import Purchase, stamp
+from marketplace.domain.purchases import Purchase, SelectionMethod, stamp
 from marketplace.observability import log
 from marketplace.repositories.base import forget_sdk_clients, sdk_client
 from marketplace.settings import get_settings
@@ -27,9 +27,11 @@ def reset_client() -> None:
 
 
 def window_input(purchase: Purchase) -> dict[str, Any]:
+    # Direct selection has no enrollment: its window starts waiting for confirmation at once.
+    opens = purchase.method == SelectionMethod.direct and purchase.published_at
     return {
         "purchase_id": purchase.purchase_id,
-        "enrollment_deadline": stamp(purchase.enrollment_deadline),
+        "enrollment_deadline": opens or stamp(purchase.enrollment_deadline),
         "selection_time": stamp(purchase.selection_time),
     }
 

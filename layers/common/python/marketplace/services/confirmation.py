@@ -50,7 +50,9 @@ def _with_retries(attempt: Callable[[], Purchase]) -> Purchase:
 
 
 def confirm(purchase_id: str, by: Principal) -> Purchase:
-    """The owner confirms the result."""
+    """The owner confirms the result: the agency selected when it first read the purchase, never
+    one that moved up while it was confirming."""
+    seen: list[str | None] = []
 
     def attempt() -> Purchase:
         purchase = repo.get(purchase_id, consistent=True)
@@ -60,6 +62,13 @@ def confirm(purchase_id: str, by: Principal) -> Purchase:
             return purchase
         now = stamp(utcnow())
         result = _awaiting(purchase, now)
+        seen.append(seen[0] if seen else result.selected_agency)
+        if result.selected_agency != seen[0]:
+            raise Conflict(
+                f"the selected agency changed to {result.selected_agency} while confirming: read the "
+                "purchase again and confirm the new result",
+                reason="selection_changed",
+            )
         if result.owner_confirmed_at:
             return purchase
         return _record(

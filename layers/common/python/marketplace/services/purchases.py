@@ -310,6 +310,8 @@ def reannounce(
         }
     )
     new = _new_draft(request, old.owner_id, by, reannounces=purchase_id)
+    if new.method == SelectionMethod.direct:
+        _check_direct_choice(new)  # before anything is written: a refused re-announcement changes nothing
     linked = old.model_copy(update={"reannounced_as": new.purchase_id, "updated_at": new.created_at})
     data = {"purchase_id": purchase_id, "owner_id": old.owner_id, "new_purchase_id": new.purchase_id}
     events = [event("PurchaseReannounced", subject=purchase_id, data=data, actor=by.subject)]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from marketplace.auth import Principal
-from marketplace.clock import local_today, utcnow
+from marketplace.clock import local_today, parse_iso, utcnow
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
     AWAITING_CONFIRMATION,
@@ -25,7 +26,7 @@ from marketplace.domain.purchases import (
 )
 from marketplace.domain.selection import pick as pick_from_short_list
 from marketplace.domain.selection import select
-from marketplace.errors import Conflict, DomainError, Forbidden
+from marketplace.errors import Conflict, Forbidden, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
 from marketplace.repositories import agencies as agencies_repo
@@ -44,6 +45,15 @@ class StepNotDue(Exception):
     The state machine retries on this error type."""
 
 
+class StepBusy(Exception):
+    """A timed step kept meeting concurrent writes (enrollments landing as the window closes, a
+    transaction conflict) and did not happen: retry it. The state machine retries on this error type."""
+
+
+STEP_ATTEMPTS = 3
+NOT_DUE_SLACK = timedelta(seconds=60)
+
+
 def window_state(purchase: Purchase) -> dict[str, Any]:
     """What the state machine needs to decide and wait: the status and the next instants."""
     result = purchase.result
@@ -57,10 +67,22 @@ def window_state(purchase: Purchase) -> dict[str, Any]:
 
 
 def close_enrollment(purchase_id: str) -> Purchase:
-    """Close the window at the deadline; too few eligible enrollees fail the purchase (流标)."""
-    purchase = repo.get(purchase_id, consistent=True)
-    if purchase.status != PurchaseStatus.enrollment_open:
-        return purchase
+    """Close the window at the deadline; too few eligible enrollees fail the purchase (流标). The
+    write is conditioned on no enrollment or withdrawal having landed since the enrollments were
+    read (one that started before the deadline may still commit): if one did, read again."""
+    for _ in range(STEP_ATTEMPTS):
+        purchase = repo.get(purchase_id, consistent=True)
+        if purchase.status != PurchaseStatus.enrollment_open:
+            return purchase
+        try:
+            return _close(purchase)
+        except (Conflict, ServiceUnavailable):
+            continue
+    raise StepBusy(f"purchase {purchase_id}: enrollments kept changing while closing")
+
+
+def _close(purchase: Purchase) -> Purchase:
+    purchase_id = purchase.purchase_id
     now = utcnow()
     if stamp(purchase.enrollment_deadline) > stamp(now):
         raise StepNotDue(f"purchase {purchase_id} closes at {stamp(purchase.enrollment_deadline)}")
@@ -70,6 +92,11 @@ def close_enrollment(purchase_id: str) -> Purchase:
     minimum = get_settings().rules.min_eligible_enrollees
     update: dict[str, Any] = {"eligible": len(eligible), "closed_at": stamp(now), "updated_at": stamp(now)}
     update["eligible_agencies"] = eligible
+    if purchase.method == SelectionMethod.credit_best_value:
+        # Fixed now, with the candidates: a credit event recorded before the selection time changes nothing.
+        base = get_settings().rules.credit_base_score
+        standings = credit_repo.standings(eligible)
+        update["credit_scores"] = {a: standings[a].score(base, stamp(now)) for a in eligible}
     events: list[DomainEvent] = []
     if len(eligible) < minimum:
         reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
@@ -85,10 +112,9 @@ def close_enrollment(purchase_id: str) -> Purchase:
     else:
         update["status"] = PurchaseStatus.enrollment_closed
     closed = purchase.model_copy(update=update)
-    try:
-        repo.save(closed, events, conflict=f"purchase {purchase_id} was closed meanwhile")
-    except Conflict:
-        return repo.get(purchase_id, consistent=True)  # another trigger closed it first
+    repo.save(
+        closed, events, conflict=f"purchase {purchase_id} changed while closing", enrollments_unchanged=True
+    )
     event_bus.flush(events)
     repo.mark_eligibility(purchase_id, judged)
     return closed
@@ -135,17 +161,12 @@ def run_selection(purchase_id: str) -> Purchase:
     if stamp(purchase.selection_time) > stamp(now):
         raise StepNotDue(f"purchase {purchase_id} selects at {stamp(purchase.selection_time)}")
     eligible = purchase.eligible_agencies
-    scores: dict[str, int] = {}
-    if purchase.method == SelectionMethod.credit_best_value:
-        base = get_settings().rules.credit_base_score
-        standings = credit_repo.standings(eligible)
-        scores = {a: standings[a].score(base, stamp(now)) for a in eligible}
     reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
     proof, result = select(
         purchase,
         bytes.fromhex(repo.seed(purchase_id)),
         eligible,
-        scores=scores,
+        scores=purchase.credit_scores,
         reserves=reserves,
         drawn_at=stamp(now),
         confirmation_deadline=confirmation_deadline(now),
@@ -157,8 +178,11 @@ def run_selection(purchase_id: str) -> Purchase:
         repo.save(
             selected, events, conflict=f"purchase {purchase_id} was drawn meanwhile", draw=proof.as_dict()
         )
-    except Conflict:
-        return repo.get(purchase_id, consistent=True)  # another trigger drew first: the same draw
+    except (Conflict, ServiceUnavailable) as exc:
+        current = repo.get(purchase_id, consistent=True)
+        if current.status == PurchaseStatus.enrollment_closed:
+            raise StepBusy(f"purchase {purchase_id}: the draw could not be saved; retry") from exc
+        return current  # another trigger drew first: the same draw
     event_bus.flush(events)
     return selected
 
@@ -198,9 +222,16 @@ def check_confirmation(purchase_id: str) -> Purchase:
     result = purchase.result
     if purchase.status not in AWAITING_CONFIRMATION or result is None or result.escalated_at:
         return purchase
-    now = stamp(utcnow())
-    if result.confirmation_deadline > now:
-        return purchase  # a reserve moved up meanwhile: its own window is still open
+    now_at = utcnow()
+    if result.confirmation_deadline >= stamp(now_at):
+        # The parties may act until the deadline's last second. Triggered a moment early (a clock
+        # behind the execution's), retry; much earlier, a reserve moved up and has its own window.
+        if parse_iso(result.confirmation_deadline) - now_at < NOT_DUE_SLACK:
+            raise StepNotDue(
+                f"purchase {purchase_id}: the confirmation deadline is {result.confirmation_deadline}"
+            )
+        return purchase
+    now = stamp(now_at)
     escalated = purchase.model_copy(
         update={"result": result.model_copy(update={"escalated_at": now}), "updated_at": now}
     )
@@ -263,8 +294,8 @@ def sweep() -> SweepReport:
             else:
                 confirmation.issue_letter(purchase.purchase_id)
             report.advanced.append(purchase.purchase_id)
-        except (DomainError, StepNotDue) as exc:
-            report.failed[purchase.purchase_id] = str(exc)
+        except Exception as exc:
+            report.failed[purchase.purchase_id] = f"{type(exc).__name__}: {exc}"
             log(
                 logger,
                 logging.WARNING,
