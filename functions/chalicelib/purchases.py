@@ -10,10 +10,10 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
-from marketplace.domain.agencies import DIVISION_PATTERN
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.purchases import Purchase, PurchasePublic, PurchaseRequest, PurchaseStatus
+from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.services import purchases as service
 
 bp = Blueprint(__name__)

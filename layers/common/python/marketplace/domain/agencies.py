@@ -13,8 +13,8 @@ from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
 from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.owners import Contact
+from marketplace.domain.regions import DIVISION_PATTERN
 
-DIVISION_PATTERN = r"^\d{6}$"
 ID_NUMBER_PATTERN = r"^\d{17}[\dX]$"
 
 

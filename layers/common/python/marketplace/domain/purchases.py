@@ -12,9 +12,9 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from marketplace.domain.agencies import DIVISION_PATTERN
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.regions import DIVISION_PATTERN
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"

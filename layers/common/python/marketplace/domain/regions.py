@@ -6,6 +6,8 @@ covers every place whose code starts with its own code stripped of trailing `00`
 
 from __future__ import annotations
 
+DIVISION_PATTERN = r"^\d{6}$"
+
 
 def stem(code: str) -> str:
     kept = code

@@ -12,12 +12,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from marketplace.domain.agencies import Agency
 from marketplace.domain.credit import CreditStanding
 from marketplace.domain.purchases import (
     DUE,
@@ -32,6 +31,9 @@ from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import AgencyRow, CreditRow, PurchaseRow
+
+if TYPE_CHECKING:
+    from marketplace.domain.agencies import Agency
 
 PURCHASE = "PURCHASE"
 DRAW = "DRAW"
@@ -205,6 +207,8 @@ class EnrollmentContext:
 
 def enrollment_context(purchase_id: str, agency_id: str) -> EnrollmentContext:
     """The purchase, the agency, its credit standing and any earlier enrollment, in one BatchGetItem."""
+    from marketplace.domain.agencies import Agency  # only enrollment reads agencies
+
     tables = {
         PurchaseRow.Meta.table_name: [
             {"purchase_id": {"S": purchase_id}, "sk": {"S": PURCHASE}},

@@ -20,7 +20,7 @@ from marketplace.events import DomainEvent, event
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
-from marketplace.services.purchases import confirmation_deadline
+from marketplace.services.outcomes import confirmation_deadline
 from marketplace.settings import get_settings
 
 ATTEMPTS = 3  # the owner and the agency may act at the same moment: the loser re-reads and retries

@@ -12,7 +12,6 @@ from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain import draw
 from marketplace.domain.catalogue import ItemStatus, in_force
-from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
     OPEN_FOR_EDIT,
     PUBLIC_STATUSES,
@@ -30,13 +29,13 @@ from marketplace.domain.regions import stem as region_stem
 from marketplace.domain.selection import direct_result
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from marketplace.events import DomainEvent, event
-from marketplace.repositories import agencies as agencies_repo
 from marketplace.repositories import catalogue as catalogue_repo
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import owners as owners_repo
 from marketplace.repositories import purchases as repo
 from marketplace.services.calendar import working_calendar
+from marketplace.services.outcomes import confirmation_deadline, result_event
 from marketplace.settings import get_settings
 
 
@@ -200,6 +199,10 @@ def review(purchase_id: str, approve: bool, reasons: str, by: Principal) -> Purc
 
 
 def _check_direct_choice(purchase: Purchase) -> None:
+    # Imported here: only direct selection needs the agencies' models.
+    from marketplace.domain.enrollment import refusals
+    from marketplace.repositories import agencies as agencies_repo
+
     assert purchase.direct is not None
     agency_id = purchase.direct.agency_id
     agency = agencies_repo.find(agency_id)
@@ -252,12 +255,6 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Pur
     return published
 
 
-def confirmation_deadline(start: datetime) -> str:
-    settings = get_settings()
-    due = working_calendar().deadline(start, settings.rules.confirmation_working_days, settings.timezone)
-    return stamp(due.at)
-
-
 def _published_event(purchase: Purchase, by: Principal) -> DomainEvent:
     data = {
         "purchase_id": purchase.purchase_id,
@@ -272,21 +269,6 @@ def _published_event(purchase: Purchase, by: Principal) -> DomainEvent:
         "reannounces": purchase.reannounces,
     }
     return event("PurchasePublished", subject=purchase.purchase_id, data=data, actor=by.subject)
-
-
-def result_event(purchase: Purchase, actor: str) -> DomainEvent:
-    result = purchase.result
-    assert result is not None
-    data = {
-        "purchase_id": purchase.purchase_id,
-        "owner_id": purchase.owner_id,
-        "method": purchase.method.value,
-        "selected_agency": result.selected_agency,
-        "short_list": result.short_list,
-        "reserves": result.reserves,
-        "confirmation_deadline": result.confirmation_deadline,
-    }
-    return event("ResultPublished", subject=purchase.purchase_id, data=data, actor=actor)
 
 
 def reannounce(

@@ -13,7 +13,6 @@ from typing import Any
 
 from marketplace.auth import Principal
 from marketplace.clock import local_today, parse_iso, utcnow
-from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
     AWAITING_CONFIRMATION,
     Enrollment,
@@ -29,11 +28,10 @@ from marketplace.domain.selection import select
 from marketplace.errors import Conflict, Forbidden, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
-from marketplace.repositories import agencies as agencies_repo
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
-from marketplace.services.purchases import confirmation_deadline, result_event
+from marketplace.services.outcomes import confirmation_deadline, result_event
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.selection")
@@ -123,6 +121,10 @@ def _close(purchase: Purchase) -> Purchase:
 def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enrollment]:
     """Each enrollment judged again at closing: an agency expelled, suspended or blacklisted since
     it enrolled is not drawn."""
+    # Imported here: agencies' models are only needed when closing, not by the other steps' functions.
+    from marketplace.domain.enrollment import refusals
+    from marketplace.repositories import agencies as agencies_repo
+
     ids = [e.agency_id for e in enrolled]
     agencies = agencies_repo.profiles(ids)
     standings = credit_repo.standings(ids)
