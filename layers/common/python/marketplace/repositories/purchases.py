@@ -427,7 +427,9 @@ def list_owned(owner_id: str, *, status: str | None, limit: int, cursor: str | N
 
 
 def due_by(now: str) -> Iterator[Purchase]:
-    """Purchases whose timed step is due at `now`, oldest first: the sweeper's work."""
+    """Purchases whose timed step is due at `now`, oldest first: the sweeper's work (the index holds
+    keys only; each purchase is read as it is now)."""
     with translated():
-        for row in PurchaseRow.by_due.query(DUE, PurchaseRow.due_at <= now):
-            yield _from_row(row)
+        keys = [row.purchase_id for row in PurchaseRow.by_due.query(DUE, PurchaseRow.due_at <= now)]
+    for purchase_id in keys:
+        yield get(purchase_id, consistent=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from marketplace.repositories.base import TableMeta
@@ -17,8 +17,8 @@ class _Meta(TableMeta):
     billing_mode = "PAY_PER_REQUEST"
 
 
-def _index_meta(name: str) -> type:
-    return type("Meta", (), {"index_name": name, "projection": AllProjection()})
+def _index_meta(name: str, projection: Any = None) -> type:
+    return type("Meta", (), {"index_name": name, "projection": projection or AllProjection()})
 
 
 class CatalogueListIndex(GlobalSecondaryIndex["CatalogueItemRow"]):
@@ -251,9 +251,10 @@ class PurchaseEnrolledIndex(GlobalSecondaryIndex["PurchaseRow"]):
 
 class PurchaseDueIndex(GlobalSecondaryIndex["PurchaseRow"]):
     """Purchases with a timed step pending (close, select, confirmation deadline, a letter to issue),
-    by when it is due: the sweeper's safety net behind each purchase's state machine."""
+    by when it is due: the sweeper's safety net behind each purchase's state machine. Keys only: the
+    sweeper reads each purchase anyway, and updates of other attributes cost this index no writes."""
 
-    Meta = _index_meta("by-due")
+    Meta = _index_meta("by-due", KeysOnlyProjection())
     due = UnicodeAttribute(hash_key=True)
     due_at = UnicodeAttribute(range_key=True)
 
