@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from marketplace import auth
+from marketplace import auth, strict_json
 from marketplace.auth import Principal
 from marketplace.errors import BadRequest, DomainError, FieldError, ServiceUnavailable, ValidationFailed
 from marketplace.observability import correlation_id
@@ -200,9 +200,11 @@ def _json_body(request: Any) -> Any:
     if not raw.strip():
         raise BadRequest("a JSON request body is required")
     try:
-        return json.loads(raw)
+        return strict_json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("request body is nested too deeply") from exc
 
 
 def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:

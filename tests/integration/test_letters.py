@@ -179,3 +179,42 @@ def test_a_document_store_that_is_throttling_is_a_503_with_retry_after(
     assert reply.status == 503 and reply.headers["retry-after"] == "2"
     with pytest.raises(ServiceUnavailable):
         letters.issue(letter())
+
+
+def test_a_letter_with_a_repeated_key_or_absurd_nesting_is_a_400_not_a_verdict(api: Api) -> None:
+    issued = letters.issue(letter("L-STRICT-1"))
+    stored = envelope_bytes(issued).decode()
+    # Python keeps the last of two keys, other readers the first: one file, two letters.
+    twice = stored.replace('{"letter":', '{"letter":{"title":"冒名"},"letter":', 1)
+    reply = api.call("POST", "/letters/verify", raw=twice.encode())
+    assert reply.status == 400 and "repeated keys" in reply.body["detail"]
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    assert api.call("POST", "/letters/verify", raw=deep).status == 400
+    assert api.call("POST", "/letters/verify", raw=b'{"letter": NaN}').status == 400
+
+
+def test_only_the_low_form_of_a_signature_verifies(api: Api) -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    from marketplace import p256
+
+    envelope = letters.issue(letter("L-LOW-S-1")).model_dump(mode="json")
+    r, s = decode_dss_signature(base64.b64decode(envelope["signature"]["value"]))
+    assert s <= p256.N // 2  # stored in the low form
+    twin = base64.b64encode(encode_dss_signature(r, p256.N - s)).decode()
+    assert api.call("POST", "/letters/verify", envelope).body["valid"] is True
+    forged = {**envelope, "signature": {**envelope["signature"], "value": twin}}
+    assert api.call("POST", "/letters/verify", forged).body["valid"] is False
+
+
+def test_the_command_names_the_key_it_used_by_fingerprint_and_refuses_absurd_files(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issued = letters.issue(letter("L-FP-1"))
+    published = api.call("GET", "/letters/public-key").body
+    (tmp_path / "key.pem").write_text(published["public_key_pem"])
+    (tmp_path / "letter.json").write_bytes(envelope_bytes(issued))
+    assert verify_main([str(tmp_path / "letter.json"), "--public-key", str(tmp_path / "key.pem")]) == 0
+    assert published["fingerprint_sha256"] in capsys.readouterr().out
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    assert verify_main([str(tmp_path / "deep.json"), "--public-key", str(tmp_path / "key.pem")]) == 2

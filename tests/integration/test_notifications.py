@@ -286,5 +286,5 @@ def test_a_cursor_resumes_only_the_list_and_the_inbox_it_came_from(api: Api) -> 
     assert owner.get(f"/me/notifications?cursor={unread_cursor}").status == 400
     assert owner.get(f"/me/notifications?unread=true&cursor={all_cursor}").status == 400
     assert api.as_role("owner", "OW-2").get(f"/me/notifications?cursor={all_cursor}").status == 400
-    forged = encode_cursor({"recipient": {"S": "org:OW-1"}, "notification_id": {"S": ""}})
+    forged = encode_cursor({"recipient": {"S": "owner:OW-1"}, "notification_id": {"S": ""}})
     assert owner.get(f"/me/notifications?cursor={forged}").status == 400

@@ -79,7 +79,7 @@ class LetterKey:
         )
 
     def issue(self, confirmation: ConfirmationLetter) -> IssuedLetter:
-        signature = self.private.sign(confirmation.canonical_bytes(), ec.ECDSA(hashes.SHA256()))
+        signature = p256.low_s(self.private.sign(confirmation.canonical_bytes(), ec.ECDSA(hashes.SHA256())))
         value = base64.b64encode(signature).decode()
         return IssuedLetter(letter=confirmation, signature=LetterSignature(key_id=self.key_id, value=value))
 

@@ -101,13 +101,13 @@ def _notification_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
     """The consumer with the sample batch (a new announcement fans out over the item index), then
     the owner it notified reads its inbox and marks the entry read."""
     from app import app
-    from marketplace.domain.notifications import notification_id, org_inbox
+    from marketplace.domain.notifications import notification_id, owner_inbox
 
     batch = json.loads((EVENTS_DIR / "functions" / "notify.sqs.json").read_text(encoding="utf-8"))
     detail = json.loads(batch["Records"][0]["body"])["detail"]
     owner_id = detail["data"]["owner_id"]
     owner = api.as_role("owner", owner_id)
-    entry = notification_id(detail["event_id"], org_inbox(owner_id), detail["occurred_at"])
+    entry = notification_id(detail["event_id"], owner_inbox(owner_id), detail["occurred_at"])
 
     def notify() -> Any:
         result = app.handler_map["notify"](batch, None)

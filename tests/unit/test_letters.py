@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
+from marketplace import p256
 from marketplace.domain import letters
 from marketplace.domain.letters import ConfirmationLetter, canonical_json, check, envelope_bytes, render_html
 from marketplace.verify_letter import main as verify_main
@@ -298,7 +299,8 @@ def test_a_signed_letter_that_breaks_the_format_is_still_invalid(key: LetterKey)
     """Signature checks out, content does not: a letter the platform would never have written."""
 
     def signed(raw: dict[str, object]) -> dict[str, object]:
-        value = base64.b64encode(key.private.sign(canonical_json(raw), ec.ECDSA(hashes.SHA256()))).decode()
+        signature = p256.low_s(key.private.sign(canonical_json(raw), ec.ECDSA(hashes.SHA256())))
+        value = base64.b64encode(signature).decode()
         return {
             "letter": raw,
             "signature": {"algorithm": "ECDSA_SHA_256", "key_id": key.key_id, "value": value},

@@ -14,7 +14,7 @@ from marketplace.events import EVENT_TYPES
 from tests.support.schemas import EVENTS_DIR
 
 TZ = "Asia/Shanghai"
-OWNER, AGENCY = "org:OW-1", "org:AG-1"
+OWNER, AGENCY = "owner:OW-1", "agency:AG-1"
 
 
 def detail(event_type: str, data: dict[str, Any], **envelope: Any) -> dict[str, Any]:
@@ -51,7 +51,8 @@ def test_admins_share_one_inbox_no_organisation_can_name() -> None:
     assert n.inbox_of("admin", "ADMIN-1") == n.inbox_of("admin", "ADMIN-2") == n.ADMINS
     assert n.inbox_of("owner", "OW-1") == OWNER
     assert n.inbox_of("owner", "admin") != n.ADMINS
-    assert n.inbox_of("regulator", "RG-1") == "org:RG-1"
+    assert n.inbox_of("regulator", "RG-1") == "regulator:RG-1"
+    assert n.inbox_of("owner", "SAME-ID") != n.inbox_of("agency", "SAME-ID")  # one id, two roles
 
 
 def test_an_entry_id_depends_on_the_event_and_the_recipient_only_and_sorts_by_time() -> None:
@@ -156,9 +157,9 @@ def test_a_result_reaches_the_owner_the_selected_agency_the_short_list_and_the_r
         reserves=["AG-2", "AG-3"],
         confirmation_deadline="2026-12-02T09:00:00Z",
     )
-    assert set(notices) == {OWNER, AGENCY, "org:AG-2", "org:AG-3"}
+    assert set(notices) == {OWNER, AGENCY, "agency:AG-2", "agency:AG-3"}
     assert notices[AGENCY].title == "您已中选：PU-1"  # not also told it is on the short list
-    assert "第 2 候补" in notices["org:AG-3"].text
+    assert "第 2 候补" in notices["agency:AG-3"].text
     assert "2026-12-02 17:00" in notices[OWNER].text  # deadlines in the region's time
 
 
@@ -172,7 +173,7 @@ def test_a_short_list_waiting_for_the_owner_tells_each_candidate() -> None:
         reserves=[],
         confirmation_deadline="2026-12-02T09:00:00Z",
     )
-    assert set(notices) == {OWNER, AGENCY, "org:AG-2"}
+    assert set(notices) == {OWNER, AGENCY, "agency:AG-2"}
     assert "AG-1、AG-2" in notices[OWNER].text and notices[AGENCY].title == "您已入围：PU-1"
 
 
@@ -226,10 +227,10 @@ def test_the_audience_is_the_admitted_unsuspended_agencies_serving_the_region() 
     ]
     told_ = n.audience_members(plan.audience, holders)
     assert [x.recipient for x in told_] == [
-        "org:AG-BRANCH",
-        "org:AG-CITY",
-        "org:AG-DISTRICT",
-        "org:AG-PROVINCE",
+        "agency:AG-BRANCH",
+        "agency:AG-CITY",
+        "agency:AG-DISTRICT",
+        "agency:AG-PROVINCE",
     ]
     assert {x.title for x in told_} == {"新的采购公告：文三路地块环境影响评价"}
 
@@ -258,7 +259,7 @@ def test_the_agency_event_samples_reach_the_agency_they_name(path: Any) -> None:
         assert plan is None  # the reviewers' queue shows these; the agency learns the outcome
         return
     assert plan is not None
-    assert [x.recipient for x in plan.notices] == [n.org_inbox(sample["detail"]["data"]["agency_id"])]
+    assert [x.recipient for x in plan.notices] == [n.agency_inbox(sample["detail"]["data"]["agency_id"])]
     assert plan.link == f"/agencies/{sample['detail']['data']['agency_id']}"
 
 

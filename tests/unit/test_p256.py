@@ -33,8 +33,16 @@ def _theirs(key: ec.EllipticCurvePrivateKey, message: bytes, signature: bytes) -
 
 def _agree(key: ec.EllipticCurvePrivateKey, public: p256.PublicKey, message: bytes, signature: bytes) -> bool:
     ours = p256.verify(public, message, signature)
-    assert ours == _theirs(key, message, signature), (message.hex(), signature.hex())
+    expected = _theirs(key, message, signature) and _low(signature)  # we accept only the low twin
+    assert ours == expected, (message.hex(), signature.hex())
     return ours
+
+
+def _low(signature: bytes) -> bool:
+    try:
+        return decode_dss_signature(signature)[1] <= p256.N // 2
+    except ValueError:
+        return True  # not a signature: both refuse it anyway
 
 
 def test_random_keys_and_messages_verify_and_every_tampering_fails() -> None:
@@ -43,7 +51,7 @@ def test_random_keys_and_messages_verify_and_every_tampering_fails() -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         public = p256.public_key_from_der(_spki(key))
         message = os.urandom(rng.choice((0, 1, 31, 32, 33, 200, 4096)))
-        signature = key.sign(message, SHA256)
+        signature = p256.low_s(key.sign(message, SHA256))
         assert _agree(key, public, message, signature)
 
         flipped = bytearray(signature)
@@ -67,13 +75,6 @@ def test_random_signature_values_fail_like_they_do_in_cryptography() -> None:
     for _ in range(30):
         forged = encode_dss_signature(rng.randrange(1, p256.N), rng.randrange(1, p256.N))
         assert not _agree(key, public, b"m", forged)
-
-
-def test_the_other_s_of_a_signature_is_valid_too_as_ecdsa_defines_it() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = p256.public_key_from_der(_spki(key))
-    r, s = decode_dss_signature(key.sign(b"m", SHA256))
-    assert _agree(key, public, b"m", encode_dss_signature(r, p256.N - s))
 
 
 @pytest.mark.parametrize(
@@ -167,3 +168,19 @@ def test_pem_that_is_not_a_public_key_block_is_refused() -> None:
     ):
         with pytest.raises(p256.InvalidKey):
             p256.public_key_from_pem(text)
+
+
+def test_a_signature_has_one_valid_form_the_low_one() -> None:
+    # ECDSA's (r, n - s) verifies wherever (r, s) does: only the low form is accepted, so a letter
+    # has exactly one valid signature value; low_s keeps what cryptography accepts.
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = p256.public_key_from_der(_spki(key))
+    for n in range(20):
+        message = f"letter {n}".encode()
+        low = p256.low_s(key.sign(message, SHA256))
+        r, s = decode_dss_signature(low)
+        high = encode_dss_signature(r, p256.N - s)
+        assert s <= p256.N // 2 and _theirs(key, message, low) and _theirs(key, message, high)
+        assert p256.verify(public, message, low)
+        assert not p256.verify(public, message, high)
+        assert p256.low_s(high) == low and p256.low_s(low) == low

@@ -7,7 +7,8 @@ choice for tokens), and the verifier stays readable and runnable with the standa
 
 Inputs are the forms KMS produces: the public key as a DER SubjectPublicKeyInfo (GetPublicKey) and
 the signature as a DER `ECDSA-Sig-Value` (Sign with ECDSA_SHA_256). Both are parsed strictly (DER,
-not BER: one encoding per value), so a signature cannot be re-encoded into a second valid form.
+not BER: one encoding per value), and only the low form of s is accepted (`low_s`): a signature
+cannot be re-encoded, nor turned into its (r, n - s) twin, as a second valid form.
 Tests pit this module against `cryptography` on random keys, messages and tampered inputs.
 
 Verification handles public data only, so it needs no constant-time arithmetic.
@@ -50,6 +51,10 @@ class PublicKey:
         """The key as a DER SubjectPublicKeyInfo, uncompressed point (what KMS returns)."""
         point = b"\x04" + self.x.to_bytes(COORDINATE_BYTES, "big") + self.y.to_bytes(COORDINATE_BYTES, "big")
         return _tlv(_SEQUENCE, _EC_PUBLIC_KEY_P256 + _tlv(_BIT_STRING, b"\x00" + point))
+
+    def fingerprint(self) -> str:
+        """Hex SHA-256 of the DER key: what `GET /letters/public-key` publishes as `fingerprint_sha256`."""
+        return hashlib.sha256(self.spki_der()).hexdigest()
 
     def pem(self) -> str:
         return der_to_pem(self.spki_der())
@@ -170,7 +175,8 @@ def public_key_from_pem(pem: str) -> PublicKey:
 
 
 def signature_from_der(der: bytes) -> tuple[int, int]:
-    """(r, s) of a DER ECDSA-Sig-Value; ValueError when it is not one, or either is out of [1, n)."""
+    """(r, s) of a DER ECDSA-Sig-Value; ValueError when it is not one, or either is out of [1, n).
+    Verification also requires the low form (s <= n/2, see `low_s`)."""
     body = _only(der, _SEQUENCE)
     r_bytes, offset = _read(body, 0, _INTEGER)
     s_bytes, offset = _read(body, offset, _INTEGER)
@@ -241,12 +247,30 @@ def _twin_multiply(u1: int, q: PublicKey, u2: int) -> Jacobian:
     return result
 
 
+def _integer(value: int) -> bytes:
+    """A positive DER INTEGER, minimally encoded (a leading 0 only where the high bit is set)."""
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return _tlv(_INTEGER, b"\x00" + raw if raw[0] & 0x80 else raw)
+
+
+def low_s(signature: bytes) -> bytes:
+    """The signature with s replaced by n - s when s > n/2. Both verify: ECDSA signatures are
+    malleable. Issuing stores the low form and verification accepts only it, so a letter has exactly
+    one valid signature value (what KMS returns is normalised once, at issue)."""
+    r, s = signature_from_der(signature)
+    if s <= N // 2:
+        return signature
+    return _tlv(_SEQUENCE, _integer(r) + _integer(N - s))
+
+
 def verify(key: PublicKey, message: bytes, signature: bytes) -> bool:
-    """True when `signature` (DER) is key's ECDSA P-256 signature of SHA-256(`message`)."""
+    """True when `signature` (DER, low form) is key's ECDSA P-256 signature of SHA-256(`message`)."""
     try:
         r, s = signature_from_der(signature)
     except ValueError:
         return False
+    if s > N // 2:
+        return False  # the high twin of a valid signature: refused, see `low_s`
     # SHA-256 is exactly as long as n, so the digest is used whole (no leftmost-bits truncation).
     e = int.from_bytes(hashlib.sha256(message).digest(), "big")
     w = pow(s, -1, N)

@@ -12,13 +12,12 @@ Prints `valid` and exits 0, or lists what is wrong and exits 1 (2 when an input 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from marketplace import p256
+from marketplace import p256, strict_json
 from marketplace.domain.letters import check
 
 HTTP = ("https://", "http://")
@@ -28,22 +27,9 @@ class Unreadable(Exception):
     """An input that cannot be read or parsed (exit code 2)."""
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A repeated key would let two readers of one file see two letters (JSON parsers keep either
-    # the first or the last): such a file is refused outright.
-    keys = [k for k, _ in pairs]
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise ValueError(f"repeated keys: {', '.join(repeated)}")
-    return dict(pairs)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _parse(raw: bytes) -> Any:
-    return json.loads(raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    # A repeated key would let two readers of one file see two letters: refused (strict_json).
+    return strict_json.loads(raw)
 
 
 def _read(source: str) -> bytes:
@@ -98,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         envelope = _parse(_read(args.letter))
         key, key_id = _key(args)
-    except (OSError, ValueError, Unreadable) as exc:
+    except (OSError, ValueError, RecursionError, Unreadable) as exc:
         print(f"cannot read the letter or the key: {exc}", file=sys.stderr)
         return 2
     problems = check(envelope, key, key_id=key_id)
@@ -110,8 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     letter = envelope["letter"]
     print(
         f"valid: confirmation letter {letter['letter_id']} of purchase {letter['purchase_id']}: "
-        f"{letter['agency']['name']} selected, signed by {envelope['signature']['key_id']}"
+        f"{letter['agency']['name']} selected, signed by the key with SHA-256 fingerprint "
+        f"{key.fingerprint()}"
     )
+    if args.public_key is None:
+        # The key came from a server (perhaps the letter's own): only a fingerprint compared with
+        # the platform's published one proves whose key it is.
+        print("compare that fingerprint with the one the platform publishes before trusting it")
     return 0
 
 

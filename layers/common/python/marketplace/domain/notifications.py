@@ -38,13 +38,19 @@ class MalformedEvent(ValueError):
     """The message is not a domain event this consumer understands: retrying cannot help."""
 
 
-def org_inbox(org_id: str) -> str:
-    return f"org:{org_id}"
+def owner_inbox(owner_id: str) -> str:
+    return f"owner:{owner_id}"
+
+
+def agency_inbox(agency_id: str) -> str:
+    return f"agency:{agency_id}"
 
 
 def inbox_of(role: str, org_id: str) -> str:
-    """The inbox a caller reads: admins share one; everyone else reads their organisation's."""
-    return ADMINS if role == "admin" else org_inbox(org_id)
+    """The inbox a caller reads: admins share one; everyone else reads its organisation's in its
+    role. Nothing makes owner and agency ids disjoint (a department may buy and regulate): an inbox
+    keyed by the id alone would be shared by both."""
+    return ADMINS if role == "admin" else f"{role}:{org_id}"
 
 
 class Notification(Model):
@@ -153,7 +159,7 @@ def audience_members(audience: Audience, holders: Iterable[OfferHolder]) -> list
         for h in holders
         if h.status == ADMITTED and not h.suspended and serves(list(h.regions), audience.region)
     }
-    return [Notice(org_inbox(a), audience.title, audience.text) for a in sorted(chosen)]
+    return [Notice(agency_inbox(a), audience.title, audience.text) for a in sorted(chosen)]
 
 
 def entries(plan: Plan, notices: Iterable[Notice]) -> list[InboxEntry]:
@@ -226,10 +232,10 @@ class _Event:
         return _instant(self.text(key)).astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
 
     def owner(self) -> str:
-        return org_inbox(self.text("owner_id"))
+        return owner_inbox(self.text("owner_id"))
 
     def agency(self) -> str:
-        return org_inbox(self.text("agency_id"))
+        return agency_inbox(self.text("agency_id"))
 
 
 @dataclass(frozen=True)
@@ -311,13 +317,13 @@ def _result(e: _Event) -> _Told:
     notices = [Notice(e.owner(), f"选取结果已公布：{purchase}", owner_text)]
     if selected:
         text = f"您在采购 {purchase} 中选，请于 {deadline} 前确认接受或放弃。"
-        notices.append(Notice(org_inbox(selected), f"您已中选：{purchase}", text))
+        notices.append(Notice(agency_inbox(selected), f"您已中选：{purchase}", text))
     for agency in short_list:
         text = f"您已入围采购 {purchase} 的短名单，等待业主选定。"
-        notices.append(Notice(org_inbox(agency), f"您已入围：{purchase}", text))
+        notices.append(Notice(agency_inbox(agency), f"您已入围：{purchase}", text))
     for rank, agency in enumerate(e.ids("reserves"), start=1):
         text = f"您是采购 {purchase} 的第 {rank} 候补；中选机构放弃时依次递补。"
-        notices.append(Notice(org_inbox(agency), f"您是候补：{purchase}", text))
+        notices.append(Notice(agency_inbox(agency), f"您是候补：{purchase}", text))
     return _Told(_purchase(e), notices)
 
 

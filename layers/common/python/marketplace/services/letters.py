@@ -51,6 +51,7 @@ def issue(letter: ConfirmationLetter) -> IssuedLetter:
         _ensure_html(existing)
         return existing
     key_id, signature = repo.sign(letter.canonical_bytes())
+    signature = p256.low_s(signature)  # the one form verification accepts
     issued = IssuedLetter(
         letter=letter,
         signature=LetterSignature(key_id=key_id, value=base64.b64encode(signature).decode("ascii")),
