@@ -261,3 +261,26 @@ def test_a_direct_selection_window_waits_only_for_the_confirmation(market: Marke
     purchase = repo.get(purchase_id)
     assert window_input(purchase)["enrollment_deadline"] == purchase.published_at
     assert _task("close_enrollment", purchase_id)["status"] == "selected"
+
+
+@pytest.mark.parametrize("per_transaction", [90, 1])
+def test_each_enrollment_is_marked_with_whether_it_counted(
+    market: Market, monkeypatch, per_transaction: int
+) -> None:
+    # Within one transaction's size the marks are written with the closing itself; beyond it, after.
+    from marketplace.repositories import purchases as repo
+
+    monkeypatch.setattr(repo, "MARKS_PER_TRANSACTION", per_transaction)
+    purchase_id = market.publish()
+    for n in (1, 2, 3):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    admit([agency_id(3)], status="expelled", history=[])
+    market.close_and_select(purchase_id)
+    listed = {
+        e["agency_id"]: e for e in market.owner.get(f"/purchases/{purchase_id}/enrollments").body["items"]
+    }
+    assert {a: e["eligible"] for a, e in listed.items()} == {
+        agency_id(1): True,
+        agency_id(2): True,
+        agency_id(3): False,
+    }

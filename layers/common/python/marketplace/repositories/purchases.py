@@ -347,6 +347,25 @@ def enrollments(purchase_id: str) -> list[Enrollment]:
         return [Enrollment.model_validate(r.document) for r in rows]
 
 
+# A transaction takes 100 items: the purchase, its event, and up to this many enrollments' marks.
+MARKS_PER_TRANSACTION = 90
+
+
+def close(purchase: Purchase, events: list[DomainEvent], judged: list[Enrollment], *, conflict: str) -> None:
+    """Save the closed purchase, if no enrollment changed since they were judged, together with each
+    enrollment's mark (whether it counted); a window with more enrollments than one transaction holds
+    gets its marks right after."""
+    inline = judged if len(judged) <= MARKS_PER_TRANSACTION else []
+
+    def marks(tx: TransactWrite) -> None:
+        for enrollment in inline:
+            tx.save(_enrollment_row(enrollment))
+
+    save(purchase, events, conflict=conflict, enrollments_unchanged=True, stage_also=marks)
+    if judged and not inline:
+        mark_eligibility(purchase.purchase_id, judged)
+
+
 def mark_eligibility(purchase_id: str, judged: list[Enrollment]) -> None:
     """Record, on each enrollment, whether it counted when enrollment closed."""
     with translated(), PurchaseRow.batch_write() as batch:

@@ -110,11 +110,8 @@ def _close(purchase: Purchase) -> Purchase:
     else:
         update["status"] = PurchaseStatus.enrollment_closed
     closed = purchase.model_copy(update=update)
-    repo.save(
-        closed, events, conflict=f"purchase {purchase_id} changed while closing", enrollments_unchanged=True
-    )
+    repo.close(closed, events, judged, conflict=f"purchase {purchase_id} changed while closing")
     event_bus.flush(events)
-    repo.mark_eligibility(purchase_id, judged)
     return closed
 
 
