@@ -14,13 +14,8 @@ confirmed purchase takes from that wait (the CheckConfirmation task answers `sta
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import StackProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINE = "marketplace-local-purchase-window"
 ASL = ROOT / "statemachines" / "purchase-window.asl.json"
@@ -37,66 +34,7 @@ WAITING_AT = "WaitForConfirmationDeadline"
 # What CheckConfirmation returns for a purchase both parties confirmed (selection.window_state).
 CONFIRMED_WINDOW = {"status": "confirmed", "escalated": False}
 WINDOW_SECONDS = 6  # the enrollment deadline, this far ahead of the draft
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 15.0
 AGENCIES = 3
-
-
-class Stack:
-    """`python -m infra.local` in its own process group; `stop()` signals the group."""
-
-    def __init__(self, state_dir: Path) -> None:
-        env = dict(os.environ)
-        roots = [ROOT / "layers" / "common" / "python", ROOT / "functions", ROOT]
-        env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
-        env["PYTHONUNBUFFERED"] = "1"
-        env["AWS_DEFAULT_REGION"] = "cn-north-1"
-        env["RULE_ENROLLMENT_MIN_WORKING_DAYS"] = "0"
-        self.state_dir = state_dir
-        self.log_path = state_dir / "stack.log"
-        command = [sys.executable, "-m", "infra.local", "--port", "0", "--state-dir", str(state_dir)]
-        command += ["--exit-with-parent"]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.api = self.moto = ""
-
-    def wait_until_up(self) -> None:
-        import requests
-
-        described = self.state_dir / "stack.json"
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the local stack exited with {self.process.returncode}: {self.tail()}")
-            if described.exists():
-                document = json.loads(described.read_text(encoding="utf-8"))
-                self.api, self.moto = document["api"], document["moto"]
-                with contextlib.suppress(requests.RequestException):
-                    if requests.get(f"{self.api}/health", timeout=2).status_code == 200:
-                        return
-            time.sleep(0.2)
-        raise TimeoutError(f"the local stack did not answer /health in {START_TIMEOUT} s: {self.tail()}")
-
-    def tail(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-    def token(self, role: str, org_id: str = "", industries: tuple[str, ...] = ()) -> str:
-        from infra.local.tokens import mint_token
-
-        return mint_token(role, org_id, industries=industries, state_dir=self.state_dir)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
 
 
 class Http:
@@ -125,7 +63,7 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _run_purchase(stack: Stack) -> tuple[str, float]:
+def _run_purchase(stack: StackProcess) -> tuple[str, float]:
     """One purchase through the API, to the point where both parties have confirmed. Returns the
     purchase id and the seconds from submission until the draw was visible."""
     from tests.support.samples import agency_profile, catalogue_item, owner_profile
@@ -280,9 +218,10 @@ def count(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as directory:
-        stack = Stack(Path(directory))
+        # The e2e suite's stack (RULE_ENROLLMENT_MIN_WORKING_DAYS=0), at real time: a scaled
+        # sweeper would do the window's work meanwhile.
+        stack = StackProcess.start(Path(directory), "--time-scale", "1")
         try:
-            stack.wait_until_up()
             purchase_id, drawn_after = _run_purchase(stack)
             events = _history(stack.moto, purchase_id)
         finally:
