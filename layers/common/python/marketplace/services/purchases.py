@@ -159,10 +159,11 @@ def submit(purchase_id: str, by: Principal) -> Purchase:
     _require_owner(current, by)
     if current.status not in OPEN_FOR_EDIT:
         raise Conflict(f"purchase {purchase_id} is {current.status.value}: it was already submitted")
-    _check_window(current, utcnow())
-    if current.method == SelectionMethod.direct:
-        _check_direct_choice(current)
     review = _needs_review(current)
+    if review:  # publication checks both itself, at the moment it publishes
+        _check_window(current, utcnow())
+        if current.method == SelectionMethod.direct:
+            _check_direct_choice(current)
     submitted = current.model_copy(update={"submitted_at": _now(), "updated_at": _now()})
     data = {
         "purchase_id": purchase_id,
