@@ -12,7 +12,7 @@ from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.model import Model, StrictModel
-from marketplace.domain.purchases import Purchase, PurchasePublic, PurchaseRequest, PurchaseStatus
+from marketplace.domain.purchases import Purchase, PurchasePublic, PurchaseRequest, PurchaseStatus, stamp
 from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.services import purchases as service
 
@@ -73,8 +73,6 @@ class DrawProof(Model):
 
 
 def _stamp(value: datetime | None) -> str | None:
-    from marketplace.domain.purchases import stamp
-
     return stamp(value) if value else None
 
 

@@ -271,9 +271,9 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
     """The timed step the purchase waits for, and when: what the sweeper looks for."""
     status = purchase.status
     if status == PurchaseStatus.enrollment_open:
-        return "close", _z(purchase.enrollment_deadline)
+        return "close", stamp(purchase.enrollment_deadline)
     if status == PurchaseStatus.enrollment_closed:
-        return "select", _z(purchase.selection_time)
+        return "select", stamp(purchase.selection_time)
     if (
         status in AWAITING_CONFIRMATION
         and purchase.result is not None
@@ -289,6 +289,3 @@ def stamp(at: datetime) -> str:
     """A purchase's instants, UTC to the second: one fixed width, so that stored strings compare in
     time order (in conditions and index ranges) and Step Functions' Wait accepts them."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_z = stamp

@@ -25,6 +25,7 @@ from marketplace.domain.purchases import (
     EnrollmentStatus,
     Purchase,
     next_due,
+    stamp,
 )
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
@@ -69,7 +70,7 @@ def _state_actions(purchase: Purchase) -> list[Any]:
     actions: list[Any] = [
         PurchaseRow.document.set(_document(purchase)),
         PurchaseRow.status.set(purchase.status.value),
-        PurchaseRow.enrollment_deadline.set(_iso(purchase.enrollment_deadline)),
+        PurchaseRow.enrollment_deadline.set(stamp(purchase.enrollment_deadline)),
     ]
     public = purchase.status in PUBLIC_STATUSES and purchase.published_at is not None
     for attribute, value in (
@@ -85,12 +86,6 @@ def _state_actions(purchase: Purchase) -> list[Any]:
     else:
         actions += [PurchaseRow.due.set(DUE), PurchaseRow.due_at.set(due[1])]
     return actions
-
-
-def _iso(value: Any) -> str:
-    from marketplace.domain.purchases import stamp
-
-    return stamp(value)
 
 
 def _new_row(purchase: Purchase) -> PurchaseRow:

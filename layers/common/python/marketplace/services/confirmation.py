@@ -6,6 +6,7 @@ gets a credit penalty and the first reserve moves up with a window of its own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,12 +18,14 @@ from marketplace.domain.purchases import Purchase, PurchaseStatus, Result, stamp
 from marketplace.domain.selection import move_up
 from marketplace.errors import Conflict, Forbidden
 from marketplace.events import DomainEvent, event
+from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
 from marketplace.services.outcomes import confirmation_deadline
 from marketplace.settings import get_settings
 
+logger = logging.getLogger("marketplace.letters")
 ATTEMPTS = 3  # the owner and the agency may act at the same moment: the loser re-reads and retries
 
 
@@ -130,12 +133,8 @@ def _finish(purchase: Purchase) -> Purchase:
     try:
         return issue_letter(purchase.purchase_id)
     except Exception:
-        import logging
-
-        from marketplace.observability import log
-
         log(
-            logging.getLogger("marketplace.letters"),
+            logger,
             logging.ERROR,
             "letter not issued; the sweeper retries",
             purchase_id=purchase.purchase_id,
