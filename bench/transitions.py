@@ -15,7 +15,6 @@ confirmed purchase takes from that wait (the CheckConfirmation task answers `sta
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import time
 import uuid
@@ -53,20 +52,12 @@ class Http:
         return reply.json() if reply.content else None
 
 
-def _credit_code(prefix: str) -> str:
-    from marketplace.domain.credit_code import ALPHABET, complete
-
-    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _run_purchase(stack: StackProcess) -> tuple[str, float]:
     """One purchase through the API, to the point where both parties have confirmed. Returns the
     purchase id and the seconds from submission until the draw was visible."""
-    from tests.support.samples import agency_profile, catalogue_item, owner_profile
+    from marketplace.domain.purchases import stamp
+    from tests.support.market import purchase_request
+    from tests.support.samples import agency_profile, catalogue_item, owner_profile, unique_credit_code
 
     run = uuid.uuid4().hex[:8].upper()
     item, owner_id = f"BENCH-{run}", f"BENCH-OW-{run}"
@@ -75,30 +66,26 @@ def _run_purchase(stack: StackProcess) -> tuple[str, float]:
     owner = Http(stack.api, stack.token("owner", owner_id))
     public = Http(stack.api)
     admin.call("POST", "/catalogue/items", catalogue_item(item), expect=201)
-    owner.call("POST", "/owners", owner_profile(_credit_code("11330100")[:17]), expect=201)
+    owner.call("POST", "/owners", owner_profile(unique_credit_code("11330100")[:17]), expect=201)
     agencies = [f"BENCH-AG-{run}-{n}" for n in range(1, AGENCIES + 1)]
     for n, agency in enumerate(agencies, start=1):
         profile = agency_profile()
-        profile["legal_entity"]["credit_code"] = _credit_code("91330106")
+        profile["legal_entity"]["credit_code"] = unique_credit_code("91330106")
         profile["legal_entity"]["name"] = f"浙江基准环境咨询有限公司{n}"
         profile["offerings"][0]["item_code"] = item
         Http(stack.api, stack.token("agency", agency)).call("POST", "/agencies", profile, expect=201)
         for reviewer in (admin, regulator):
             reviewer.call("POST", f"/agencies/{agency}/reviews", {"submission": 1, "decision": "approve"})
 
-    deadline = _stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
-    body = {
-        "project_code": f"2026-330106-{run}",
-        "title": "某道路改造工程环境影响评价(基准)",
-        "item_code": item,
-        "region": "330106",
-        "funding_type": "private",
-        "price_kind": "ceiling",
-        "amount_yuan": "98000.00",
-        "method": "random_draw",
-        "enrollment_deadline": deadline,
-        "selection_time": deadline,
-    }
+    deadline = stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
+    body = purchase_request(
+        project_code=f"2026-330106-{run}",
+        item_code=item,
+        funding_type="private",
+        amount_yuan="98000.00",
+        enrollment_deadline=deadline,
+        selection_time=deadline,
+    )
     purchase_id = str(owner.call("POST", "/purchases", body, expect=201)["purchase_id"])
     submitted = owner.call("POST", f"/purchases/{purchase_id}/submit")
     if submitted["status"] != "enrollment_open":

@@ -7,7 +7,6 @@ here is unique to this run."""
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 import time
@@ -19,9 +18,10 @@ from typing import Any
 import pytest
 import requests
 
-from marketplace.domain.credit_code import ALPHABET, complete
 from marketplace.domain.draw import verify
-from tests.support.samples import agency_profile, catalogue_item, owner_profile
+from marketplace.domain.purchases import stamp
+from tests.support.market import purchase_request
+from tests.support.samples import agency_profile, catalogue_item, owner_profile, unique_credit_code
 
 pytestmark = pytest.mark.e2e
 
@@ -46,18 +46,9 @@ class Client:
         return requests.post(self.api + path, json=body, headers=self.headers, timeout=15)
 
 
-def _credit_code(prefix: str) -> str:
-    """A valid code no other run uses: `prefix` holds the type and the (all-digit) division."""
-    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _admit(stack: Any, agency: str) -> None:
     profile = agency_profile()
-    profile["legal_entity"]["credit_code"] = _credit_code("91330106")
+    profile["legal_entity"]["credit_code"] = unique_credit_code("91330106")
     profile["legal_entity"]["name"] = f"浙江测试环境咨询有限公司{agency[-2:]}"
     profile["offerings"][0]["item_code"] = ITEM
     applicant = Client(stack.api, stack.token("agency", agency))
@@ -83,25 +74,21 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
     admin, public = Client(stack.api, stack.token("admin")), Client(stack.api)
     owner = Client(stack.api, stack.token("owner", OWNER))
     assert admin.post("/catalogue/items", catalogue_item(ITEM)).status_code == 201
-    assert owner.post("/owners", owner_profile(_credit_code("11330100")[:17])).status_code == 201
+    assert owner.post("/owners", owner_profile(unique_credit_code("11330100")[:17])).status_code == 201
     agencies = [f"E2E-AG-{RUN}-{n}" for n in (1, 2, 3)]
     for agency in agencies:
         _admit(stack, agency)
 
     # Published: a private purchase publishes on submission, its window closing in seconds.
-    deadline = _stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
-    body = {
-        "project_code": f"2026-330106-{RUN}",
-        "title": "某道路改造工程环境影响评价",
-        "item_code": ITEM,
-        "region": "330106",
-        "funding_type": "private",
-        "price_kind": "ceiling",
-        "amount_yuan": "98000.00",
-        "method": "random_draw",
-        "enrollment_deadline": deadline,
-        "selection_time": deadline,
-    }
+    deadline = stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
+    body = purchase_request(
+        project_code=f"2026-330106-{RUN}",
+        item_code=ITEM,
+        funding_type="private",
+        amount_yuan="98000.00",
+        enrollment_deadline=deadline,
+        selection_time=deadline,
+    )
     drafted = owner.post("/purchases", body)
     assert drafted.status_code == 201, drafted.text
     purchase_id = drafted.json()["purchase_id"]

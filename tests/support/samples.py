@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from marketplace.domain.credit_code import complete
+from marketplace.domain.credit_code import ALPHABET, complete
 
 
 def catalogue_item(code: str = "ZJ-HP-001", **changes: Any) -> dict[str, Any]:
@@ -102,3 +103,9 @@ def agency_profile(first17: str = "91330106MA2H7Y4K0", **changes: Any) -> dict[s
     }
     body.update(changes)
     return body
+
+
+def unique_credit_code(prefix: str) -> str:
+    """A valid credit code no other run uses (tests over HTTP share one stack): `prefix` holds the
+    type and the all-digit division, random characters the organisation."""
+    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
