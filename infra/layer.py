@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra import docstrings
 from infra.errors import BuildError
 from infra.layer_check import (
     RUNTIME_PROVIDED,
@@ -42,7 +43,7 @@ XRAY_EXTENSIONS_SUPPORT = ("__init__.py", "boto_utils.py", "util.py", "resources
 # Files no code path loads: the mypy plugin, C sources next to their compiled extension.
 UNUSED_FILES = ("pydantic/mypy.py", "wrapt/_wrappers.c")
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
-CACHE_VERSION = "4"  # bump when the pruning below changes
+CACHE_VERSION = "5"  # bump when the pruning below changes
 
 
 @dataclass
@@ -140,6 +141,7 @@ def _prune_dependencies(root: Path) -> dict[str, int]:
         ),
     )
     pruned["debug symbols (llvm-strip)"] = _strip_debug_symbols(root)
+    pruned["docstrings and comments (infra/docstrings.py)"] = docstrings.strip_tree(root).saved_bytes
     ext = root / "aws_xray_sdk" / "ext"
     keep = set(XRAY_EXTENSIONS_USED) | set(XRAY_EXTENSIONS_SUPPORT)
     count(

@@ -72,6 +72,15 @@ assert document()["paths"]
 from aws_xray_sdk.core import patch
 patch(["botocore"])
 import jwt, pynamodb.models, pynamodb.transactions
+from pydantic import BaseModel, ValidationError
+class Probe(BaseModel):
+    count: int
+try:
+    Probe(count="several")
+except ValidationError as exc:
+    assert exc.errors()[0]["type"] == "int_parsing", exc.errors()
+else:
+    raise AssertionError("pydantic accepted a word for an int")
 """
 
 
