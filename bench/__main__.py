@@ -64,6 +64,7 @@ def main() -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "cold_start": coldstart.measure(functions),
+        "cold_start_reference": {"floor_and_pydantic": coldstart.reference()},
         "dynamodb_calls": {name: sum(calls.values()) for name, calls in per_operation.items()},
         "dynamodb_calls_by_api": per_operation,
         "scans_on_request_paths": scans,

@@ -1,5 +1,5 @@
-"""Functions no one calls over HTTP: schedules (and, later, Step Functions tasks and queue
-consumers). Each is its own Lambda function with its own role."""
+"""Functions no one calls over HTTP: schedules. Each is its own Lambda function with its own role;
+both import what either uses, so that a cold start pays for its work at import, not later."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from marketplace.observability import log
+from marketplace.repositories import event_bus
+from marketplace.services.certificates import daily_check
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.tasks")
@@ -17,8 +19,6 @@ logger = logging.getLogger("marketplace.tasks")
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="relay_outbox")
 def relay_outbox(event: Any) -> dict[str, int]:
     """Publish the domain events whose immediate publication failed (the outbox's safety net)."""
-    from marketplace.repositories import event_bus
-
     published = event_bus.relay()
     if published:
         log(logger, logging.INFO, "outbox relayed", published=published)
@@ -28,8 +28,6 @@ def relay_outbox(event: Any) -> dict[str, int]:
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="check_certificates")
 def check_certificates(event: Any) -> dict[str, Any]:
     """Daily: notify agencies of certificates expiring soon; suspend items whose certificates expired."""
-    from marketplace.services.certificates import daily_check
-
     report = daily_check()
     log(
         logger,

@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from marketplace.observability import log
+from marketplace.services import selection
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.windows")
@@ -23,32 +24,24 @@ def _purchase_id(event: Any) -> str:
 @bp.lambda_function(name="close_enrollment")
 def close_enrollment(event: Any, context: Any) -> dict[str, Any]:
     """At the enrollment deadline: close, judge every enrollee again, fail with too few."""
-    from marketplace.services import selection
-
     return selection.window_state(selection.close_enrollment(_purchase_id(event)))
 
 
 @bp.lambda_function(name="run_selection")
 def run_selection(event: Any, context: Any) -> dict[str, Any]:
     """At the selection time: draw (or short-list) exactly once and publish the result."""
-    from marketplace.services import selection
-
     return selection.window_state(selection.run_selection(_purchase_id(event)))
 
 
 @bp.lambda_function(name="check_confirmation")
 def check_confirmation(event: Any, context: Any) -> dict[str, Any]:
     """At the confirmation deadline: escalate a result still unconfirmed."""
-    from marketplace.services import selection
-
     return selection.window_state(selection.check_confirmation(_purchase_id(event)))
 
 
 @bp.lambda_function(name="flag_purchase")
 def flag_purchase(event: Any, context: Any) -> dict[str, Any]:
     """The window failed after its retries: flag the purchase for the admin, with the error."""
-    from marketplace.services import selection
-
     error = event.get("error") if isinstance(event, dict) else None
     cause = error.get("Error", "") if isinstance(error, dict) else ""
     reason = f"the purchase's window stopped with {cause or 'an error'}; the sweeper retries its due step"
@@ -58,8 +51,6 @@ def flag_purchase(event: Any, context: Any) -> dict[str, Any]:
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_purchases")
 def sweep_purchases(event: Any) -> dict[str, Any]:
     """Close, select, escalate or issue the letter of any purchase whose execution did not."""
-    from marketplace.services import selection
-
     report = selection.sweep()
     if report.advanced or report.failed:
         log(logger, logging.INFO, "purchases swept", advanced=len(report.advanced), failed=len(report.failed))
