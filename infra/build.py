@@ -52,6 +52,7 @@ def build(
     policy_file: Path = policies.DEFAULT_POLICY_FILE,
     out_dir: Path = BUILD_DIR,
     cache_dir: Path = CACHE_DIR,
+    bytecode: bool = False,
 ) -> BuildResult:
     started = time.monotonic()
     ops = operations.discover()
@@ -60,7 +61,7 @@ def build(
     names = [op.name for op in ops] + [w.name for w in flows]
     policies.require(policy, names, policy_file)  # before anything slow: a missing entry fails fast
     out_dir.mkdir(parents=True, exist_ok=True)
-    built_layer = layer.build_layer(out_dir, cache_dir)
+    built_layer = layer.build_layer(out_dir, cache_dir, bytecode=bytecode)
     chalice_dir = out_dir / "chalice"
     sources = template_parts.Sources(
         operations=ops,
@@ -119,9 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--policies", type=Path, default=policies.DEFAULT_POLICY_FILE, help="policy file")
     parser.add_argument("--out", type=Path, default=BUILD_DIR, help="output directory")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="ship .pyc in the layer: faster cold starts, about 2.5 MB more (docs/adr/0009-layer-size.md)",
+    )
     args = parser.parse_args(argv)
     try:
-        result = build(policy_file=args.policies, out_dir=args.out)
+        result = build(policy_file=args.policies, out_dir=args.out, bytecode=args.bytecode)
     except BuildError as error:
         print(f"infra build failed: {error}", file=sys.stderr)
         return 1

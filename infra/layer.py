@@ -4,7 +4,9 @@ the `marketplace` package. The pip step is cached by the requirements' hash."""
 
 from __future__ import annotations
 
+import compileall
 import hashlib
+import py_compile
 import re
 import shutil
 import subprocess
@@ -191,7 +193,23 @@ def _zip(directory: Path, zip_path: Path) -> None:
                 archive.writestr(info, path.read_bytes())
 
 
-def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR) -> LayerBuild:
+def _compile(python: Path) -> None:
+    """Bytecode next to every source, for the runtime's CPython 3.11 to load instead of compiling:
+    `/opt` is read-only in Lambda, so without it every cold start compiles what it imports.
+    Unchecked hashes: the layer never changes after it is built, so the sources are not
+    consulted (nor their timestamps, which zipping resets)."""
+    if sys.version_info[:2] != (3, 11):
+        raise BuildError(
+            f"--bytecode needs Python 3.11 (the runtime's) to build, not {sys.version.split()[0]}"
+        )
+    ok = compileall.compile_dir(
+        python, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    if not ok:
+        raise BuildError("compiling the layer to bytecode failed")
+
+
+def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR, bytecode: bool = False) -> LayerBuild:
     deps, cached = dependencies(cache_dir=cache_dir)
     check_xray_patches()
     skip_v1 = not uses_pydantic_v1()
@@ -202,6 +220,8 @@ def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR) -> Layer
     shutil.copytree(deps, python, ignore=_ignore(skip_v1))
     shutil.copytree(LAYER_SOURCE / "marketplace", python / "marketplace", ignore=_ignore(False))
     verify(python)
+    if bytecode:
+        _compile(python)
     zip_path = out_dir / "layer.zip"
     _zip(directory, zip_path)
     pruned = dict(

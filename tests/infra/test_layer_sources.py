@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
-from infra.build import BuildResult
+import pytest
+
+from infra.build import BuildResult, build
 from infra.docstrings import rewrite, strip_tree, without_docstrings
 
 SAMPLE = '''# Copyright 2024 Example Authors
@@ -96,3 +100,26 @@ def test_the_built_layer_carries_no_third_party_docstrings_and_fits_its_budget(b
     ours = (layer / "marketplace" / "settings.py").read_text(encoding="utf-8")
     assert ours.startswith('"""')  # our own package is shipped as written
     assert built.layer_bytes < 6 * 1024 * 1024
+
+
+def test_with_bytecode_every_module_has_a_pyc_the_runtime_loads_without_its_source(
+    tmp_path_factory: pytest.TempPathFactory, built: BuildResult
+) -> None:
+    result = build(out_dir=tmp_path_factory.mktemp("infra-build-bytecode"), bytecode=True)
+    python = result.template_path.parent / "layer" / "python"
+    sources = list(python.rglob("*.py"))
+    assert len(sources) > 200
+    tag = sys.implementation.cache_tag
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        header = compiled.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, compiled
+        assert int.from_bytes(header[4:8], "little") == 0b01, compiled  # hash-based, source unchecked
+    assert result.layer_bytes > built.layer_bytes
+    # An unchecked pyc is loaded without reading its source: a spoiled source changes nothing.
+    (python / "annotated_types" / "__init__.py").write_text("raise RuntimeError('source read')\n")
+    code = f"import sys; sys.path.insert(0, {str(python)!r}); import annotated_types as a; print(a.Gt(1))"
+    command = [sys.executable, "-S", "-B", "-c", code]
+    loaded = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "Gt(gt=1)"
