@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.domain.credit_code import complete, org_check_character
+from marketplace.domain.credit_code import complete
 
 ADMIN_ORG = "ADMIN-1"
 EFFECTIVE_FROM = "2026-01-01"
@@ -17,7 +17,7 @@ MARKET_PRICE = (
 
 def credit_code(authority_and_type: str, division: str, organisation: str) -> str:
     """A valid unified social credit code: 2 + 6 + 8 characters, then both check characters."""
-    return complete(authority_and_type + division + organisation + org_check_character(organisation))
+    return complete(authority_and_type + division + organisation)
 
 
 # The regulating industry of each department's items: regulators with that industry review the

@@ -48,9 +48,9 @@ def _agency_id(label: str) -> str:
 
 
 def _credit_code_start() -> str:
-    """The first 17 characters of a credit code no other run or test uses (samples.complete adds
-    the check character)."""
-    return "91330106" + "".join(secrets.choice(ALPHABET) for _ in range(9))
+    """The first 16 characters of a credit code no other run or test uses (samples.complete adds
+    the check characters)."""
+    return "91330106" + "".join(secrets.choice(ALPHABET) for _ in range(8))
 
 
 def _profile(*, safety_grade: int | None = None) -> dict[str, Any]:

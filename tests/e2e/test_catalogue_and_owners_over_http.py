@@ -79,7 +79,7 @@ def test_owner_registration_and_visibility_over_http(local_stack) -> None:
     api = local_stack.api
     owner = local_stack.token("owner", "OW-E2E-2")
     registered = requests.post(
-        f"{api}/owners", json=owner_profile("11330100002496137"), headers=_headers(owner), timeout=10
+        f"{api}/owners", json=owner_profile("1133010000249637"), headers=_headers(owner), timeout=10
     )
     assert registered.status_code == 201, registered.text
     own = requests.get(f"{api}/owners/OW-E2E-2", headers=_headers(owner), timeout=10).json()
@@ -88,12 +88,12 @@ def test_owner_registration_and_visibility_over_http(local_stack) -> None:
     other = local_stack.token("owner", "OW-E2E-3")
     hijack = requests.put(
         f"{api}/owners/OW-E2E-2",
-        json=owner_profile("11330100002496137", name="篡改"),
+        json=owner_profile("1133010000249637", name="篡改"),
         headers=_headers(other),
         timeout=10,
     )
     assert hijack.status_code == 403
-    bad_code = owner_profile("11330100002496137")
+    bad_code = owner_profile("1133010000249637")
     bad_code["credit_code"] = "91350100M000100Y44"
     refused = requests.post(f"{api}/owners", json=bad_code, headers=_headers(other), timeout=10)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "credit_code"

@@ -55,7 +55,7 @@ def test_a_change_is_reviewed_and_the_old_record_stays_in_force_until_approved(
 
 
 def test_the_credit_code_cannot_change(admitted: Api) -> None:
-    other = agency_profile("91330106MA2H7Y4K1")
+    other = agency_profile("91330106MA2H7Y41")
     refused = admitted.as_role("agency", "AG-001").put("/agencies/AG-001", other)
     assert refused.status == 422 and refused.body["errors"][0]["field"] == "legal_entity.credit_code"
 
@@ -271,12 +271,12 @@ def test_approval_checks_eligibility_again_on_the_day(admitted: Api, published_e
 def test_an_applicant_expelled_before_admission_is_reinstated_to_apply_again(api: Api) -> None:
     api.as_role("admin").post("/catalogue/items", catalogue_item())
     agency = api.as_role("agency", "AG-009")
-    agency.post("/agencies", agency_profile("91330106MA2H7Y4K9"))
+    agency.post("/agencies", agency_profile("91330106MA2H7Y49"))
     admin = api.as_role("admin")
     assert admin.post("/agencies/AG-009/expulsion", {"reason": "冒用资质", "basis": "办法"}).status == 200
     back = admin.post("/agencies/AG-009/reinstatement", {"reason": "复核撤销", "basis": "复核决定"})
     assert back.status == 200 and back.body["status"] == "returned"
-    again = agency.post("/agencies", agency_profile("91330106MA2H7Y4K9"))
+    again = agency.post("/agencies", agency_profile("91330106MA2H7Y49"))
     assert again.status == 201 and again.body["number"] == 2
 
 

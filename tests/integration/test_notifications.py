@@ -80,9 +80,9 @@ def inbox(caller: Caller, query: str = "") -> list[dict[str, Any]]:
     return list(reply.body["items"])
 
 
-def admit(api: Api, agency_id: str, first17: str, regions: list[str]) -> None:
+def admit(api: Api, agency_id: str, first16: str, regions: list[str]) -> None:
     """An agency admitted for ITEM through the API, serving `regions` (no branches)."""
-    profile = agency_profile(first17, regions=regions, branches=[])
+    profile = agency_profile(first16, regions=regions, branches=[])
     assert api.as_role("agency", agency_id).post("/agencies", profile).status == 201
     for reviewer in (api.as_role("admin"), api.as_role("regulator", "RG-ENV", industries=("environment",))):
         reply = reviewer.post(f"/agencies/{agency_id}/reviews", {"submission": 1, "decision": "approve"})
@@ -116,7 +116,7 @@ def test_an_admission_reaches_the_agencys_inbox_through_the_rule_and_the_queue(c
     poller = Poller(sqs, [Consumer(queue.url, queue.arn, "notify", app.handler_map["notify"])])
 
     # When an agency is admitted (AgencyApplied goes nowhere; AgencyAdmitted reaches the queue)
-    admit(catalogue, "AG-001", "91330106MA2H7Y4K0", ["330100"])
+    admit(catalogue, "AG-001", "91330106MA2H7Y40", ["330100"])
     received, deleted = poller.poll_once(poller._consumers[0])
 
     # Then the consumer handled every message, and the agency reads its admission in its inbox
@@ -133,10 +133,10 @@ def test_the_sample_batch_fans_out_to_the_admitted_agencies_serving_the_region_o
     # Given agencies admitted for the item in the purchase's city, in another city, and one suspended
     from marketplace.repositories import recipients
 
-    admit(catalogue, "AG-CITY", "91330106MA2H7Y4K0", ["330100"])
-    admit(catalogue, "AG-DISTRICT", "91330106MA2H7Y4K1", ["330106"])
-    admit(catalogue, "AG-NINGBO", "91330106MA2H7Y4K2", ["330200"])
-    admit(catalogue, "AG-SUSPENDED", "91330106MA2H7Y4K3", ["330100"])
+    admit(catalogue, "AG-CITY", "91330106MA2H7Y40", ["330100"])
+    admit(catalogue, "AG-DISTRICT", "91330106MA2H7Y41", ["330106"])
+    admit(catalogue, "AG-NINGBO", "91330106MA2H7Y42", ["330200"])
+    admit(catalogue, "AG-SUSPENDED", "91330106MA2H7Y43", ["330100"])
     supervision = {"reason": "未按承诺时限出具报告", "basis": "承诺制度"}
     assert catalogue.as_role("admin").post("/agencies/AG-SUSPENDED/suspension", supervision).status == 200
     monkeypatch.setattr(recipients, "PAGE_SIZE", 1)  # every page of the index is read

@@ -36,11 +36,11 @@ def test_the_owner_and_the_admin_see_everything_the_public_sees_name_and_type(ap
 
 
 def test_the_admin_lists_every_owner_others_get_the_public_view(api: Api) -> None:
-    api.as_role("owner", "OW-1").post("/owners", owner_profile("11330100002496110"))
+    api.as_role("owner", "OW-1").post("/owners", owner_profile("1133010000249611"))
     api.as_role("owner", "OW-2").post(
         "/owners",
         owner_profile(
-            "91330100MA2B3C4D5",
+            "91330100MA2B3C4D",
             name="杭州某某房地产开发有限公司",
             owner_type="company",
             funding_types=["private"],
@@ -84,9 +84,9 @@ def test_only_owner_users_register_and_only_the_owner_itself_updates(api: Api) -
 
 
 def test_changing_the_credit_code_moves_its_guard(api: Api) -> None:
-    api.as_role("owner", "OW-1").post("/owners", owner_profile("11330100002496110"))
-    api.as_role("owner", "OW-1").put("/owners/OW-1", owner_profile("11330100002496129"))
-    freed = api.as_role("owner", "OW-2").post("/owners", owner_profile("11330100002496110", name="新单位"))
+    api.as_role("owner", "OW-1").post("/owners", owner_profile("1133010000249611"))
+    api.as_role("owner", "OW-1").put("/owners/OW-1", owner_profile("1133010000249612"))
+    freed = api.as_role("owner", "OW-2").post("/owners", owner_profile("1133010000249611", name="新单位"))
     assert freed.status == 201
 
 

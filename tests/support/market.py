@@ -32,7 +32,7 @@ def admit(agencies: list[str], *, item: str = ITEM, regions: list[str] | None = 
     from marketplace.repositories.tables import AgencyRow
 
     for n, agency in enumerate(agencies):
-        profile = agency_profile(first17=f"91330106MA2H7Y4{n % 100:02d}", regions=regions or ["330100"])
+        profile = agency_profile(first16=f"91330106MA2H7Y{n % 100:02d}", regions=regions or ["330100"])
         profile["legal_entity"]["name"] = f"测试环境咨询有限公司{agency}"
         profile["offerings"][0]["item_code"] = item
         record = AgencyProfile.model_validate(profile)

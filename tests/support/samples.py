@@ -31,10 +31,10 @@ def catalogue_item(code: str = "ZJ-HP-001", **changes: Any) -> dict[str, Any]:
     return body
 
 
-def owner_profile(first17: str = "11330100002496110", **changes: Any) -> dict[str, Any]:
+def owner_profile(first16: str = "1133010000249611", **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": "杭州市城市建设发展中心",
-        "credit_code": complete(first17),
+        "credit_code": complete(first16),
         "owner_type": "government_unit",
         "funding_types": ["fiscal"],
         "contacts": [
@@ -61,11 +61,11 @@ def certificate(number: str = "HP-2026-001", **changes: Any) -> dict[str, Any]:
     return body
 
 
-def agency_profile(first17: str = "91330106MA2H7Y4K0", **changes: Any) -> dict[str, Any]:
+def agency_profile(first16: str = "91330106MA2H7Y4K", **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "legal_entity": {
             "name": "浙江绿源环境科技有限公司",
-            "credit_code": complete(first17),
+            "credit_code": complete(first16),
             "legal_representative": "赵明",
             "address": "杭州市西湖区文三路100号",
             "entity_type": "legal_person",
@@ -108,4 +108,4 @@ def agency_profile(first17: str = "91330106MA2H7Y4K0", **changes: Any) -> dict[s
 def unique_credit_code(prefix: str) -> str:
     """A valid credit code no other run uses (tests over HTTP share one stack): `prefix` holds the
     type and the all-digit division, random characters the organisation."""
-    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(17 - len(prefix))))
+    return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(16 - len(prefix))))

@@ -83,7 +83,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
             ),
         ),
         ("register_owner", lambda: owner.post("/owners", owner_profile(), headers=once)),
-        ("update_owner", lambda: owner.put("/owners/OW-1", owner_profile(first17="11330100002496128"))),
+        ("update_owner", lambda: owner.put("/owners/OW-1", owner_profile(first16="1133010000249628"))),
         ("list_owners", lambda: admin.get("/owners")),
         ("get_owner", lambda: api.call("GET", "/owners/OW-1")),
         ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),

@@ -1,7 +1,7 @@
 """The unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters, two check digits.
 
 Characters 1-2: registering authority and entity type; 3-8: administrative division; 9-17: the
-organisation code (GB 11714, its own check character last); 18: check character over 1-17.
+organisation code (GB 11714, its own check character last); 18: check character over 1-17. Both are checked.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def problem_with(code: str) -> str | None:
         return "characters 3-8 must be the administrative division code (digits)"
     if check_character(code[:17]) != code[17]:
         return "check character does not match"
+    if org_check_character(code[8:16]) != code[16]:
+        return "character 17 (the organisation code's check character, GB 11714) does not match"
     return None
 
 
@@ -45,8 +47,11 @@ def is_valid(code: str) -> bool:
     return problem_with(code) is None
 
 
-def complete(first17: str) -> str:
-    """The full code for 17 given characters (for demo data and tests)."""
+def complete(first16: str) -> str:
+    """The full code for its first 16 characters: both check characters added (demo data, tests)."""
+    if len(first16) != 16:
+        raise ValueError(f"complete() takes the first 16 characters, got {len(first16)}")
+    first17 = first16 + org_check_character(first16[8:16])
     return first17 + check_character(first17)
 
 

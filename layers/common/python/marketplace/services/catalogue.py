@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from marketplace.auth import Principal
-from marketplace.clock import iso, utcnow
+from marketplace.clock import iso, local_today, utcnow
 from marketplace.domain.catalogue import ItemDefinition, ItemStatus, ItemVersion, in_force
 from marketplace.errors import Conflict, NotFound, invalid
 from marketplace.events import event
@@ -58,6 +58,10 @@ def revise_item(
     if current.status == ItemStatus.retired:
         raise Conflict(f"catalogue item {code} is retired; retired items are not revised")
     _check_expected(current, expected_version)
+    if definition.effective_from < current.effective_from:
+        # `in_force` takes the newest version in effect: an earlier date would erase the current one
+        # from the record of what was in force when purchases and letters cited it.
+        raise invalid("effective_from", "a revision cannot take effect before the version it replaces")
     item = ItemVersion(
         **definition.model_dump(),
         code=code,
@@ -114,7 +118,7 @@ def item_detail(code: str, *, version: int | None = None, on: date | None = None
     selected = versions[-1]
     if version is not None:
         selected = next((v for v in versions if v.version == version), None) or _no_version(code, version)
-    today = on or utcnow().date()
+    today = on or local_today()  # effective dates are the region's dates, as purchases read them
     return ItemDetail(selected=selected, in_force=in_force(versions, today), history=versions)
 
 
