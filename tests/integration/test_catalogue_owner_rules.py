@@ -59,7 +59,11 @@ def test_a_revision_cannot_take_effect_before_the_version_it_replaces(api: Api) 
     assert admin.post("/catalogue/items", catalogue_item(effective_from="2026-01-01")).status == 201
     refused = admin.put(
         "/catalogue/items/ZJ-HP-001",
-        {**_definition(effective_from="2025-06-01", name="改名"), "change_note": "倒签", "expected_version": 1},
+        {
+            **_definition(effective_from="2025-06-01", name="改名"),
+            "change_note": "倒签",
+            "expected_version": 1,
+        },
     )
     assert refused.status == 422 and refused.content_type.startswith(PROBLEM)
     assert {e["field"] for e in refused.body["errors"]} == {"effective_from"}
