@@ -66,7 +66,7 @@ def _run_purchase(stack: StackProcess) -> tuple[str, float]:
     owner = Http(stack.api, stack.token("owner", owner_id))
     public = Http(stack.api)
     admin.call("POST", "/catalogue/items", catalogue_item(item), expect=201)
-    owner.call("POST", "/owners", owner_profile(unique_credit_code("11330100")[:17]), expect=201)
+    owner.call("POST", "/owners", owner_profile(unique_credit_code("11330100")[:16]), expect=201)
     agencies = [f"BENCH-AG-{run}-{n}" for n in range(1, AGENCIES + 1)]
     for n, agency in enumerate(agencies, start=1):
         profile = agency_profile()

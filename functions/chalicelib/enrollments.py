@@ -21,6 +21,7 @@ bp = Blueprint(__name__)
     roles=("agency",),
     response=Enrollment,
     status=201,
+    idempotent=True,
     description="Refused (403, with `reasons[]`) when the agency is not admitted for the item, lacks a "
     "required qualification, has the item suspended, is excluded, expelled, blacklisted or at credit level "
     "D; 409 when late (`reason: late`), closed, or already enrolled (`reason: duplicate`).",

@@ -136,7 +136,7 @@ def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, s
     context = request.context or {}
     cid = headers.get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
     token = correlation_id.set(cid)
-    instance = request.path if hasattr(request, "path") else spec.path
+    instance = requested_path(request) or spec.path
     try:
         call = _parse(spec, request, headers, params)
         if spec.idempotent and headers.get("idempotency-key"):
@@ -180,6 +180,12 @@ def _parse(spec: RouteSpec, request: Any, headers: dict[str, str], params: dict[
     query = None
     if spec.query is not None:
         query = _validate(spec.query, dict(request.query_params or {}), "query")
+    elif request.query_params:
+        # Silently ignoring `?limit=` on a list that does not page would mislead the caller.
+        unknown = [FieldError(name, "not a parameter of this route") for name in sorted(request.query_params)]
+        raise ValidationFailed(
+            f"unknown query parameters: {', '.join(e.field for e in unknown)}", errors=unknown
+        )
     return Call(spec=spec, principal=principal, params=params, body=body, query=query, headers=headers)
 
 
@@ -212,11 +218,43 @@ def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = [
-            FieldError(".".join(str(p) for p in err["loc"]) or where, err["msg"])
-            for err in exc.errors(include_url=False)
+            FieldError(_field(data, err["loc"]) or where, err["msg"]) for err in exc.errors(include_url=False)
         ]
         summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         raise ValidationFailed(f"invalid {where}: {summary}", errors=errors) from exc
+
+
+def _field(data: Any, loc: tuple[int | str, ...]) -> str:
+    """The field as the client wrote it. pydantic's location also names the union member it tried
+    (`qualification.any_of.requirements...`): parts that are not keys or indexes of the input are
+    such tags and are left out, but for a last part, which names a missing field."""
+    parts: list[str] = []
+    current = data
+    for position, part in enumerate(loc):
+        found, child = _child(current, part)
+        if found:
+            current = child
+        elif position < len(loc) - 1:
+            continue
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _child(value: Any, part: int | str) -> tuple[bool, Any]:
+    if isinstance(value, dict) and part in value:
+        return True, value[part]
+    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        return True, value[part]
+    return False, None
+
+
+def requested_path(request: Any) -> str:
+    """The path the client asked for (Chalice's `request.path` is the route's template). API
+    Gateway's event has it at the top (its requestContext's has the stage in front); Chalice's
+    local server only in the requestContext."""
+    event = (request.to_original_event() or {}) if request is not None else {}
+    path = event.get("path") or (event.get("requestContext") or {}).get("path")
+    return path if isinstance(path, str) else ""
 
 
 def _raw_json(value: Any) -> Any:

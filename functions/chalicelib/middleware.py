@@ -10,6 +10,7 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.http import requested_path
 from marketplace.problems import PROBLEM_CONTENT_TYPE, generic_problem
 
 
@@ -20,8 +21,9 @@ def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Respons
         return response
     body = response.body
     detail = body.get("Message", "request refused") if isinstance(body, dict) else "request refused"
-    cid = str(uuid.uuid4())
-    path = getattr(event, "path", "") if event is not None else ""
+    headers = getattr(event, "headers", None) or {}
+    cid = headers.get("x-correlation-id") or str(uuid.uuid4())
+    path = requested_path(event)
     problem = generic_problem(response.status_code, detail, instance=path, correlation_id=cid)
     if response.status_code >= 500:
         problem["detail"] = "The request failed unexpectedly. Quote the correlation id when reporting it."

@@ -74,7 +74,7 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
     admin, public = Client(stack.api, stack.token("admin")), Client(stack.api)
     owner = Client(stack.api, stack.token("owner", OWNER))
     assert admin.post("/catalogue/items", catalogue_item(ITEM)).status_code == 201
-    assert owner.post("/owners", owner_profile(unique_credit_code("11330100")[:17])).status_code == 201
+    assert owner.post("/owners", owner_profile(unique_credit_code("11330100")[:16])).status_code == 201
     agencies = [f"E2E-AG-{RUN}-{n}" for n in (1, 2, 3)]
     for agency in agencies:
         _admit(stack, agency)

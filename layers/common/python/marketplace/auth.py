@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from marketplace.errors import Forbidden, Unauthorized
+from marketplace.errors import Forbidden, ServiceUnavailable, Unauthorized
 from marketplace.settings import get_settings
 
 ROLES = ("admin", "regulator", "owner", "agency")
@@ -63,13 +63,20 @@ class _JwksCache:
     def key(self, kid: str) -> dict[str, Any]:
         source = get_settings().jwks_url
         if not source:
-            raise Unauthorized("token verification is not configured")
+            # The deployment's fault, not the caller's: a 500 with a correlation id, logged.
+            raise RuntimeError("token verification is not configured (JWKS_URL is empty)")
         with self._lock:
             stale = time.monotonic() - self._fetched_at > JWKS_TTL_SECONDS
             if source != self._source or stale or kid not in self._keys:
-                self._keys = _fetch_jwks(source)
-                self._fetched_at = time.monotonic()
-                self._source = source
+                try:
+                    self._keys = _fetch_jwks(source)
+                except ServiceUnavailable:
+                    if not (source == self._source and kid in self._keys):
+                        raise
+                    # A refresh that fails keeps the keys we had: they were valid an hour ago.
+                else:
+                    self._fetched_at = time.monotonic()
+                    self._source = source
             found = self._keys.get(kid)
         if found is None:
             raise Unauthorized("token signed with an unknown key")
@@ -82,12 +89,13 @@ class _JwksCache:
 
 def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
     if not source.startswith(("https://", "file://", "http://127.0.0.1", "http://localhost")):
-        raise Unauthorized("token verification is misconfigured")
+        raise RuntimeError(f"token verification is misconfigured: JWKS_URL {source!r} is not https")
     try:
         with urllib.request.urlopen(source, timeout=3) as response:  # noqa: S310 - scheme checked above
             document = json.loads(response.read())
     except (OSError, ValueError) as exc:
-        raise Unauthorized("token keys are unavailable") from exc
+        # Not the token's fault: the caller should retry, not sign in again.
+        raise ServiceUnavailable("the token signing keys cannot be fetched just now", retry_after=5) from exc
     return {k["kid"]: k for k in document.get("keys", []) if k.get("kty") == "RSA" and "kid" in k}
 
 
@@ -152,19 +160,32 @@ def verify_token(token: str) -> Principal:
     return _principal(claims)
 
 
+def _strings(claims: dict[str, Any], name: str, separator: str | None = None) -> list[str]:
+    """A claim that lists strings: a JSON array of them, or one string (split on `separator`).
+    Identity providers differ (Cognito sends custom attributes as strings); anything else is refused."""
+    raw = claims.get(name)
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        parts = raw.split(separator) if separator else [raw]
+    elif isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+        parts = raw
+    else:
+        raise Unauthorized(f"token claim {name} must be a string or a list of strings")
+    return [p.strip() for p in parts if p.strip()]
+
+
 def _principal(claims: dict[str, Any]) -> Principal:
-    groups = claims.get(GROUPS_CLAIM) or []
-    if isinstance(groups, str):
-        groups = [groups]
-    roles = [g for g in groups if g in ROLES]
+    roles = [g for g in _strings(claims, GROUPS_CLAIM) if g in ROLES]
     if len(roles) != 1:
         raise Forbidden("the token must carry exactly one role (admin, regulator, owner or agency)")
     role = roles[0]
-    org_id = str(claims.get(ORG_CLAIM, ""))
+    org_id = claims.get(ORG_CLAIM, "")
+    if not isinstance(org_id, str):
+        raise Unauthorized(f"token claim {ORG_CLAIM} must be a string")
     if role in ("owner", "agency", "regulator") and not org_id:
         raise Forbidden(f"a {role} token must carry an organisation id ({ORG_CLAIM})")
-    raw_industries = claims.get(INDUSTRIES_CLAIM, "")
-    industries = tuple(i.strip() for i in str(raw_industries).split(",") if i.strip())
+    industries = tuple(_strings(claims, INDUSTRIES_CLAIM, separator=","))
     return Principal(
         subject=str(claims["sub"]),
         role=role,

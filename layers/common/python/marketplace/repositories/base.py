@@ -131,7 +131,7 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned") from exc
     # Every key attribute of every index here is a string: a cursor with anything else was forged.
     valid = (

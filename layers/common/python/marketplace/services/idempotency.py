@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from marketplace.clock import utcnow
-from marketplace.errors import Conflict, ValidationFailed, invalid
+from marketplace.errors import Conflict, invalid
 from marketplace.repositories import idempotency as repo
 from marketplace.settings import get_settings
 
@@ -33,9 +33,7 @@ def run_once(
     existing = repo.claim(record_key, fingerprint, expires_at, now)
     if existing is not None:
         if existing.request_hash != fingerprint:
-            raise ValidationFailed(
-                "this Idempotency-Key was already used with a different request; use a new key"
-            )
+            raise invalid("Idempotency-Key", "already used with a different request; use a new key")
         if existing.state == repo.COMPLETED and existing.response is not None:
             return int(existing.response["status"]), existing.response["body"]
         raise Conflict("a request with this Idempotency-Key is still being processed; retry shortly")
