@@ -26,6 +26,9 @@ PUBLIC: tuple[str, ...] = ()
 JSON = "application/json"
 SIGNED_IN: tuple[str, ...] = ("admin", "regulator", "owner", "agency")
 MAX_BODY_BYTES = 256 * 1024
+# No identifier here comes near it; DynamoDB refuses key values over 2,048 bytes with an error
+# that would otherwise surface as a 500.
+MAX_PATH_PARAMETER = 200
 logger = logging.getLogger("marketplace.http")
 
 
@@ -174,6 +177,9 @@ def _invoke(spec: RouteSpec, handler: Handler, call: Call) -> tuple[int, Any]:
 
 def _parse(spec: RouteSpec, request: Any, headers: dict[str, str], params: dict[str, str]) -> Call:
     principal = _authenticate(spec, headers.get("authorization"))
+    for name, value in params.items():
+        if len(value) > MAX_PATH_PARAMETER:
+            raise BadRequest(f"path parameter {name} is longer than {MAX_PATH_PARAMETER} characters")
     body = None
     if spec.body is not None:
         body = _validate(spec.body, _json_body(request), "body")

@@ -5,6 +5,7 @@ enrollment, and problem documents that name the request and echo its correlation
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -152,3 +153,27 @@ def test_errors_chalice_raises_itself_echo_the_callers_correlation_id(api: Api) 
     _is_problem(reply, 415)
     assert reply.headers["x-correlation-id"] == "trace-me-415"
     assert reply.body["correlation_id"] == "trace-me-415"
+
+
+def test_a_cursor_with_empty_key_values_is_a_400(api: Api) -> None:
+    # DynamoDB refuses empty key values with a ValidationException (moto does not): refused first.
+    admin = api.as_role("admin")
+    for n in (1, 2):
+        assert admin.post("/catalogue/items", catalogue_item(code=f"ZJ-HP-{n:03d}")).status == 201
+    real = api.call("GET", "/catalogue/items?limit=1").body["cursor"]
+    key = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
+    assert api.call("GET", f"/catalogue/items?limit=1&cursor={real}").status == 200
+    forged = {name: {"S": ""} for name in key}
+    raw = json.dumps(forged, separators=(",", ":")).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    reply = api.call("GET", f"/catalogue/items?cursor={cursor}")
+    _is_problem(reply, 400)
+    assert "cursor" in reply.body["detail"]
+
+
+def test_a_path_parameter_longer_than_any_identifier_is_a_400(api: Api) -> None:
+    code = "ZJ-" + "X" * 2100  # over DynamoDB's 2,048-byte key limit
+    reply = api.call("GET", f"/catalogue/items/{code}")
+    _is_problem(reply, 400)
+    assert "code" in reply.body["detail"]
+    assert api.as_role("admin").put(f"/catalogue/items/{code}", {}).status == 400

@@ -133,15 +133,22 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
         key = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError) as exc:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned") from exc
-    # Every key attribute of every index here is a string: a cursor with anything else was forged.
+    # Every key attribute of every index here is a non-empty string (DynamoDB refuses empty key
+    # values with a ValidationException): a cursor with anything else was forged.
     valid = (
         isinstance(key, dict)
         and set(key) == expected_keys
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        and all(_non_empty_string(v) for v in key.values())
     )
     if not valid:
         raise BadRequest("cursor is not valid; pass back the one a previous page returned")
     return key
+
+
+def _non_empty_string(value: Any) -> bool:
+    if not isinstance(value, dict) or set(value) != {"S"}:
+        return False
+    return isinstance(value["S"], str) and value["S"] != ""
 
 
 def query_page(
