@@ -27,6 +27,7 @@ def purchase_steps(api: Api, owner_id: str, item: str) -> list[Step]:
     admin, owner = api.as_role("admin"), api.as_role("owner", owner_id)
     agencies = ["AG-P1", "AG-P2", "AG-P3"]
     ids: dict[str, str] = {}
+    once = {"idempotency-key": "enroll-1"}  # one enrollment with a key: its grants are checked too
     admit(agencies, item=item)  # admission has its own steps: these are written straight to the table
     reset_connections(ALL_MODELS)  # the steps' calls go through clients created (and watched) later
     clock = FixedClock(OPENS)
@@ -93,7 +94,7 @@ def purchase_steps(api: Api, owner_id: str, item: str) -> list[Step]:
         ),
         ("list_owner_purchases", lambda: owner.get(f"/owners/{owner_id}/purchases")),
         ("get_purchase", lambda: api.call("GET", path(ids["random"]))),
-        ("enroll", lambda: agency(0).post(path(ids["random"]) + "/enrollments")),
+        ("enroll", lambda: agency(0).post(path(ids["random"]) + "/enrollments", headers=once)),
         ("enroll", lambda: agency(1).post(path(ids["random"]) + "/enrollments")),
         ("enroll", lambda: agency(2).post(path(ids["random"]) + "/enrollments")),
         ("withdraw_enrollment", lambda: agency(2).delete(path(ids["random"]) + "/enrollments/AG-P3")),
