@@ -254,8 +254,14 @@ def mask_number(value: str) -> str:
 
 
 def mask_phone(value: str) -> str:
+    """At least four digits hidden, as for a mobile (138****5678): a landline keeps only its last
+    four (****0000); anything shorter than eight characters is hidden whole."""
     digits = value.replace(" ", "")
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) >= 8:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return "*" * len(digits)
 
 
 # What is recorded.

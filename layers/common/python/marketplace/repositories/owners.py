@@ -30,7 +30,8 @@ def _row(owner: Owner) -> OwnerRow:
         owner_id=owner.owner_id,
         listing=LISTING,
         owner_type=owner.owner_type.value,
-        search_text=f"{owner.name}\n{owner.credit_code}".lower(),
+        search_text=owner.name.lower(),
+        search_code=owner.credit_code.lower(),
         document=owner.model_dump(mode="json"),
         version=owner.version,
     )
@@ -77,11 +78,17 @@ def get(owner_id: str) -> Owner:
     return Owner.model_validate(row.document)
 
 
-def list_owners(*, owner_type: str | None, keyword: str | None, limit: int, cursor: str | None) -> OwnerPage:
-    filters = [
-        OwnerRow.owner_type == owner_type if owner_type else None,
-        OwnerRow.search_text.contains(keyword.lower()) if keyword else None,
-    ]
+def list_owners(
+    *, owner_type: str | None, keyword: str | None, by_code: bool, limit: int, cursor: str | None
+) -> OwnerPage:
+    """`keyword` matches the name, and the credit code too when `by_code` (for the admin only: a
+    search the public could make would confirm a code it is not shown, character by character)."""
+    match = None
+    if keyword:
+        match = OwnerRow.search_text.contains(keyword.lower())
+        if by_code:
+            match = match | OwnerRow.search_code.contains(keyword.lower())
+    filters = [OwnerRow.owner_type == owner_type if owner_type else None, match]
     rows, next_cursor = query_page(
         OwnerRow.by_listing,
         LISTING,

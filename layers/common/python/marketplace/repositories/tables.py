@@ -82,7 +82,8 @@ class OwnerRow(Model):
     listing = UnicodeAttribute(null=True)
     owner_type = UnicodeAttribute(null=True)
     holder = UnicodeAttribute(null=True)
-    search_text = UnicodeAttribute(null=True)
+    search_text = UnicodeAttribute(null=True)  # the name: what the public sees and may search
+    search_code = UnicodeAttribute(null=True)  # the credit code: searched for the admin only
     document = JSONAttribute(null=True)
     version = NumberAttribute(default=1)
 

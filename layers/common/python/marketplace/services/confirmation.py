@@ -23,6 +23,7 @@ from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
 from marketplace.services.outcomes import confirmation_deadline
+from marketplace.services.purchase_access import require_owner, require_published
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.letters")
@@ -59,8 +60,7 @@ def confirm(purchase_id: str, by: Principal) -> Purchase:
 
     def attempt() -> Purchase:
         purchase = repo.get(purchase_id, consistent=True)
-        if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
-            raise Forbidden(f"purchase {purchase_id} belongs to another owner")
+        require_owner(purchase, by)
         if purchase.status == PurchaseStatus.confirmed:
             return purchase
         now = stamp(utcnow())
@@ -86,6 +86,7 @@ def accept(purchase_id: str, by: Principal) -> Purchase:
 
     def attempt() -> Purchase:
         purchase = repo.get(purchase_id, consistent=True)
+        require_published(purchase)
         now = stamp(utcnow())
         if purchase.status == PurchaseStatus.confirmed and _is_selected(purchase, by):
             return purchase
@@ -146,6 +147,7 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
     """The selected agency abandons: a credit event, and the first reserve moves up (or, with none
     left, the purchase fails and the owner may re-announce it)."""
     purchase = repo.get(purchase_id, consistent=True)
+    require_published(purchase)
     now_at = utcnow()
     now = stamp(now_at)
     result = _awaiting(purchase, now)

@@ -12,6 +12,7 @@ from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.events import event
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
 
@@ -115,8 +116,7 @@ def list_for_purchase(purchase_id: str, by: Principal) -> list[Enrollment]:
     the admin always."""
     purchase = repo.get(purchase_id)
     if not by.is_admin():
-        if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
-            raise Forbidden(f"only the owner of purchase {purchase_id} sees its enrollments")
+        require_owner(purchase, by, f"only the owner of purchase {purchase_id} sees its enrollments")
         if purchase.status in (PurchaseStatus.enrollment_open,) or purchase.published_at is None:
             raise Conflict("the enrollment list is sealed until enrollment closes; the count is public")
     return repo.enrollments(purchase_id)

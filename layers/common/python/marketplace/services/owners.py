@@ -74,7 +74,8 @@ def public_view(owner: Owner) -> OwnerPublic:
 def list_owners(
     *, viewer: Principal | None, owner_type: str | None, keyword: str | None, limit: int, cursor: str | None
 ) -> tuple[list[Owner] | list[OwnerPublic], str | None]:
-    page = repo.list_owners(owner_type=owner_type, keyword=keyword, limit=limit, cursor=cursor)
-    if viewer is not None and viewer.is_admin():
+    admin = viewer is not None and viewer.is_admin()
+    page = repo.list_owners(owner_type=owner_type, keyword=keyword, by_code=admin, limit=limit, cursor=cursor)
+    if admin:
         return page.owners, page.cursor
     return [public_view(o) for o in page.owners], page.cursor

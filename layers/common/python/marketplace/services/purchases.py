@@ -36,6 +36,7 @@ from marketplace.repositories import owners as owners_repo
 from marketplace.repositories import purchases as repo
 from marketplace.services.calendar import working_calendar
 from marketplace.services.outcomes import confirmation_deadline, result_event
+from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
 
@@ -45,11 +46,6 @@ def _now() -> str:
 
 def new_purchase_id(at: datetime) -> str:
     return f"P-{at:%Y%m%d}-{secrets.token_hex(5).upper()}"
-
-
-def _require_owner(purchase: Purchase, by: Principal) -> None:
-    if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
-        raise Forbidden(f"purchase {purchase.purchase_id} belongs to another owner")
 
 
 def _problem(field: str, message: str) -> ValidationFailed:
@@ -127,7 +123,7 @@ def _new_draft(
 
 def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase:
     current = repo.get(purchase_id, consistent=True)
-    _require_owner(current, by)
+    require_owner(current, by)
     if current.status not in OPEN_FOR_EDIT:
         raise Conflict(
             f"purchase {purchase_id} is {current.status.value}: only a draft or a returned one is amended"
@@ -156,7 +152,7 @@ def _needs_review(purchase: Purchase) -> bool:
 def submit(purchase_id: str, by: Principal) -> Purchase:
     """Fiscal purchases (and private ones where the rules say so) go to the admin; others publish."""
     current = repo.get(purchase_id, consistent=True)
-    _require_owner(current, by)
+    require_owner(current, by)
     if current.status not in OPEN_FOR_EDIT:
         raise Conflict(f"purchase {purchase_id} is {current.status.value}: it was already submitted")
     review = _needs_review(current)
@@ -278,7 +274,7 @@ def reannounce(
     """A failed purchase announced again in one call: a new purchase with the same request and new
     dates, linked both ways, submitted at once (reviewed or published as any submission)."""
     old = repo.get(purchase_id, consistent=True)
-    _require_owner(old, by)
+    require_owner(old, by)
     if old.status != PurchaseStatus.failed:
         raise Conflict(
             f"purchase {purchase_id} is {old.status.value}: only a failed purchase is re-announced"

@@ -25,13 +25,14 @@ from marketplace.domain.purchases import (
 )
 from marketplace.domain.selection import pick as pick_from_short_list
 from marketplace.domain.selection import select
-from marketplace.errors import Conflict, Forbidden, ServiceUnavailable
+from marketplace.errors import Conflict, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
 from marketplace.services.outcomes import confirmation_deadline, result_event
+from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.selection")
@@ -189,8 +190,7 @@ def run_selection(purchase_id: str) -> Purchase:
 def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
     """Credit best-value: the owner picks one agency from the drawn short list."""
     purchase = repo.get(purchase_id, consistent=True)
-    if not (by.role == "owner" and purchase.is_owned_by(by.org_id)):
-        raise Forbidden(f"purchase {purchase_id} belongs to another owner")
+    require_owner(purchase, by)
     if purchase.status != PurchaseStatus.selecting or purchase.result is None:
         raise Conflict(
             f"purchase {purchase_id} is {purchase.status.value}: there is no short list to pick from"
