@@ -18,6 +18,15 @@ from marketplace.domain.regions import DIVISION_PATTERN
 ID_NUMBER_PATTERN = r"^\d{17}[\dX]$"
 
 
+# Approving a change puts the record in force in one DynamoDB transaction (at most 100 items): the
+# submission, profile and version rows and its event (4); every offering row written or removed and
+# an event per item restored (at most 40: a restored item is kept, so not removed); every
+# certificate row changed or removed (at most 40). 84 at worst. The daily suspension writes at most
+# the profile, 20 offering rows, 20 certificate rows and 20 events: 61.
+MAX_OFFERINGS = 20
+MAX_CERTIFICATES = 20
+
+
 class EntityType(StrEnum):
     legal_person = "legal_person"  # 法人
     unincorporated = "unincorporated"  # 非法人组织
@@ -128,8 +137,8 @@ class AgencyProfile(StrictModel):
     legal_entity: LegalEntity
     contacts: list[Contact] = Field(min_length=1, max_length=10)
     practitioners: list[Practitioner] = Field(default_factory=list, max_length=200)
-    certificates: list[QualificationCertificate] = Field(default_factory=list, max_length=50)
-    offerings: list[Offering] = Field(min_length=1, max_length=50)
+    certificates: list[QualificationCertificate] = Field(default_factory=list, max_length=MAX_CERTIFICATES)
+    offerings: list[Offering] = Field(min_length=1, max_length=MAX_OFFERINGS)
     regions: list[str] = Field(min_length=1, max_length=200, description="service regions (division codes)")
     branches: list[Branch] = Field(default_factory=list, max_length=50)
 

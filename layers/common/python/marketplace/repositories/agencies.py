@@ -71,7 +71,7 @@ def _profile_row(agency: Agency, open_submission: int | None, submissions: int) 
         listing=LISTING,
         status=agency.status.value,
         regions=regions,
-        search_text=f"{agency.name}\n{agency.credit_code}".lower(),
+        search_text=search_text(agency),
         open_submission=open_submission,
         submissions=submissions,
         record_version=agency.record_version,
@@ -248,6 +248,12 @@ def close_approved(
         event_bus.stage(tx, events)
 
 
+def search_text(agency: Agency) -> str:
+    """What the directory's keyword matches, on the profile row and each offering row alike: the
+    name and the credit code (an agency's credit code is public, unlike an owner's)."""
+    return f"{agency.name}\n{agency.credit_code}".lower()
+
+
 def offering_rows(agency: Agency) -> list[AgencyRow]:
     """The directory's view of each admitted offering, carrying the agency's current status."""
     record = agency.record
@@ -261,7 +267,7 @@ def offering_rows(agency: Agency) -> list[AgencyRow]:
             item_code=offering.item_code,
             status=agency.status.value,
             regions=regions,
-            search_text=agency.name.lower(),
+            search_text=search_text(agency),
             document={
                 "name": agency.name,
                 "offering": offering.model_dump(mode="json"),

@@ -49,7 +49,6 @@ def create_user(username: str, *, email: str, name: str, org_id: str, group: str
             ],
             DesiredDeliveryMediums=["EMAIL"],
         )
-        _cognito().admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "UsernameExistsException":
@@ -57,8 +56,22 @@ def create_user(username: str, *, email: str, name: str, org_id: str, group: str
         raise _unavailable(exc) from exc
     except BotoCoreError as exc:
         raise _unavailable(exc) from exc
+    try:
+        _cognito().admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    except (ClientError, BotoCoreError) as exc:
+        # A user without its group could never sign in for a role, yet would hold the name: undo
+        # the creation, so that the administrator's retry starts afresh.
+        _delete_quietly(pool, username)
+        raise _unavailable(exc) from exc
     attributes = {a["Name"]: a["Value"] for a in created["User"].get("Attributes", [])}
     return str(attributes.get("sub", ""))
+
+
+def _delete_quietly(pool: str, username: str) -> None:
+    try:
+        _cognito().admin_delete_user(UserPoolId=pool, Username=username)
+    except (ClientError, BotoCoreError) as exc:
+        log(logger, logging.ERROR, "could not undo a half-created user", username=username, error=str(exc))
 
 
 def remove_user(username: str) -> None:

@@ -523,9 +523,20 @@ def _require_supervisor(agency: Agency, by: Principal) -> None:
 
 
 def _regulates(agency: Agency, by: Principal) -> bool:
-    """A regulator's remit: agencies offering (or applying to offer) items of its industries."""
-    profile = agency.record or _latest_profile(agency.agency_id)
-    return bool(_industries(profile) & set(by.industries))
+    """A regulator's remit: agencies offering, applying to offer or asking to add items of its
+    industries: the record in force and the open submission both count, since a regulator whose
+    industry a change brings in must read the change it reviews."""
+    mine = set(by.industries)
+    if _industries(agency.record) & mine:
+        return True
+    return bool(_industries(_pending_profile(agency)) & mine)
+
+
+def _pending_profile(agency: Agency) -> AgencyProfile | None:
+    if agency.open_submission is not None:
+        found = repo.submissions(agency.agency_id, agency.open_submission)
+        return found[0].profile if found else None
+    return None if agency.record is not None else _latest_profile(agency.agency_id)
 
 
 def _latest_profile(agency_id: str) -> AgencyProfile | None:

@@ -46,6 +46,11 @@ def daily_check(today: date | None = None) -> CheckReport:
         except (Conflict, NotFound) as exc:
             report.deferred.append(agency_id)
             log(logger, logging.WARNING, "certificate check deferred", agency_id=agency_id, error=str(exc))
+        except Exception:
+            # One agency's failure must not leave every other agency's expired items open: it is
+            # deferred (tomorrow's check finds its certificates again) and logged with its trace.
+            report.deferred.append(agency_id)
+            logger.exception("certificate check failed for agency %s; deferred", agency_id)
     return report
 
 
