@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import Api
-from tests.support.market import Market, agency_id, open_market
+from tests.support.market import Market, agency_id, open_market, purchase_request
 from tests.support.samples import agency_profile, catalogue_item, owner_profile
 
 
@@ -79,3 +79,25 @@ def test_an_unrelated_agency_learns_nothing_of_a_purchase_that_is_not_published(
     abandoned = stranger.post(f"/purchases/{purchase_id}/abandonment", {"reason": "探测"})
     assert abandoned.status == 404, abandoned.body
     assert market.purchase(purchase_id)["status"] == "pending_review"
+
+
+def test_another_owner_finds_no_draft_but_is_refused_a_published_purchase(market: Market) -> None:
+    """Another owner learns nothing of a draft (404, as its GET answers), whatever it tries; a
+    published purchase is public, so there the refusal may say whose it is (403)."""
+    draft = market.draft()
+    other = market.api.as_role("owner", "OW-OTHER")
+    attempts = [
+        other.put(f"/purchases/{draft}", purchase_request()),
+        other.post(f"/purchases/{draft}/submit"),
+        other.post(f"/purchases/{draft}/confirmation"),
+        other.post(f"/purchases/{draft}/pick", {"agency_id": agency_id(1)}),
+        other.get(f"/purchases/{draft}/enrollments"),
+    ]
+    for reply in attempts:
+        assert reply.status == 404, reply.body
+        assert "another owner" not in reply.body["detail"]
+    assert market.purchase(draft)["status"] == "draft"
+
+    published = market.publish()
+    refused = other.post(f"/purchases/{published}/confirmation")
+    assert refused.status == 403, refused.body
