@@ -5,39 +5,16 @@ from __future__ import annotations
 import threading
 
 from tests.conftest import Api
-from tests.support.samples import agency_profile, catalogue_item, certificate
+from tests.support.samples import agency_profile, catalogue_item, certificate, safety_item, two_item_profile
 
 PROBLEM = "application/problem+json"
-SAFETY_ITEM = catalogue_item(
-    "ZJ-AP-001",
-    name="安全预评价",
-    service_type="evaluation",
-    department="市应急管理局",
-    industry="work_safety",
-    qualification={"kind": "certificate", "certificate_type": "安全评价资质", "min_grade": 2},
-)
+SAFETY_ITEM = safety_item()
 
 
 def _catalogue(api: Api) -> None:
     admin = api.as_role("admin")
     assert admin.post("/catalogue/items", catalogue_item()).status == 201
     assert admin.post("/catalogue/items", SAFETY_ITEM).status == 201
-
-
-def _two_item_profile() -> dict:
-    profile = agency_profile()
-    profile["certificates"].append(
-        certificate("AP-2026-007", certificate_type="安全评价资质", grade=2, issuer="浙江省应急管理厅")
-    )
-    profile["offerings"].append(
-        {
-            "item_code": "ZJ-AP-001",
-            "service_content": "安全预评价报告编制",
-            "time_limit_working_days": 15,
-            "fee": {"amount_yuan": "30000.00"},
-        }
-    )
-    return profile
 
 
 def _reviewers(api: Api):
@@ -53,7 +30,7 @@ def test_an_agency_is_admitted_when_the_admin_and_every_industry_regulator_appro
 ) -> None:
     _catalogue(api)
     agency = api.as_role("agency", "AG-001")
-    applied = agency.post("/agencies", _two_item_profile())
+    applied = agency.post("/agencies", two_item_profile())
     assert applied.status == 201, applied.body
     assert applied.body["required_slots"] == ["admin", "industry:environment", "industry:work_safety"]
     assert all(e["eligible"] for e in applied.body["eligibility"])
@@ -144,7 +121,7 @@ def test_a_rejection_needs_reasons(api: Api) -> None:
 def test_unmet_qualification_is_shown_before_applying_and_refused_when_applying(api: Api) -> None:
     _catalogue(api)
     agency = api.as_role("agency", "AG-001")
-    profile = _two_item_profile()
+    profile = two_item_profile()
     profile["certificates"][1]["grade"] = 3  # the safety item needs grade 2 or better
     preview = agency.post("/agencies/eligibility", profile)
     assert preview.status == 200 and preview.body["eligible"] is False
@@ -209,7 +186,7 @@ def test_a_regulator_reviews_only_its_industries_and_others_not_at_all(api: Api)
 
 def test_the_review_queue_lists_what_each_reviewer_owes(api: Api) -> None:
     _catalogue(api)
-    api.as_role("agency", "AG-001").post("/agencies", _two_item_profile())
+    api.as_role("agency", "AG-001").post("/agencies", two_item_profile())
     admin, env, safety = _reviewers(api)
     assert [i["agency_id"] for i in admin.get("/reviews/queue").body["items"]] == ["AG-001"]
     assert [i["slot"] for i in env.get("/reviews/queue").body["items"]] == ["industry:environment"]
@@ -225,7 +202,7 @@ def test_two_reviewers_at_once_are_both_recorded_and_one_twice_at_once_once(api:
     from marketplace.services import agencies as service
 
     _catalogue(api)
-    api.as_role("agency", "AG-001").post("/agencies", _two_item_profile())
+    api.as_role("agency", "AG-001").post("/agencies", two_item_profile())
     admin = Principal(subject="u-admin", role="admin", org_id="")
     env = Principal(subject="u-env", role="regulator", org_id="RG-ENV", industries=("environment",))
     outcomes: list[str] = []
@@ -255,7 +232,7 @@ def test_the_last_two_approvals_at_once_admit_exactly_once(api: Api, published_e
     from marketplace.services import agencies as service
 
     _catalogue(api)
-    api.as_role("agency", "AG-001").post("/agencies", _two_item_profile())
+    api.as_role("agency", "AG-001").post("/agencies", two_item_profile())
     api.as_role("admin").post("/agencies/AG-001/reviews", {"submission": 1, "decision": "approve"})
     env = Principal(subject="u-env", role="regulator", org_id="RG-ENV", industries=("environment",))
     safety = Principal(subject="u-safe", role="regulator", org_id="RG-SAFE", industries=("work_safety",))

@@ -11,17 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.support.samples import agency_profile, catalogue_item, certificate
+from tests.support.samples import agency_profile, catalogue_item, certificate, safety_item, two_item_profile
 from tests.support.schemas import EVENTS_DIR
 
-SAFETY_ITEM = catalogue_item(
-    "ZJ-AP-001",
-    name="安全预评价",
-    service_type="evaluation",
-    department="市应急管理局",
-    industry="work_safety",
-    qualification={"kind": "certificate", "certificate_type": "安全评价资质", "min_grade": 2},
-)
+SAFETY_ITEM = safety_item()
 APPLICANT = "user-agency-applicant"
 
 
@@ -73,18 +66,7 @@ def _check(today: date) -> dict[str, Any]:
 def test_a_regulator_asked_to_review_a_change_can_read_the_submission(admitted: Api) -> None:
     """A change that adds a work-safety item needs the work-safety regulator's review; the queue
     tells it so, but the submission it must judge is refused to it (403)."""
-    profile = agency_profile()
-    profile["certificates"].append(
-        certificate("AP-2026-007", certificate_type="安全评价资质", grade=2, issuer="浙江省应急管理厅")
-    )
-    profile["offerings"].append(
-        {
-            "item_code": "ZJ-AP-001",
-            "service_content": "安全预评价报告编制",
-            "time_limit_working_days": 15,
-            "fee": {"amount_yuan": "30000.00"},
-        }
-    )
+    profile = two_item_profile()
     change = admitted.as_role("agency", "AG-001").put("/agencies/AG-001", profile)
     assert change.status == 202, change.body
     assert "industry:work_safety" in change.body["required_slots"]

@@ -109,3 +109,32 @@ def unique_credit_code(prefix: str) -> str:
     """A valid credit code no other run uses (tests over HTTP share one stack): `prefix` holds the
     type and the all-digit division, random characters the organisation."""
     return complete(prefix + "".join(secrets.choice(ALPHABET) for _ in range(16 - len(prefix))))
+
+
+def safety_item() -> dict[str, Any]:
+    """A work-safety item: its agencies need the work-safety regulator's review too."""
+    return catalogue_item(
+        "ZJ-AP-001",
+        name="安全预评价",
+        service_type="evaluation",
+        department="市应急管理局",
+        industry="work_safety",
+        qualification={"kind": "certificate", "certificate_type": "安全评价资质", "min_grade": 2},
+    )
+
+
+def two_item_profile() -> dict[str, Any]:
+    """agency_profile() offering the work-safety item too, with the certificate it needs."""
+    profile = agency_profile()
+    profile["certificates"].append(
+        certificate("AP-2026-007", certificate_type="安全评价资质", grade=2, issuer="浙江省应急管理厅")
+    )
+    profile["offerings"].append(
+        {
+            "item_code": "ZJ-AP-001",
+            "service_content": "安全预评价报告编制",
+            "time_limit_working_days": 15,
+            "fee": {"amount_yuan": "30000.00"},
+        }
+    )
+    return profile
