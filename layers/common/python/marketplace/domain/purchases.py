@@ -139,6 +139,14 @@ class Abandonment(Model):
     at: str
 
 
+class PassedOver(Model):
+    """A reserve that could not move up when its turn came (expelled, suspended, ... since the draw)."""
+
+    agency_id: str
+    reason: str
+    at: str
+
+
 class Result(Model):
     """The selection's outcome and what happened to it since."""
 
@@ -154,6 +162,7 @@ class Result(Model):
     owner_confirmed_at: str | None = None
     agency_accepted_at: str | None = None
     abandoned: list[Abandonment] = Field(default_factory=list)
+    passed_over: list[PassedOver] = Field(default_factory=list)
     escalated_at: str | None = None
 
 

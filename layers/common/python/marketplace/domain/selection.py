@@ -89,15 +89,27 @@ def direct_result(purchase: Purchase, selected_at: str, confirmation_deadline: s
     )
 
 
-def move_up(result: Result, abandoned_by: str, reason: str, at: str, confirmation_deadline: str) -> Result:
-    """The selected agency abandons: the first reserve moves up, with a fresh confirmation window."""
-    from marketplace.domain.purchases import Abandonment
+def move_up(
+    result: Result,
+    abandoned_by: str,
+    reason: str,
+    at: str,
+    confirmation_deadline: str,
+    refused: dict[str, str] | None = None,
+) -> Result:
+    """The selected agency abandons: the first reserve that may still take part moves up, with a
+    fresh confirmation window; reserves `refused` before it are passed over, with why."""
+    from marketplace.domain.purchases import Abandonment, PassedOver
 
-    next_agency = result.reserves[0] if result.reserves else None
+    refused = refused or {}
+    position = next((i for i, r in enumerate(result.reserves) if r not in refused), len(result.reserves))
+    skipped = [PassedOver(agency_id=r, reason=refused[r], at=at) for r in result.reserves[:position]]
+    next_agency = result.reserves[position] if position < len(result.reserves) else None
     return result.model_copy(
         update={
             "selected_agency": next_agency,
-            "reserves": result.reserves[1:],
+            "reserves": result.reserves[position + 1 :],
+            "passed_over": [*result.passed_over, *skipped],
             "abandoned": [*result.abandoned, Abandonment(agency_id=abandoned_by, reason=reason, at=at)],
             "owner_confirmed_at": None,
             "agency_accepted_at": None,

@@ -71,6 +71,7 @@ def _state_actions(purchase: Purchase) -> list[Any]:
         PurchaseRow.document.set(_document(purchase)),
         PurchaseRow.status.set(purchase.status.value),
         PurchaseRow.enrollment_deadline.set(stamp(purchase.enrollment_deadline)),
+        PurchaseRow.region.set(purchase.region),  # amendable while a draft: the list filters on it
     ]
     public = purchase.status in PUBLIC_STATUSES and purchase.published_at is not None
     for attribute, value in (

@@ -22,6 +22,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services.eligibility import refused_now
 from marketplace.services.outcomes import confirmation_deadline
 from marketplace.services.purchase_access import require_owner, require_published
 from marketplace.settings import get_settings
@@ -167,7 +168,10 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
         recorded_at=now,
         valid_until=stamp(now_at + timedelta(days=rules.blacklist_days)),
     )
-    moved = move_up(result, agency_id, reason, now, confirmation_deadline(now_at))
+    # A reserve expelled, suspended or blacklisted since the draw does not move up (DOMAIN: such an
+    # agency takes part nowhere); it is passed over, with why, in the published result.
+    refused = refused_now(purchase, result.reserves, now)
+    moved = move_up(result, agency_id, reason, now, confirmation_deadline(now_at), refused)
     base = {"purchase_id": purchase_id, "owner_id": purchase.owner_id}
     events: list[DomainEvent] = [
         event(

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from marketplace.auth import Principal
-from marketplace.clock import local_today, parse_iso, utcnow
+from marketplace.clock import parse_iso, utcnow
 from marketplace.domain.purchases import (
     AWAITING_CONFIRMATION,
     Enrollment,
@@ -120,35 +120,15 @@ def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enr
     """Each enrollment judged again at closing: an agency expelled, suspended or blacklisted since
     it enrolled is not drawn."""
     # Imported here: agencies' models are only needed when closing, not by the other steps' functions.
-    from marketplace.domain.enrollment import refusals
-    from marketplace.repositories import agencies as agencies_repo
+    from marketplace.services.eligibility import refused_now
 
-    ids = [e.agency_id for e in enrolled]
-    agencies = agencies_repo.profiles(ids)
-    standings = credit_repo.standings(ids)
-    rules, today = get_settings().rules, local_today()
-    judged = []
-    for enrollment in enrolled:
-        agency = agencies.get(enrollment.agency_id)
-        found = (
-            refusals(
-                purchase,
-                agency,
-                standings[enrollment.agency_id],
-                purchase.item_qualification,
-                today=today,
-                now=now,
-                rules=rules,
-            )
-            if agency is not None
-            else []
+    refused = refused_now(purchase, [e.agency_id for e in enrolled], now)
+    return [
+        e.model_copy(
+            update={"eligible": e.agency_id not in refused, "ineligible_reason": refused.get(e.agency_id)}
         )
-        reason = "; ".join(r.message for r in found) if agency is not None else "the agency no longer exists"
-        ok = agency is not None and not found
-        judged.append(
-            enrollment.model_copy(update={"eligible": ok, "ineligible_reason": None if ok else reason})
-        )
-    return judged
+        for e in enrolled
+    ]
 
 
 def run_selection(purchase_id: str) -> Purchase:
