@@ -84,6 +84,7 @@ class Audience:
     region: str
     title: str
     text: str
+    excluded: frozenset[str] = frozenset()  # the owner's exclusions (回避): never invited
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,10 @@ def audience_members(audience: Audience, holders: Iterable[OfferHolder]) -> list
     chosen = {
         h.agency_id
         for h in holders
-        if h.status == ADMITTED and not h.suspended and serves(list(h.regions), audience.region)
+        if h.status == ADMITTED
+        and not h.suspended
+        and h.agency_id not in audience.excluded
+        and serves(list(h.regions), audience.region)
     }
     return [Notice(agency_inbox(a), audience.title, audience.text) for a in sorted(chosen)]
 
@@ -274,13 +278,23 @@ def _returned(e: _Event) -> _Told:
 def _published(e: _Event) -> _Told:
     title = e.text("title")
     again = "（重新公告）" if e.optional("reannounces") else ""
+    if e.optional("method") == "direct":
+        # No one enrolls in a direct selection: the chosen agency hears of it with the result.
+        text = f"您的直接选取公告已发布{again}，选取理由随结果公示。"
+        return _Told(_purchase(e), [Notice(e.owner(), f"采购公告已发布：{title}", text)])
     deadline = e.local_time("enrollment_deadline")
     text = f"事项 {e.text('item_code')}，项目代码 {e.text('project_code')}{again}，报名截止 {deadline}。"
     owner_text = f"您的采购公告已发布{again}，报名截止 {deadline}。"
     return _Told(
         _purchase(e),
         [Notice(e.owner(), f"采购公告已发布：{title}", owner_text)],
-        Audience(e.text("item_code"), e.text("region"), f"新的采购公告：{title}", text),
+        Audience(
+            e.text("item_code"),
+            e.text("region"),
+            f"新的采购公告：{title}",
+            text,
+            frozenset(e.ids("excluded")),
+        ),
     )
 
 
@@ -300,10 +314,11 @@ def _withdrawn(e: _Event) -> _Told:
 
 
 def _failed(e: _Event) -> _Told:
-    text = (
-        f"有效报名 {e.number('eligible')} 家，少于最低 {e.number('minimum')} 家（{e.reasons('reason')}）。"
-        "可一键重新公告。"
-    )
+    eligible, minimum = e.number("eligible"), e.number("minimum")
+    if eligible < minimum:
+        text = f"有效报名 {eligible} 家，少于最低 {minimum} 家（{e.reasons('reason')}）。可一键重新公告。"
+    else:  # enough enrolled, but the selected agency abandoned with no reserve left to move up
+        text = f"未能确定中选机构（{e.reasons('reason')}）。可一键重新公告。"
     return _Told(_purchase(e), [Notice(e.owner(), f"采购未成交：{e.text('purchase_id')}", text)])
 
 
@@ -338,6 +353,14 @@ def _picked(e: _Event) -> _Told:
         [
             Notice(e.owner(), f"已选定中选机构：{agency}", f"请于 {deadline} 前确认采购 {purchase} 的结果。"),
             Notice(e.agency(), f"业主已选定您：{purchase}", f"请于 {deadline} 前确认接受或放弃。"),
+            *(
+                Notice(
+                    agency_inbox(reserve),
+                    f"业主选定了其他机构：{purchase}",
+                    f"您是采购 {purchase} 的第 {rank} 候补；中选机构放弃时依次递补。",
+                )
+                for rank, reserve in enumerate(e.ids("reserves"), start=1)
+            ),
         ],
     )
 
@@ -442,7 +465,7 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "ResultConfirmed": _both(
         "中选结果已确认：{purchase}",
         "您已确认机构 {agency} 中选。",
-        "业主已确认您中选采购 {purchase}，请在确认期限内确认接受。",
+        "业主已确认您中选采购 {purchase}。",
     ),
     "ResultAccepted": _accepted,
     "ResultAbandoned": _abandoned,

@@ -264,6 +264,7 @@ def _published_event(purchase: Purchase, by: Principal) -> DomainEvent:
         "enrollment_deadline": stamp(purchase.enrollment_deadline),
         "commitment": purchase.commitment,
         "reannounces": purchase.reannounces,
+        "excluded": [e.agency_id for e in purchase.exclusions],
     }
     return event("PurchasePublished", subject=purchase.purchase_id, data=data, actor=by.subject)
 

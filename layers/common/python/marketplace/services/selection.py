@@ -188,6 +188,7 @@ def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
         "owner_id": purchase.owner_id,
         "agency_id": agency_id,
         "confirmation_deadline": result.confirmation_deadline,
+        "reserves": result.reserves,
     }
     events = [event("AgencyPicked", subject=purchase_id, data=data, actor=by.subject)]
     repo.save(picked, events, conflict=f"purchase {purchase_id} changed meanwhile")

@@ -1,8 +1,6 @@
-"""Review of events, notifications and letters: each test shows one defect a user would notice.
-
-Every event really published in a test is read back through the event tap (which validates it
-against its schema in events/schemas/) and then handed to the `notify` consumer as the queue would,
-so the inboxes read here are the ones the real services fill."""
+"""Notifications a review found wrong: a failure blamed on too few enrollments, invitations to
+excluded agencies and to direct selections, a request to accept after accepting, and the
+short-listed agency the owner did not pick left unaware."""
 
 from __future__ import annotations
 
@@ -68,11 +66,15 @@ def test_a_purchase_failed_because_the_selected_agency_abandoned_is_not_reported
     _deliver(published_events)
 
     # Then the owner is told why it failed, not that 3 eligible enrollments are "fewer than 2"
-    (failed,) = [e for e in _inbox(market, "owner", "OW-001", purchase_id) if e["event_type"] == "PurchaseFailed"]
+    (failed,) = [
+        e for e in _inbox(market, "owner", "OW-001", purchase_id) if e["event_type"] == "PurchaseFailed"
+    ]
     assert "少于最低" not in failed["text"], failed["text"]
 
 
-def test_an_agency_the_owner_excluded_is_not_invited_to_the_announcement(market: Market, published_events) -> None:
+def test_an_agency_the_owner_excluded_is_not_invited_to_the_announcement(
+    market: Market, published_events
+) -> None:
     # Given a purchase whose owner excludes AG-003 (回避), which may therefore not enroll
     excluded = agency_id(3)
     purchase_id = market.publish(exclusions=[{"agency_id": excluded, "reason": "与业主存在关联关系"}])
@@ -80,7 +82,9 @@ def test_an_agency_the_owner_excluded_is_not_invited_to_the_announcement(market:
     _deliver(published_events)
 
     # Then the announcement reaches the other agencies, but not the excluded one
-    assert [e["event_type"] for e in _inbox(market, "agency", agency_id(1), purchase_id)] == ["PurchasePublished"]
+    assert [e["event_type"] for e in _inbox(market, "agency", agency_id(1), purchase_id)] == [
+        "PurchasePublished"
+    ]
     assert _inbox(market, "agency", excluded, purchase_id) == []
 
 
@@ -88,17 +92,23 @@ def test_a_direct_selection_does_not_invite_agencies_to_enroll_before_a_deadline
     market: Market, published_events
 ) -> None:
     # Given a direct selection of AG-002: no one enrolls in it
-    purchase_id = market.publish(method="direct", direct={"agency_id": agency_id(2), "reason": "抢险救灾工程"})
+    purchase_id = market.publish(
+        method="direct", direct={"agency_id": agency_id(2), "reason": "抢险救灾工程"}
+    )
     assert market.enroll(purchase_id, agency_id(1)).status == 409
     _deliver(published_events)
 
     # Then no agency is told to enroll before an enrollment deadline
     for n in (1, 3, 4):
-        invitations = [e for e in _inbox(market, "agency", agency_id(n), purchase_id) if "报名截止" in e["text"]]
+        invitations = [
+            e for e in _inbox(market, "agency", agency_id(n), purchase_id) if "报名截止" in e["text"]
+        ]
         assert invitations == [], invitations
 
 
-def test_an_agency_that_already_accepted_is_not_asked_to_accept_again(market: Market, published_events) -> None:
+def test_an_agency_that_already_accepted_is_not_asked_to_accept_again(
+    market: Market, published_events
+) -> None:
     # Given a drawn result the selected agency accepts before the owner confirms
     purchase_id = market.publish()
     for n in (1, 2, 3):
@@ -113,11 +123,15 @@ def test_an_agency_that_already_accepted_is_not_asked_to_accept_again(market: Ma
     _deliver(published_events)
 
     # Then the agency is not told, after it accepted, to go and accept
-    told = [e for e in _inbox(market, "agency", selected, purchase_id) if e["event_type"] == "ResultConfirmed"]
+    told = [
+        e for e in _inbox(market, "agency", selected, purchase_id) if e["event_type"] == "ResultConfirmed"
+    ]
     assert told and all("确认接受" not in e["text"] for e in told), [e["text"] for e in told]
 
 
-def test_a_short_listed_agency_the_owner_did_not_pick_learns_the_outcome(market: Market, published_events) -> None:
+def test_a_short_listed_agency_the_owner_did_not_pick_learns_the_outcome(
+    market: Market, published_events
+) -> None:
     # Given a credit best-value short list of two, each told to wait for the owner's pick
     purchase_id = market.publish(method="credit_best_value", short_listing={"long_list": 4, "short_list": 2})
     for n in (1, 2, 3, 4):
