@@ -8,14 +8,14 @@ from chalice import Blueprint
 from pydantic import ConfigDict, Field
 
 from chalicelib.http import Call, route
-from marketplace.domain.model import Model
+from marketplace.domain.model import Model, StrictModel
 from marketplace.errors import NotFound, invalid
 from marketplace.services import calendar as service
 
 bp = Blueprint(__name__)
 
 
-class DateName(Model):
+class DateName(StrictModel):
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     name: str
 
@@ -28,6 +28,10 @@ class CalendarYear(Model):
     source: str
     holidays: list[DateName]
     adjusted_workdays: list[DateName]
+
+
+class LoadQuery(StrictModel):
+    replace: bool = Field(default=False, description="replace a year already loaded or shipped")
 
 
 def _year(call: Call) -> int:
@@ -45,11 +49,14 @@ def _year(call: Call) -> int:
     summary="Load a year's official working-day arrangement",
     roles=("admin",),
     body=CalendarYear,
+    query=LoadQuery,
     response=CalendarYear,
+    description="A year already loaded, or shipped with the code (2026), is a 409 unless `?replace=true`.",
 )
 def load_year(call: Call) -> dict[str, Any]:
     document = call.body.model_dump(mode="json")
-    return service.load_year(_year(call), document, call.caller).to_document()
+    replace = call.query.replace
+    return service.load_year(_year(call), document, call.caller, replace=replace).to_document()
 
 
 @route(

@@ -12,21 +12,33 @@ from functools import lru_cache
 from pathlib import Path
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number, at least `minimum`: a rule that cannot hold (a negative number of working
+    days) stops the function at start, naming the variable, rather than failing a request later."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise RuntimeError(f"setting {name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise RuntimeError(f"setting {name} must be at least {minimum}, got {value}")
+    return value
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _bool(name: str, default: bool) -> bool:
+    """A yes or no: a misspelt value is refused, never read as no (a review could be skipped)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise RuntimeError(f"setting {name} must be one of {sorted(_TRUE | _FALSE)}, got {raw!r}")
+    return value in _TRUE
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class RegionalRules:
             enrollment_min_working_days=_int(
                 "RULE_ENROLLMENT_MIN_WORKING_DAYS", d.enrollment_min_working_days
             ),
-            min_eligible_enrollees=_int("RULE_MIN_ELIGIBLE_ENROLLEES", d.min_eligible_enrollees),
+            min_eligible_enrollees=_int("RULE_MIN_ELIGIBLE_ENROLLEES", d.min_eligible_enrollees, minimum=1),
             confirmation_working_days=_int("RULE_CONFIRMATION_WORKING_DAYS", d.confirmation_working_days),
             reserves=_int("RULE_RESERVES", d.reserves),
             contract_days=_int("RULE_CONTRACT_DAYS", d.contract_days),
@@ -132,7 +144,7 @@ class Settings:
             state_machine_arn_prefix=os.environ.get("STATE_MACHINE_ARN_PREFIX", ""),
             timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),
-            idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),
+            idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
             xray_enabled=_bool("AWS_XRAY_SDK_ENABLED", False),
             rules=RegionalRules.from_env(),

@@ -164,6 +164,11 @@ class Result(Model):
     abandoned: list[Abandonment] = Field(default_factory=list)
     passed_over: list[PassedOver] = Field(default_factory=list)
     escalated_at: str | None = None
+    deadline_counts_weekends_only: bool = Field(
+        default=False,
+        description="the confirmation deadline runs into a year with no calendar loaded: its working "
+        "days were counted as Monday to Friday, without holidays or adjusted working weekends",
+    )
 
 
 class Purchase(PurchaseRequest):
@@ -185,6 +190,11 @@ class Purchase(PurchaseRequest):
     submitted_at: str | None = None
     review: Review | None = None
     published_at: str | None = None
+    window_counts_weekends_only: bool = Field(
+        default=False,
+        description="the enrollment window runs into a year with no calendar loaded: its minimum was "
+        "checked counting Monday to Friday, without holidays or adjusted working weekends",
+    )
     commitment: str | None = Field(default=None, description="SHA-256 of the draw's secret seed, hex")
     enrollments: int = 0
     eligible: int | None = None
@@ -232,6 +242,7 @@ class PurchasePublic(Model):
     description: str
     status: PurchaseStatus
     published_at: str | None
+    window_counts_weekends_only: bool = False
     commitment: str | None
     enrollments: int
     eligible: int | None

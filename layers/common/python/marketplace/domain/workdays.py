@@ -323,9 +323,11 @@ class WorkingCalendar:
         return Deadline(at=at, local_date=reached.date, uncovered_years=reached.uncovered_years)
 
     def window_working_days(self, opens: datetime, closes: datetime, tz: str = DEFAULT_TZ) -> WorkingDaySpan:
-        """Working days after the local opening date, up to and including the local closing date."""
+        """Working days after the local opening date, up to and including the local closing date. A
+        window closing at 00:00:00 local time ends with the day before: it never reaches that day."""
         zone = ZoneInfo(tz)
-        return self.count_working_days(_local_date(opens, zone), _local_date(closes, zone))
+        last = _local_date(closes - timedelta(seconds=1), zone)
+        return self.count_working_days(_local_date(opens, zone), last)
 
     def minimum_window_met(
         self, opens: datetime, closes: datetime, min_working_days: int, tz: str = DEFAULT_TZ

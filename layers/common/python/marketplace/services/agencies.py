@@ -106,7 +106,8 @@ def _new_submission(
     results, industries = eligibility(profile)
     _require_eligible(results)
     now = utcnow()
-    deadline = working_calendar().deadline(now, get_settings().rules.agency_review_working_days)
+    settings = get_settings()
+    deadline = working_calendar().deadline(now, settings.rules.agency_review_working_days, settings.timezone)
     submission = Submission(
         agency_id=agency_id,
         number=number,

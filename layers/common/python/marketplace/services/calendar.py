@@ -14,7 +14,7 @@ from marketplace.domain.workdays import (
     YearCalendar,
     parse_calendar_document,
 )
-from marketplace.errors import FieldError, ValidationFailed
+from marketplace.errors import Conflict, FieldError, ValidationFailed
 from marketplace.events import event
 from marketplace.repositories import calendars as repo
 from marketplace.repositories import event_bus
@@ -45,7 +45,9 @@ def forget_cache() -> None:
     _cache = None
 
 
-def load_year(year: int, document: dict[str, Any], by: Principal) -> YearCalendar:
+def load_year(year: int, document: dict[str, Any], by: Principal, *, replace: bool = False) -> YearCalendar:
+    """Load a published year. One already in force (loaded, or shipped with the code) is replaced
+    only when the admin says so: deadlines already computed stand, and the event records it."""
     settings = get_settings()
     try:
         calendar = parse_calendar_document(document)
@@ -62,10 +64,24 @@ def load_year(year: int, document: dict[str, Any], by: Principal) -> YearCalenda
             f"this deployment's calendar region is {settings.calendar_region}",
             errors=[FieldError("region", f"must be {settings.calendar_region}")],
         )
-    repo.save(calendar.region, year, calendar.to_document(), loaded_at=iso(utcnow()), loaded_by=by.subject)
+    forget_cache()
+    present = working_calendar().calendar_for(year) is not None
+    if present and not replace:
+        raise Conflict(f"a calendar for {year} is already in force; load it with ?replace=true to replace it")
+    repo.save(
+        calendar.region,
+        year,
+        calendar.to_document(),
+        loaded_at=iso(utcnow()),
+        loaded_by=by.subject,
+        new=not replace,
+    )
     forget_cache()
     loaded = event(
-        "CalendarYearLoaded", subject=f"{calendar.region}-{year}", data={"year": year}, actor=by.subject
+        "CalendarYearLoaded",
+        subject=f"{calendar.region}-{year}",
+        data={"year": year, "replaced": present},
+        actor=by.subject,
     )
     event_bus.flush([loaded])
     return calendar

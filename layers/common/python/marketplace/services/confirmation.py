@@ -23,7 +23,7 @@ from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
 from marketplace.services.eligibility import refused_now
-from marketplace.services.outcomes import confirmation_deadline
+from marketplace.services.outcomes import confirmation_due
 from marketplace.services.purchase_access import require_owner, require_published
 from marketplace.settings import get_settings
 
@@ -171,7 +171,10 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
     # A reserve expelled, suspended or blacklisted since the draw does not move up (DOMAIN: such an
     # agency takes part nowhere); it is passed over, with why, in the published result.
     refused = refused_now(purchase, result.reserves, now)
-    moved = move_up(result, agency_id, reason, now, confirmation_deadline(now_at), refused)
+    deadline, weekends_only = confirmation_due(now_at)
+    moved = move_up(result, agency_id, reason, now, deadline, refused).model_copy(
+        update={"deadline_counts_weekends_only": weekends_only}
+    )
     base = {"purchase_id": purchase_id, "owner_id": purchase.owner_id}
     events: list[DomainEvent] = [
         event(

@@ -12,10 +12,12 @@ from marketplace.services.calendar import working_calendar
 from marketplace.settings import get_settings
 
 
-def confirmation_deadline(start: datetime) -> str:
+def confirmation_due(start: datetime) -> tuple[str, bool]:
+    """The confirmation deadline, and whether it was counted on weekends only (it runs into a year
+    with no calendar loaded): the result says so."""
     settings = get_settings()
     due = working_calendar().deadline(start, settings.rules.confirmation_working_days, settings.timezone)
-    return stamp(due.at)
+    return stamp(due.at), bool(due.uncovered_years)
 
 
 def result_event(purchase: Purchase, actor: str) -> DomainEvent:

@@ -35,7 +35,7 @@ from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import owners as owners_repo
 from marketplace.repositories import purchases as repo
 from marketplace.services.calendar import working_calendar
-from marketplace.services.outcomes import confirmation_deadline, result_event
+from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
@@ -73,7 +73,9 @@ def _check_request(request: PurchaseRequest) -> tuple[str, int, Any]:
     return current.name, current.version, current.qualification
 
 
-def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrollment_deadline") -> None:
+def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrollment_deadline") -> bool:
+    """Refuse a window shorter than the rule; True when it was counted on weekends only (it runs
+    into a year with no calendar loaded), which the purchase then says."""
     rules = get_settings().rules
     if request.enrollment_deadline <= opens:
         raise _problem(field, "the enrollment deadline has passed")
@@ -85,6 +87,7 @@ def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrol
             f"the enrollment window must hold at least {rules.enrollment_min_working_days} working days "
             f"from publication; it holds {span.count}",
         )
+    return bool(span.uncovered_years)
 
 
 def draft(request: PurchaseRequest, by: Principal) -> Purchase:
@@ -105,9 +108,10 @@ def _new_draft(
     """A draft of a checked request, with the item as it stands now (its name, version, qualification)."""
     name, version, qualification = _check_request(request)
     now = utcnow()
-    _check_window(request, now)
+    weekends_only = _check_window(request, now)
     return Purchase(
         **request.model_dump(),
+        window_counts_weekends_only=weekends_only,
         purchase_id=new_purchase_id(now),
         owner_id=owner_id,
         status=PurchaseStatus.draft,
@@ -129,11 +133,12 @@ def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase
             f"purchase {purchase_id} is {current.status.value}: only a draft or a returned one is amended"
         )
     name, version, qualification = _check_request(request)
-    _check_window(request, utcnow())
+    weekends_only = _check_window(request, utcnow())
     changed = Purchase.model_validate(
         {
             **current.model_dump(),
             **request.model_dump(),
+            "window_counts_weekends_only": weekends_only,
             "item_name": name,
             "item_version": version,
             "item_qualification": qualification,
@@ -223,16 +228,21 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Pur
     """Make the announcement public with the draw's commitment and start the purchase's window.
     Direct selection has no draw: the named agency is the result at once."""
     now = utcnow()
-    _check_window(purchase, now)
+    weekends_only = _check_window(purchase, now)
     published_at = stamp(now)
     seed: bytes | None = None
-    update: dict[str, Any] = {"published_at": published_at, "updated_at": published_at}
+    update: dict[str, Any] = {
+        "published_at": published_at,
+        "updated_at": published_at,
+        "window_counts_weekends_only": weekends_only,
+    }
     if purchase.method == SelectionMethod.direct:
         _check_direct_choice(purchase)
-        deadline = confirmation_deadline(now)
+        deadline, deadline_weekends_only = confirmation_due(now)
+        result = direct_result(purchase, published_at, deadline)
         update |= {
             "status": PurchaseStatus.selected,
-            "result": direct_result(purchase, published_at, deadline),
+            "result": result.model_copy(update={"deadline_counts_weekends_only": deadline_weekends_only}),
         }
     else:
         seed = draw.new_seed()

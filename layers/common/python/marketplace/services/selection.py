@@ -31,7 +31,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
-from marketplace.services.outcomes import confirmation_deadline, result_event
+from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
@@ -142,6 +142,7 @@ def run_selection(purchase_id: str) -> Purchase:
         raise StepNotDue(f"purchase {purchase_id} selects at {stamp(purchase.selection_time)}")
     eligible = purchase.eligible_agencies
     reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
+    deadline, weekends_only = confirmation_due(now)
     proof, result = select(
         purchase,
         bytes.fromhex(repo.seed(purchase_id)),
@@ -149,8 +150,9 @@ def run_selection(purchase_id: str) -> Purchase:
         scores=purchase.credit_scores,
         reserves=reserves,
         drawn_at=stamp(now),
-        confirmation_deadline=confirmation_deadline(now),
+        confirmation_deadline=deadline,
     )
+    result = result.model_copy(update={"deadline_counts_weekends_only": weekends_only})
     status = PurchaseStatus.selecting if result.selected_agency is None else PurchaseStatus.selected
     selected = purchase.model_copy(update={"status": status, "result": result, "updated_at": stamp(now)})
     events = [result_event(selected, SYSTEM)]
