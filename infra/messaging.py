@@ -12,6 +12,7 @@ from marketplace.settings import Settings
 
 EVENT_SOURCE = Settings().event_source  # what every publisher puts in `source`
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+CONSUMER_MAX_CONCURRENCY = 5
 # Listed instead of `sqs:*`: no wildcard actions anywhere, even in a Deny.
 SQS_ACTIONS = [
     "sqs:ChangeMessageVisibility",
@@ -55,14 +56,17 @@ def _queue(spec: QueueSpec, dead_letter: bool) -> Json:
 
 
 def _queue_policy(spec: QueueSpec, rules: list[EventRule]) -> Json:
+    """One policy for the queue and its dead-letter queue: TLS only for both; the rules that feed
+    the queue may send to it, and to the dead-letter queue when they cannot deliver."""
     queue_arn = get_att(names.queue(spec.name), "Arn")
+    both = [queue_arn, get_att(names.dead_letter_queue(spec.name), "Arn")]
     statements: list[Json] = [
         {
             "Sid": "TlsOnly",
             "Effect": "Deny",
             "Principal": "*",
             "Action": SQS_ACTIONS,
-            "Resource": queue_arn,
+            "Resource": both,
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
@@ -74,14 +78,14 @@ def _queue_policy(spec: QueueSpec, rules: list[EventRule]) -> Json:
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["sqs:SendMessage"],
-                "Resource": queue_arn,
+                "Resource": both,
                 "Condition": {"ArnEquals": {"aws:SourceArn": feeding}},
             }
         )
     return {
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
-            "Queues": [ref(names.queue(spec.name))],
+            "Queues": [ref(names.queue(spec.name)), ref(names.dead_letter_queue(spec.name))],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
         },
     }
@@ -95,11 +99,40 @@ def _rule(rule: EventRule) -> Json:
             "EventBusName": ref(names.EVENT_BUS),
             "EventPattern": {"source": [EVENT_SOURCE], "detail-type": list(rule.detail_types)},
             "State": "ENABLED",
-            "Targets": [{"Id": "queue", "Arn": get_att(names.queue(rule.target_queue), "Arn")}],
+            "Targets": [
+                {
+                    "Id": "queue",
+                    "Arn": get_att(names.queue(rule.target_queue), "Arn"),
+                    # Events EventBridge cannot deliver (a denied key or policy, throttling past a
+                    # day) land beside the ones the consumer could not handle, under the same alarm.
+                    "DeadLetterConfig": {"Arn": get_att(names.dead_letter_queue(rule.target_queue), "Arn")},
+                    "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+                }
+            ],
         },
-        "Metadata": {
-            "why": "No target dead-letter queue: EventBridge retries delivery to SQS for 24 hours, "
-            "and messages the consumer cannot handle go to the queue's own dead-letter queue."
+    }
+
+
+def _dead_letter_alarm(spec: QueueSpec) -> Json:
+    """Anything in a dead-letter queue is a notification or event not delivered: someone must look."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": f"messages wait in the {spec.name} dead-letter queue: undelivered events",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [
+                {"Name": "QueueName", "Value": get_att(names.dead_letter_queue(spec.name), "QueueName")}
+            ],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": {
+                "Fn::If": [names.HAS_ALARM_TOPIC, [ref(names.ALARM_TOPIC)], ref("AWS::NoValue")]
+            },
         },
     }
 
@@ -114,6 +147,7 @@ def queues(specs: list[QueueSpec], rules: list[EventRule]) -> dict[str, Json]:
         resources[names.dead_letter_queue(spec.name)] = _queue(spec, dead_letter=True)
         resources[names.queue(spec.name)] = _queue(spec, dead_letter=False)
         resources[names.queue_policy(spec.name)] = _queue_policy(spec, rules)
+        resources[names.dead_letter_alarm(spec.name)] = _dead_letter_alarm(spec)
     for rule in rules:
         resources[names.event_rule(rule.name)] = _rule(rule)
     return resources
@@ -142,6 +176,9 @@ def consumer_wiring(specs: list[QueueSpec], function_ids: dict[str, str], timeou
                             "Queue": get_att(names.queue(spec.name), "Arn"),
                             # Without it Lambda ignores `batchItemFailures` and deletes the whole batch.
                             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            # A burst of events must not take the account's concurrency from the API
+                            # (functions reserve none by default); it reserves nothing itself.
+                            "ScalingConfig": {"MaximumConcurrency": CONSUMER_MAX_CONCURRENCY},
                         }
                     }
                 }

@@ -33,6 +33,8 @@ LOG_LEVEL = "LogLevel"
 RESERVED_CONCURRENCY = "ReservedConcurrencyPerFunction"
 NEVER = "ChaliceApiHandlerEnabled"  # always false: Chalice's all-routes function is never created
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
+ALARM_TOPIC = "AlarmTopicArn"
+HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_USER_POOLS = "CognitoUserPoolsAvailable"  # false in the China regions, which have no user pools
 EXTERNAL_TOKEN_ISSUER = "ExternalTokenIssuer"
 EXTERNAL_JWKS_URL = "ExternalJwksUrl"
@@ -49,6 +51,10 @@ def queue(name: str) -> str:
 
 def dead_letter_queue(name: str) -> str:
     return camel(name) + "DeadLetterQueue"
+
+
+def dead_letter_alarm(name: str) -> str:
+    return camel(name) + "DeadLetterAlarm"
 
 
 def queue_policy(name: str) -> str:

@@ -67,6 +67,12 @@ def _parameters() -> Json:
             "MinValue": 0,
             "Description": "reserved concurrency of each function; 0: none (see the functions' Metadata)",
         },
+        names.ALARM_TOPIC: {
+            "Type": "String",
+            "Default": "",
+            "Description": "SNS topic the operators' alarms notify (dead-letter queues); empty: the alarms "
+            "only change state in CloudWatch",
+        },
     }
 
 
@@ -75,6 +81,7 @@ def _conditions() -> Json:
         names.NEVER: NEVER_TRUE,
         names.HAS_RESERVED_CONCURRENCY: {"Fn::Not": [{"Fn::Equals": [ref(names.RESERVED_CONCURRENCY), "0"]}]},
         names.HAS_USER_POOLS: identity.condition(),
+        names.HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [ref(names.ALARM_TOPIC), ""]}]},
     }
 
 
