@@ -246,3 +246,36 @@ def _find_weekends_only_flags(body: Any) -> list[Any]:
         for value in body:
             found += _find_weekends_only_flags(value)
     return found
+
+
+def test_a_replacement_is_explicit_and_its_event_survives_a_failed_publication(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?replace=true` replaces a year in force; the CalendarYearLoaded event is staged in the
+    outbox with the calendar, so a bus that refuses it leaves it for the relay, not lost."""
+    from marketplace.repositories import event_bus
+    from marketplace.repositories.tables import OutboxRow
+
+    admin = api.as_role("admin")
+    assert admin.put("/calendars/2027", CALENDAR_2027).status == 200
+
+    def refused(entries: Any) -> None:
+        raise RuntimeError("the bus is down")
+
+    monkeypatch.setattr(event_bus, "_put", refused)
+    corrected = {**CALENDAR_2027, "source": "a corrected notice"}
+    assert admin.put("/calendars/2027?replace=true", corrected).status == 200
+    assert api.call("GET", "/calendars/2027").body["source"] == "a corrected notice"
+    waiting = [row.detail for row in OutboxRow.scan() if row.detail_type == "CalendarYearLoaded"]
+    assert waiting and waiting[-1]["data"] == {"year": 2027, "replaced": True}
+
+
+def test_a_misspelt_time_zone_stops_the_function_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGION_TIMEZONE", "Asia/Shanghia")
+    reset_settings()
+    try:
+        with pytest.raises(RuntimeError, match="REGION_TIMEZONE"):
+            get_settings()
+    finally:
+        monkeypatch.delenv("REGION_TIMEZONE")
+        reset_settings()

@@ -27,6 +27,20 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _zone(name: str, default: str) -> str:
+    """An IANA time zone, checked at start: a misspelt one would fail only at the first deadline."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = os.environ.get(name) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(
+            f"setting {name} must be an IANA time zone such as Asia/Shanghai, got {value!r}"
+        ) from exc
+    return value
+
+
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -142,7 +156,7 @@ class Settings:
             user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
             state_machine_arn_prefix=os.environ.get("STATE_MACHINE_ARN_PREFIX", ""),
-            timezone=os.environ.get("REGION_TIMEZONE", "Asia/Shanghai"),
+            timezone=_zone("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),
             idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),

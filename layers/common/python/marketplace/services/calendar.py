@@ -68,21 +68,22 @@ def load_year(year: int, document: dict[str, Any], by: Principal, *, replace: bo
     present = working_calendar().calendar_for(year) is not None
     if present and not replace:
         raise Conflict(f"a calendar for {year} is already in force; load it with ?replace=true to replace it")
-    repo.save(
-        calendar.region,
-        year,
-        calendar.to_document(),
-        loaded_at=iso(utcnow()),
-        loaded_by=by.subject,
-        new=not replace,
-    )
-    forget_cache()
     loaded = event(
         "CalendarYearLoaded",
         subject=f"{calendar.region}-{year}",
         data={"year": year, "replaced": present},
         actor=by.subject,
     )
+    repo.save(
+        calendar.region,
+        year,
+        calendar.to_document(),
+        [loaded],
+        loaded_at=iso(utcnow()),
+        loaded_by=by.subject,
+        new=not replace,
+    )
+    forget_cache()
     event_bus.flush([loaded])
     return calendar
 
