@@ -17,17 +17,10 @@ from marketplace.services.calendar import forget_cache, working_calendar
 from marketplace.settings import get_settings, reset_settings
 from tests.conftest import Api
 from tests.support.market import Market, agency_id, open_market
+from tests.support.samples import CALENDAR_2027
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_FILE = ROOT / "layers/common/python/marketplace/settings.py"
-
-CALENDAR_2027 = {
-    "region": "CN",
-    "year": 2027,
-    "source": "国务院办公厅关于2027年部分节假日安排的通知",
-    "holidays": [{"date": "2027-01-01", "name": "元旦"}],
-    "adjusted_workdays": [{"date": "2027-01-02", "name": "元旦"}],
-}
 
 
 @pytest.fixture(autouse=True)

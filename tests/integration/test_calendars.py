@@ -6,14 +6,7 @@ from datetime import date
 
 from marketplace.services.calendar import working_calendar
 from tests.conftest import Api
-
-CALENDAR_2027 = {
-    "region": "CN",
-    "year": 2027,
-    "source": "国务院办公厅关于2027年部分节假日安排的通知",
-    "holidays": [{"date": "2027-01-01", "name": "元旦"}],
-    "adjusted_workdays": [{"date": "2027-01-02", "name": "元旦"}],
-}
+from tests.support.samples import CALENDAR_2027
 
 
 def test_the_shipped_2026_calendar_is_public(api: Api) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.support.market import Market, agency_id, open_market
+from tests.support.samples import sqs_record
 
 
 @pytest.fixture
@@ -25,18 +26,8 @@ def _deliver(published_events: Any) -> None:
     from app import app
 
     records = [
-        {
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": f"handle-{n}",
-            "body": json.dumps(event, ensure_ascii=False),
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:123456789012:marketplace-test-notifications",
-            "awsRegion": "cn-north-1",
-        }
-        for n, event in enumerate(published_events.received())  # each checked against its schema
+        sqs_record(json.dumps(event, ensure_ascii=False), str(uuid.uuid4()))
+        for event in published_events.received()  # each checked against its schema
     ]
     for start in range(0, len(records), 10):
         assert app.handler_map["notify"]({"Records": records[start : start + 10]}, None) == {

@@ -12,7 +12,7 @@ import pytest
 
 from marketplace.repositories.base import encode_cursor
 from tests.conftest import Api, Caller
-from tests.support.samples import agency_profile, catalogue_item
+from tests.support.samples import agency_profile, catalogue_item, sqs_record
 from tests.support.schemas import EVENTS_DIR
 
 ITEM = "ZJ-HP-001"
@@ -50,18 +50,8 @@ def record(event: dict[str, Any], body: str | None = None) -> dict[str, Any]:
         "resources": [],
         "detail": event,
     }
-    message_id = str(uuid.uuid4())
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"handle-{message_id}",
-        "body": json.dumps(envelope, ensure_ascii=False) if body is None else body,
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:123456789012:marketplace-test-notifications",
-        "awsRegion": "cn-north-1",
-    }
+    text = json.dumps(envelope, ensure_ascii=False) if body is None else body
+    return sqs_record(text, str(uuid.uuid4()))
 
 
 def batch(*events: dict[str, Any]) -> dict[str, Any]:

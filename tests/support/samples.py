@@ -138,3 +138,27 @@ def two_item_profile() -> dict[str, Any]:
         }
     )
     return profile
+
+
+CALENDAR_2027 = {
+    "region": "CN",
+    "year": 2027,
+    "source": "国务院办公厅关于2027年部分节假日安排的通知",
+    "holidays": [{"date": "2027-01-01", "name": "元旦"}],
+    "adjusted_workdays": [{"date": "2027-01-02", "name": "元旦"}],
+}
+
+
+def sqs_record(body: str, message_id: str) -> dict[str, Any]:
+    """One SQS record as Lambda receives it from the notifications queue."""
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:123456789012:marketplace-test-notifications",
+        "awsRegion": "cn-north-1",
+    }
