@@ -22,7 +22,6 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
-from marketplace.services.eligibility import refused_now
 from marketplace.services.outcomes import confirmation_due
 from marketplace.services.purchase_access import require_owner, require_published
 from marketplace.settings import get_settings
@@ -169,7 +168,10 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
         valid_until=stamp(now_at + timedelta(days=rules.blacklist_days)),
     )
     # A reserve expelled, suspended or blacklisted since the draw does not move up (DOMAIN: such an
-    # agency takes part nowhere); it is passed over, with why, in the published result.
+    # agency takes part nowhere); it is passed over, with why, in the published result. Imported
+    # here: it loads the agencies' models, which the confirming functions sharing this module never use.
+    from marketplace.services.eligibility import refused_now
+
     refused = refused_now(purchase, result.reserves, now)
     deadline, weekends_only = confirmation_due(now_at)
     moved = move_up(result, agency_id, reason, now, deadline, refused).model_copy(
