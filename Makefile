@@ -28,7 +28,7 @@ test: install
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 infra: install
-	$(PY) -m infra.build $(if $(BYTECODE),--bytecode,)
+	$(PY) -m infra.build
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,9 @@
 """`python -m infra.build`: the deployable SAM template in infra/build/.
 
 1. discover the operations (routes and tasks of the Chalice app) and check each has a policy entry;
-2. build the common layer (infra/layer.py; pip cached by the requirements' hash);
+2. build the common layer (infra/layer.py; pip cached by the requirements' hash), compiled;
 3. write the merge template (infra/template_parts.py) and run `chalice package --merge-template`;
+   the function package it writes is compiled too (infra/bytecode.py: the runtime's Python only);
 4. write infra/build/template.yaml: Chalice's merged output with paths relative to it, checked.
 
 Deploy with `sam deploy` (or `aws cloudformation package` + `deploy`) of that template;
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import infra.paths  # noqa: F401  (first: puts the layer's package and the Chalice project on sys.path)
-from infra import chalice_package, finalize, layer, operations, policies, template_parts
+from infra import bytecode, chalice_package, finalize, layer, operations, policies, template_parts
 from infra.chalice_package import function_zip_bytes
 from infra.definitions import EVENT_RULES, QUEUES, state_machine_files, table_specs
 from infra.errors import BuildError
@@ -52,16 +53,16 @@ def build(
     policy_file: Path = policies.DEFAULT_POLICY_FILE,
     out_dir: Path = BUILD_DIR,
     cache_dir: Path = CACHE_DIR,
-    bytecode: bool = False,
 ) -> BuildResult:
     started = time.monotonic()
+    bytecode.require_runtime_python()  # the layer and the functions ship compiled for it
     ops = operations.discover()
     flows = workflows(state_machine_files())
     policy = policies.load(policy_file)
     names = [op.name for op in ops] + [w.name for w in flows]
     policies.require(policy, names, policy_file)  # before anything slow: a missing entry fails fast
     out_dir.mkdir(parents=True, exist_ok=True)
-    built_layer = layer.build_layer(out_dir, cache_dir, bytecode=bytecode)
+    built_layer = layer.build_layer(out_dir, cache_dir)
     chalice_dir = out_dir / "chalice"
     sources = template_parts.Sources(
         operations=ops,
@@ -120,14 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--policies", type=Path, default=policies.DEFAULT_POLICY_FILE, help="policy file")
     parser.add_argument("--out", type=Path, default=BUILD_DIR, help="output directory")
-    parser.add_argument(
-        "--bytecode",
-        action="store_true",
-        help="ship .pyc in the layer: faster cold starts, about 2.5 MB more (docs/adr/0009-layer-size.md)",
-    )
     args = parser.parse_args(argv)
     try:
-        result = build(policy_file=args.policies, out_dir=args.out, bytecode=args.bytecode)
+        result = build(policy_file=args.policies, out_dir=args.out)
     except BuildError as error:
         print(f"infra build failed: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""`chalice package --merge-template`: Chalice's SAM template (API, its functions) with ours merged in."""
+"""`chalice package --merge-template`: Chalice's SAM template (API, its functions) with ours merged
+in, and the function package (deployment.zip) with bytecode for the runtime's Python."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
+from infra.bytecode import TASK_ROOT, compile_zip
 from infra.cfn import Json
 from infra.errors import BuildError
 from infra.paths import BUILD_DIR, FUNCTIONS_DIR, LAYER_SOURCE, ROOT
@@ -45,22 +46,9 @@ def package(merge_template: Path, out_dir: Path) -> Json:
     result = subprocess.run(command, cwd=FUNCTIONS_DIR, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BuildError(f"chalice package failed:\n{(result.stderr or result.stdout).strip()}")
-    _drop_bytecode(out_dir / "deployment.zip")
+    compile_zip(out_dir / "deployment.zip", TASK_ROOT)  # what every function runs from /var/task
     template: Json = json.loads((out_dir / "sam.json").read_text(encoding="utf-8"))
     return template
-
-
-def _drop_bytecode(path: Path) -> None:
-    """Chalice zips whatever __pycache__ the working tree holds. It is dead weight: the zip's 1980
-    timestamps never match the .pyc headers, so the runtime recompiles anyway (in memory: /var/task
-    is read-only)."""
-    with zipfile.ZipFile(path) as source:
-        entries = [
-            (info, source.read(info)) for info in source.infolist() if "__pycache__/" not in info.filename
-        ]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
-            target.writestr(info, data)
 
 
 def function_zip_bytes(out_dir: Path = BUILD_DIR / "chalice") -> int:

@@ -1,12 +1,11 @@
 """The common Lambda layer: the pinned runtime requirements, installed for the Lambda platform
 (arm64, CPython 3.11), minus what the runtime already has and what the code never loads, plus
-the `marketplace` package. The pip step is cached by the requirements' hash."""
+the `marketplace` package, all of it with bytecode for the runtime's Python. Third-party sources
+ship as upstream wrote them. The pip step is cached by the requirements' hash."""
 
 from __future__ import annotations
 
-import compileall
 import hashlib
-import py_compile
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra import docstrings
+from infra.bytecode import LAYER_ROOT, compile_tree, require_runtime_python
 from infra.errors import BuildError
 from infra.layer_check import (
     RUNTIME_PROVIDED,
@@ -45,7 +44,7 @@ XRAY_EXTENSIONS_SUPPORT = ("__init__.py", "boto_utils.py", "util.py", "resources
 # Files no code path loads: the mypy plugin, C sources next to their compiled extension.
 UNUSED_FILES = ("pydantic/mypy.py", "wrapt/_wrappers.c")
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
-CACHE_VERSION = "5"  # bump when the pruning below changes
+CACHE_VERSION = "6"  # bump when the pruning below changes
 
 
 @dataclass
@@ -143,7 +142,6 @@ def _prune_dependencies(root: Path) -> dict[str, int]:
         ),
     )
     pruned["debug symbols (llvm-strip)"] = _strip_debug_symbols(root)
-    pruned["docstrings and comments (infra/docstrings.py)"] = docstrings.strip_tree(root).saved_bytes
     ext = root / "aws_xray_sdk" / "ext"
     keep = set(XRAY_EXTENSIONS_USED) | set(XRAY_EXTENSIONS_SUPPORT)
     count(
@@ -193,23 +191,10 @@ def _zip(directory: Path, zip_path: Path) -> None:
                 archive.writestr(info, path.read_bytes())
 
 
-def _compile(python: Path) -> None:
-    """Bytecode next to every source, for the runtime's CPython 3.11 to load instead of compiling:
-    `/opt` is read-only in Lambda, so without it every cold start compiles what it imports.
-    Unchecked hashes: the layer never changes after it is built, so the sources are not
-    consulted (nor their timestamps, which zipping resets)."""
-    if sys.version_info[:2] != (3, 11):
-        raise BuildError(
-            f"--bytecode needs Python 3.11 (the runtime's) to build, not {sys.version.split()[0]}"
-        )
-    ok = compileall.compile_dir(
-        python, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-    )
-    if not ok:
-        raise BuildError("compiling the layer to bytecode failed")
-
-
-def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR, bytecode: bool = False) -> LayerBuild:
+def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR) -> LayerBuild:
+    """The layer as deployed: dependencies and our package, compiled for the runtime's Python
+    (infra/bytecode.py), checked to import as the runtime would, and zipped."""
+    require_runtime_python()  # before anything slow
     deps, cached = dependencies(cache_dir=cache_dir)
     check_xray_patches()
     skip_v1 = not uses_pydantic_v1()
@@ -219,9 +204,8 @@ def build_layer(out_dir: Path = BUILD_DIR, cache_dir: Path = CACHE_DIR, bytecode
     python = directory / "python"
     shutil.copytree(deps, python, ignore=_ignore(skip_v1))
     shutil.copytree(LAYER_SOURCE / "marketplace", python / "marketplace", ignore=_ignore(False))
+    compile_tree(python, LAYER_ROOT)
     verify(python)
-    if bytecode:
-        _compile(python)
     zip_path = out_dir / "layer.zip"
     _zip(directory, zip_path)
     pruned = dict(

@@ -1,8 +1,13 @@
-"""Checks on the pruned layer: that nothing the code uses was pruned. Statically (pydantic.v1,
-X-Ray integrations) and by importing everything from the pruned tree, as the runtime would."""
+"""Checks on the pruned layer: that nothing the code uses was pruned, statically (pydantic.v1,
+X-Ray integrations) and by importing everything from the pruned tree, as the runtime would; and
+that every compiled extension is one the Lambda runtime can load (read from its ELF file: the
+build machine cannot load arm64 code, so the import check swaps in its own build of the same
+pinned version)."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -12,6 +17,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from infra import elf
 from infra.errors import BuildError
 from infra.paths import FUNCTIONS_DIR, LAYER_SOURCE
 
@@ -45,13 +51,140 @@ def check_xray_patches(roots: Iterable[Path] = (LAYER_SOURCE, FUNCTIONS_DIR)) ->
                     )
 
 
+# The python3.11 Lambda runtime: Amazon Linux 2 (glibc 2.26, GCC 7's libgcc_s and libstdc++), arm64.
+RUNTIME_MACHINE = elf.EM_AARCH64
+RUNTIME_LIBRARY_VERSIONS = {"GLIBC": (2, 26), "GCC": (7, 0, 0), "GLIBCXX": (3, 4, 24), "CXXABI": (1, 3, 11)}
+RUNTIME_LIBRARIES = frozenset(
+    {
+        "libc.so.6",
+        "libm.so.6",
+        "libdl.so.2",
+        "librt.so.1",
+        "libpthread.so.0",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "libgcc_s.so.1",
+        "libstdc++.so.6",
+        "ld-linux-aarch64.so.1",
+    }
+)
+RUNTIME_EXTENSION_SUFFIXES = (".cpython-311-aarch64-linux-gnu.so", ".abi3.so", ".so")
+# The extensions the code cannot run without (import path -> distribution, whose pin they follow).
+REQUIRED_EXTENSIONS = {
+    "pydantic_core._pydantic_core": "pydantic-core",
+    "cryptography.hazmat.bindings._rust": "cryptography",
+    "_cffi_backend": "cffi",
+}
+
+
+def _module_name(library: Path, root: Path) -> str:
+    """`cryptography/hazmat/bindings/_rust.abi3.so` -> `cryptography.hazmat.bindings._rust`."""
+    parts = library.relative_to(root).parts
+    return ".".join((*parts[:-1], parts[-1].split(".", 1)[0]))
+
+
+def _vendored(root: Path) -> set[str]:
+    """Shared libraries a wheel carries next to its packages (auditwheel's `<dist>.libs/`)."""
+    return {path.name for path in root.glob("*.libs/*")}
+
+
+def extension_problems(library: Path, root: Path) -> list[str]:
+    """Why the Lambda runtime could not load this extension module (or vendored library); empty if it can."""
+    name = library.relative_to(root).as_posix()
+    try:
+        shared = elf.read(library)
+    except (elf.NotElf, IndexError, ValueError) as error:  # struct.error is a ValueError
+        return [f"{name}: not a readable ELF shared object ({error})"]
+    problems = []
+    if shared.machine != RUNTIME_MACHINE or shared.elf_type != elf.ET_DYN:
+        problems.append(f"{name}: built for ELF machine {shared.machine}, not arm64 ({RUNTIME_MACHINE})")
+    if not library.parent.name.endswith(".libs"):  # an extension module, not a library it links
+        if "." + library.name.partition(".")[2] not in RUNTIME_EXTENSION_SUFFIXES:
+            problems.append(f"{name}: CPython 3.11 on arm64 Linux does not load a file named so")
+        init = "PyInit_" + _module_name(library, root).rsplit(".", 1)[-1]
+        if init not in shared.exported:
+            problems.append(f"{name}: exports no {init}, so it cannot be imported as a module")
+    vendored = _vendored(root)
+    for needed in shared.needed:
+        if needed not in RUNTIME_LIBRARIES and needed not in vendored:
+            problems.append(f"{name}: needs {needed}, which neither the runtime nor the layer has")
+    for namespace, limit in RUNTIME_LIBRARY_VERSIONS.items():
+        newest = shared.newest(namespace)
+        if newest is not None and newest > limit:
+            wanted, have = ".".join(map(str, newest)), ".".join(map(str, limit))
+            problems.append(f"{name}: needs {namespace}_{wanted}, the runtime has {namespace}_{have}")
+    return problems
+
+
+def check_extensions(layer_python: Path) -> None:
+    """Every compiled extension in the layer loads on the runtime, and the required ones are there."""
+    libraries = sorted({*layer_python.rglob("*.so"), *layer_python.glob("*.libs/*")})
+    problems = [problem for library in libraries for problem in extension_problems(library, layer_python)]
+    present = {_module_name(library, layer_python) for library in libraries}
+    problems += [
+        f"{module} ({dist}) has no compiled extension in the layer"
+        for module, dist in REQUIRED_EXTENSIONS.items()
+        if module not in present
+    ]
+    if problems:
+        raise BuildError(
+            "the layer's compiled extensions would not load on the Lambda runtime:\n" + "\n".join(problems)
+        )
+
+
+def _layer_version(layer_python: Path, dist: str) -> str | None:
+    normalised = dist.replace("-", "_").lower()
+    for info in layer_python.glob("*.dist-info"):
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        if name.lower() == normalised:
+            return version
+    return None
+
+
+def _mirror_with_native(layer_package: Path, local_package: Path, shadow: Path) -> None:
+    """The layer's package (its Python and bytecode) with this machine's build of each extension."""
+    (shadow / layer_package.name).mkdir()
+    for source in sorted(layer_package.rglob("*")):
+        target = shadow / source.relative_to(layer_package.parent)
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif source.suffix == ".so":
+            stem = source.name.split(".", 1)[0]
+            local_dir = local_package / source.parent.relative_to(layer_package)
+            local = [local_dir / f"{stem}{suffix}" for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+            found = next((path for path in local if path.exists()), None)
+            if found is None:
+                raise BuildError(f"cannot verify the layer: no local build of {source.name} in {local_dir}")
+            target.with_name(found.name).symlink_to(found)
+        else:
+            target.symlink_to(source)
+
+
 def _runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
     """A tree that imports like the Lambda runtime: the layer, the runtime's boto3, and this
-    machine's pydantic_core in place of the arm64 binary (same pinned version)."""
+    machine's build of each compiled extension (the same pinned version) in place of the arm64
+    one, the Python around it being the layer's."""
+    native_dists = {module.split(".")[0]: dist for module, dist in REQUIRED_EXTENSIONS.items()}
+    for dist in native_dists.values():
+        try:
+            local: str | None = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            local = None
+        pinned = _layer_version(layer_python, dist)
+        if pinned != local:
+            raise BuildError(
+                f"cannot verify the layer: it pins {dist} {pinned}, the build environment has {local}"
+            )
     for entry in layer_python.iterdir():
-        if entry.name != "pydantic_core":
+        top = entry.name.split(".", 1)[0]
+        if top not in native_dists:
             (shadow / entry.name).symlink_to(entry)
-    for name in ("pydantic_core", "chalice", *RUNTIME_PROVIDED):
+        elif entry.is_dir():
+            spec = importlib.util.find_spec(top)
+            if spec is None or spec.origin is None:
+                raise BuildError(f"cannot verify the layer: {top} is not installed in the build environment")
+            _mirror_with_native(entry, Path(spec.origin).parent, shadow)
+    for name in ("_cffi_backend", "chalice", *RUNTIME_PROVIDED):
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise BuildError(f"cannot verify the layer: {name} is not installed in the build environment")
@@ -72,6 +205,11 @@ assert document()["paths"]
 from aws_xray_sdk.core import patch
 patch(["botocore"])
 import jwt, pynamodb.models, pynamodb.transactions
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+for key, algorithm in ((ec.generate_private_key(ec.SECP256R1()), "ES256"),
+                       (rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256")):
+    token = jwt.encode({{"sub": "probe"}}, key, algorithm=algorithm)
+    assert jwt.decode(token, key.public_key(), algorithms=[algorithm])["sub"] == "probe", algorithm
 from pydantic import BaseModel, ValidationError
 class Probe(BaseModel):
     count: int
@@ -85,7 +223,9 @@ else:
 
 
 def verify(layer_python: Path) -> None:
-    """Import everything the functions import from the pruned layer, in a Python without site-packages."""
+    """The extensions load on the runtime; everything the functions import imports from the pruned
+    layer, in a Python without site-packages; PyJWT signs and verifies with cryptography."""
+    check_extensions(layer_python)
     with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
         shadow = Path(tmp)
         _runtime_stand_ins(shadow, layer_python)

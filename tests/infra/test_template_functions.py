@@ -95,8 +95,8 @@ def test_chalices_all_routes_function_is_never_created(template: dict[str, Any])
 
 def test_the_function_package_and_layer_are_small(built: BuildResult) -> None:
     assert built.function_zip_bytes < 200 * 1024
-    # Target 6 MB; pydantic-core's arm64 binary alone is 4.4 MB. This guards against regressions.
-    assert built.layer_bytes < 8 * 1024 * 1024
+    # 24 MiB with bytecode and cryptography (docs/adr/0009-layer-size.md); Lambda's limit is 250 MB.
+    assert built.layer_bytes <= 24 * 1024 * 1024
 
 
 def test_the_layer_leaves_boto3_to_the_runtime(built: BuildResult) -> None:
@@ -115,7 +115,7 @@ def test_the_layer_leaves_boto3_to_the_runtime(built: BuildResult) -> None:
         assert name not in present, name
     assert not (python / "six.py").exists()
     assert {"marketplace", "pynamodb", "pydantic", "pydantic_core", "jwt", "aws_xray_sdk"} <= present
-    assert not list(python.rglob("__pycache__"))
+    assert "cryptography" in present
 
 
 def _camel(name: str) -> str:
