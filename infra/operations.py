@@ -26,6 +26,7 @@ class Operation:
     summary: str = ""
     schedule: str = ""  # scheduled tasks only
     area: str = ""  # the chalicelib module that holds it: the only one its function loads
+    invoked_by: str = "api"  # "api", "schedule", "queue" (SQS) or "workflow" (a Step Functions task)
 
     @property
     def is_route(self) -> bool:
@@ -51,7 +52,7 @@ def _route(spec: Any) -> Operation:
     )
 
 
-def _task(name: str, schedule: str, handler: Any) -> Operation:
+def _task(name: str, schedule: str, handler: Any, invoked_by: str) -> Operation:
     # Chalice names the function after the handler; the role and log group are ours.
     base = camel(name)
     # Chalice wraps event handlers (`.func`), and a pure Lambda function's handler once more
@@ -66,6 +67,7 @@ def _task(name: str, schedule: str, handler: Any) -> Operation:
         log_group_id=base + "LogGroup",
         schedule=schedule,
         area=area,
+        invoked_by=invoked_by,
     )
 
 
@@ -97,9 +99,12 @@ def discover(app: Any | None = None) -> list[Operation]:
     for source in app.event_sources:
         expression = getattr(source, "schedule_expression", "")
         schedule = expression if isinstance(expression, str) else expression.to_string()
-        operations.append(_task(source.name, schedule, app.handler_map.get(source.name)))
+        if not schedule and not hasattr(source, "queue"):
+            raise BuildError(f"event source {source.name!r} is not a schedule or an SQS queue: unsupported")
+        invoked_by = "schedule" if schedule else "queue"
+        operations.append(_task(source.name, schedule, app.handler_map.get(source.name), invoked_by))
     for function in app.pure_lambda_functions:
-        operations.append(_task(function.name, "", app.handler_map.get(function.name)))
+        operations.append(_task(function.name, "", app.handler_map.get(function.name), "workflow"))
     if getattr(app, "websocket_handlers", None):
         raise BuildError("websocket handlers are not supported by the per-operation build")
     seen: set[str] = set()
