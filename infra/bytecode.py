@@ -46,6 +46,7 @@ def compile_tree(root: Path, deployed_at: str) -> None:
         ddir=deployed_at,
         quiet=1,
         workers=1,
+        optimize=0,  # the runtime runs without -O: it looks for <module>.cpython-311.pyc, not .opt-1
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     if not ok:
