@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import html
-import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from marketplace import letter_signatures
+from marketplace.canonical_json import canonical_json
 from marketplace.clock import iso, parse_iso
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.credit_code import CreditCode
@@ -203,13 +203,6 @@ def proof_path(purchase_id: str) -> str:
 
 def valid_letter_id(letter_id: str) -> bool:
     return bool(re.fullmatch(LETTER_ID_PATTERN, letter_id)) and letter_id not in RESERVED_LETTER_IDS
-
-
-def canonical_json(value: Any) -> bytes:
-    """The bytes that are signed: sorted keys, no whitespace, UTF-8 without \\u escapes, no NaN.
-    ValueError (or TypeError) when `value` has no such form."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
 
 
 def envelope_bytes(issued: IssuedLetter) -> bytes:
