@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketplace.errors import Forbidden, ServiceUnavailable, Unauthorized
+from marketplace.observability import log
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.auth")
@@ -121,7 +122,7 @@ class _JwksCache:
             wait = min(BACKOFF_FIRST_SECONDS * 2 ** min(self._failures, 8), BACKOFF_MAX_SECONDS)
             self._failures += 1
             self._retry_at = now + wait
-            logger.warning("token signing keys could not be fetched; next try in %d s", wait)
+            log(logger, logging.WARNING, "token signing keys could not be fetched", retry_in_seconds=wait)
             if not held:
                 raise ServiceUnavailable(
                     "the token signing keys cannot be fetched just now", retry_after=wait
@@ -188,7 +189,7 @@ def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
             continue
         defect = _rsa_key_defect(jwk)
         if defect:
-            logger.warning("JWKS key %s refused: %s", jwk["kid"], defect)
+            log(logger, logging.WARNING, "JWKS key refused", kid=jwk["kid"], reason=defect)
             continue
         keys[jwk["kid"]] = jwk
     return keys
@@ -242,7 +243,7 @@ def verify_token(token: str) -> Principal:
         raise Unauthorized("token algorithm must be RS256")
     if not settings.token_issuer:
         # Fail closed, as PyJWT does for an empty audience: with no issuer set, any issuer would pass.
-        logger.error("TOKEN_ISSUER is empty: every token is refused")
+        log(logger, logging.ERROR, "TOKEN_ISSUER is empty: every token is refused")
         raise Unauthorized("token issuer is not accepted")
     jwk = _jwks.key(str(header.get("kid", "")))
     try:
