@@ -40,6 +40,7 @@ def measure() -> tuple[dict[str, dict[str, int]], int]:
     key = SigningKey.generate("bench")
     jwks = ROOT / "bench" / ".jwks.json"
     os.environ["JWKS_URL"] = key.write_jwks(jwks)
+    os.environ["JWKS_ALLOW_INSECURE_LOCAL"] = "true"  # a file:// JWKS, as in the tests
     counter = CallCounter()
     per_operation: dict[str, dict[str, int]] = {}
     scans = 0

@@ -159,6 +159,7 @@ def drive(enrollments: int = ENROLLMENTS) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-jwks-") as directory, mock_aws():
             os.environ["JWKS_URL"] = key.write_jwks(Path(directory) / "jwks.json")
+            os.environ["JWKS_ALLOW_INSECURE_LOCAL"] = "true"  # a file:// JWKS, as in the tests
             lookups = boto3.client("dynamodb", region_name="cn-north-1")  # made before recording: unseen
             recorder = Recorder(Capacity(lookups))
             with recorder.installed(), Client(app) as client, clock_at(OPENS) as clock:

@@ -28,6 +28,8 @@ os.environ.update(
         "EVENT_BUS_NAME": "marketplace-test",
         "TOKEN_ISSUER": ISSUER,
         "TOKEN_AUDIENCE": AUDIENCE,
+        # The tests' keys are a file:// JWKS, as the local stack's are.
+        "JWKS_ALLOW_INSECURE_LOCAL": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -48,6 +48,8 @@ def local_environment(moto_url: str, moto_port: int, state_dir: Path) -> dict[st
         "EVENT_BUS_NAME": naming.EVENT_BUS_NAME,
         "EVENT_SOURCE": naming.EVENT_SOURCE,
         "JWKS_URL": jwks_url(state_dir),
+        # The stack's JWKS is a file:// URL: allowed only with this, never in a deployment.
+        "JWKS_ALLOW_INSECURE_LOCAL": "true",
         "TOKEN_ISSUER": naming.TOKEN_ISSUER,
         "TOKEN_AUDIENCE": naming.TOKEN_AUDIENCE,
         # Empty until the local pool exists (point_at_resources); never a pool the shell names.

@@ -67,6 +67,9 @@ class StackProcess:
         roots = [ROOT / "layers" / "common" / "python", ROOT / "functions", ROOT]
         env["PYTHONPATH"] = os.pathsep.join([*map(str, roots), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["PYTHONUNBUFFERED"] = "1"
+        # The tests' own setting (tests/conftest.py) is not passed on: the stack must allow its
+        # file:// JWKS itself (infra/local/environment.py), as `make run` does from a plain shell.
+        env["JWKS_ALLOW_INSECURE_LOCAL"] = "false"
         # README "Regional rules": the local override that lets a purchase's enrollment window last
         # seconds, so the real state machine closes it while the test watches.
         env.setdefault("RULE_ENROLLMENT_MIN_WORKING_DAYS", "0")

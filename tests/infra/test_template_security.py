@@ -92,6 +92,14 @@ def test_functions_find_the_tables_by_their_prefix(resources: dict[str, Any]) ->
         }
 
 
+def test_no_deployed_function_accepts_a_local_jwks_url(resources: dict[str, Any]) -> None:
+    # JWKS_ALLOW_INSECURE_LOCAL lets a file:// or loopback http:// JWKS through: the local stack's
+    # and the tests' only (docs/adr/0004-token-verification.md).
+    for logical_id, function in of_type(resources, "AWS::Serverless::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert "JWKS_ALLOW_INSECURE_LOCAL" not in variables, logical_id
+
+
 def test_protected_routes_have_the_cognito_authorizer_and_public_ones_none(resources: dict[str, Any]) -> None:
     body = resources[names.REST_API]["Properties"]["DefinitionBody"]
     condition, definitions, _ = body["securityDefinitions"]["Fn::If"]

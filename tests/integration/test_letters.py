@@ -196,12 +196,12 @@ def test_a_letter_with_a_repeated_key_or_absurd_nesting_is_a_400_not_a_verdict(a
 def test_only_the_low_form_of_a_signature_verifies(api: Api) -> None:
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-    from marketplace import p256
+    from marketplace import letter_signatures
 
     envelope = letters.issue(letter("L-LOW-S-1")).model_dump(mode="json")
     r, s = decode_dss_signature(base64.b64decode(envelope["signature"]["value"]))
-    assert s <= p256.N // 2  # stored in the low form
-    twin = base64.b64encode(encode_dss_signature(r, p256.N - s)).decode()
+    assert s <= letter_signatures.N // 2  # stored in the low form
+    twin = base64.b64encode(encode_dss_signature(r, letter_signatures.N - s)).decode()
     assert api.call("POST", "/letters/verify", envelope).body["valid"] is True
     forged = {**envelope, "signature": {**envelope["signature"], "value": twin}}
     assert api.call("POST", "/letters/verify", forged).body["valid"] is False

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from marketplace import p256
+from marketplace import letter_signatures
 from marketplace.domain.letters import ConfirmationLetter, IssuedLetter, LetterSignature, envelope_bytes
 
 COMMITMENT = "5d41402abc4b2a76b9719d911017c592" * 2
@@ -68,8 +68,8 @@ class LetterKey:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def public(self) -> p256.PublicKey:
-        return p256.public_key_from_der(self.der())
+    def public(self) -> letter_signatures.PublicKey:
+        return letter_signatures.public_key_from_der(self.der())
 
     def pem(self) -> str:
         return (
@@ -79,7 +79,9 @@ class LetterKey:
         )
 
     def issue(self, confirmation: ConfirmationLetter) -> IssuedLetter:
-        signature = p256.low_s(self.private.sign(confirmation.canonical_bytes(), ec.ECDSA(hashes.SHA256())))
+        signature = letter_signatures.low_s(
+            self.private.sign(confirmation.canonical_bytes(), ec.ECDSA(hashes.SHA256()))
+        )
         value = base64.b64encode(signature).decode()
         return IssuedLetter(letter=confirmation, signature=LetterSignature(key_id=self.key_id, value=value))
 

@@ -84,3 +84,23 @@ def test_fewer_candidates_than_places_gives_fewer_reserves() -> None:
     proof = draw.draw("P", draw.new_seed(), ["A", "B"], winners=1, reserves=2, drawn_at="t")
     assert len(proof.winners) == 1 and len(proof.reserves) == 1
     assert draw.verify(proof.as_dict()) == []
+
+
+def test_the_command_line_verifier_refuses_a_proof_with_a_repeated_key(tmp_path, capsys) -> None:
+    # Parsers disagree on a repeated key (Python keeps the last, others the first): one file could
+    # show two readers two different winners. Refused, as verify_letter does.
+    proof = draw.draw(
+        "P-DUP",
+        draw.new_seed(),
+        ["AG-3", "AG-1", "AG-2"],
+        winners=1,
+        reserves=1,
+        drawn_at="2026-11-29T00:00:00Z",
+    ).as_dict()
+    text = json.dumps(proof)
+    assert text.startswith("{")
+    duplicated = tmp_path / "proof.json"
+    # The same winners key twice: a reader that keeps the first sees AG-0, Python the real winner.
+    duplicated.write_text('{"winners": ["AG-0"], ' + text[1:], encoding="utf-8")
+    assert verify_main([str(duplicated)]) == 2
+    assert "repeated keys: winners" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from marketplace import p256
+from marketplace import letter_signatures
 from marketplace.domain import letters
 from marketplace.domain.letters import ConfirmationLetter, canonical_json, check, envelope_bytes, render_html
 from marketplace.verify_letter import main as verify_main
@@ -299,7 +299,7 @@ def test_a_signed_letter_that_breaks_the_format_is_still_invalid(key: LetterKey)
     """Signature checks out, content does not: a letter the platform would never have written."""
 
     def signed(raw: dict[str, object]) -> dict[str, object]:
-        signature = p256.low_s(key.private.sign(canonical_json(raw), ec.ECDSA(hashes.SHA256())))
+        signature = letter_signatures.low_s(key.private.sign(canonical_json(raw), ec.ECDSA(hashes.SHA256())))
         value = base64.b64encode(signature).decode()
         return {
             "letter": raw,

@@ -1,23 +1,33 @@
 """Bearer-token verification, in one place, identical locally and in AWS.
 
 Tokens are RS256 JWTs: in AWS the Cognito user pool's ID tokens, locally tokens signed with a key
-the local stack generates. PyJWT checks the header, expiry, issuer and audience; the RS256
-signature itself is checked by `rs256.Rs256Verifier` registered into PyJWT, which keeps the 10 MB
-`cryptography` wheel out of the Lambda layer (docs/adr/0004-token-verification.md).
+the local stack generates. PyJWT checks the header, signature (through `cryptography`, PyJWT's
+`crypto` extra), expiry, issuer, audience and required claims; this module adds what PyJWT leaves
+to its caller: where the keys come from, which keys are sound, and Cognito's `token_use`
+(docs/adr/0004-token-verification.md). PyJWT and `cryptography` are imported when a token is
+verified, never when this module is: public routes do not load them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import json
+import logging
+import math
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from marketplace.errors import Forbidden, ServiceUnavailable, Unauthorized
+from marketplace.observability import log
 from marketplace.settings import get_settings
+
+logger = logging.getLogger("marketplace.auth")
 
 ROLES = ("admin", "regulator", "owner", "agency")
 # Cognito carries the group in `cognito:groups` and our attributes as `custom:*`; local tokens use
@@ -25,7 +35,18 @@ ROLES = ("admin", "regulator", "owner", "agency")
 GROUPS_CLAIM = "cognito:groups"
 ORG_CLAIM = "custom:org_id"
 INDUSTRIES_CLAIM = "custom:industries"
+# Cognito marks its ID tokens `id` and its access tokens `access`; the platform reads ID tokens.
+TOKEN_USE = "id"
 JWKS_TTL_SECONDS = 3600
+# An unknown kid refetches the keys at most this often per execution environment: a flood of tokens
+# naming made-up kids must not become a flood of requests to the identity provider.
+UNKNOWN_KID_REFETCH_SECONDS = 60
+# After a failed fetch, no other is tried for 5 s, doubling with each failure up to a minute.
+BACKOFF_FIRST_SECONDS = 5
+BACKOFF_MAX_SECONDS = 60
+MIN_MODULUS_BITS = 2048
+MAX_MODULUS_BITS = 8192
+_LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass(frozen=True)
@@ -52,13 +73,16 @@ class Principal:
 
 
 class _JwksCache:
-    """The signing keys, fetched once per execution environment and refreshed on an unknown kid."""
+    """The signing keys, fetched once per execution environment; refetched after an hour, or on an
+    unknown kid at most once a minute; after a failed fetch, none is tried until a back-off ends."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, dict[str, Any]] = {}
-        self._fetched_at = 0.0
-        self._source = ""
         self._lock = threading.Lock()
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._fetched_at: float | None = None  # monotonic time of the last successful fetch
+        self._source = ""
+        self._failures = 0  # fetches failed in a row
+        self._retry_at = 0.0  # no fetch before this monotonic time
 
     def key(self, kid: str) -> dict[str, Any]:
         source = get_settings().jwks_url
@@ -66,68 +90,149 @@ class _JwksCache:
             # The deployment's fault, not the caller's: a 500 with a correlation id, logged.
             raise RuntimeError("token verification is not configured (JWKS_URL is empty)")
         with self._lock:
-            stale = time.monotonic() - self._fetched_at > JWKS_TTL_SECONDS
-            if source != self._source or stale or kid not in self._keys:
-                try:
-                    self._keys = _fetch_jwks(source)
-                except ServiceUnavailable:
-                    if not (source == self._source and kid in self._keys):
-                        raise
-                    # A refresh that fails keeps the keys we had: they were valid an hour ago.
-                else:
-                    self._fetched_at = time.monotonic()
-                    self._source = source
+            if source != self._source:
+                self.clear()
+                self._source = source
+            if self._wants_fetch(kid):
+                self._refresh(source, kid)
             found = self._keys.get(kid)
         if found is None:
             raise Unauthorized("token signed with an unknown key")
         return found
 
+    def _wants_fetch(self, kid: str) -> bool:
+        now = time.monotonic()
+        if self._fetched_at is None or now - self._fetched_at > JWKS_TTL_SECONDS:
+            return True
+        return kid not in self._keys and now - self._fetched_at >= UNKNOWN_KID_REFETCH_SECONDS
+
+    def _refresh(self, source: str, kid: str) -> None:
+        now = time.monotonic()
+        held = kid in self._keys
+        if now < self._retry_at:
+            if held:
+                return  # keys we had: valid an hour ago, better than none while the source is down
+            raise ServiceUnavailable(
+                "the token signing keys cannot be fetched just now",
+                retry_after=math.ceil(self._retry_at - now),
+            )
+        try:
+            self._keys = _fetch_jwks(source)
+        except ServiceUnavailable as exc:
+            wait = min(BACKOFF_FIRST_SECONDS * 2 ** min(self._failures, 8), BACKOFF_MAX_SECONDS)
+            self._failures += 1
+            self._retry_at = now + wait
+            log(logger, logging.WARNING, "token signing keys could not be fetched", retry_in_seconds=wait)
+            if not held:
+                raise ServiceUnavailable(
+                    "the token signing keys cannot be fetched just now", retry_after=wait
+                ) from exc
+        else:
+            self._fetched_at, self._failures, self._retry_at = now, 0, 0.0
+
     def clear(self) -> None:
-        with self._lock:
-            self._keys, self._fetched_at, self._source = {}, 0.0, ""
+        self._keys, self._fetched_at, self._source = {}, None, ""
+        self._failures = 0
+        self._retry_at = 0.0
+
+
+def _checked_jwks_url(source: str) -> str:
+    """`source` when it may serve the signing keys: https to a named host with no user info; or,
+    where the local stack sets JWKS_ALLOW_INSECURE_LOCAL, its own file:// or loopback http:// URL.
+    Parsed, never matched by prefix (`http://localhost@evil.example/` is a request to evil.example)."""
+    try:
+        url = urllib.parse.urlsplit(source)
+        host, _ = url.hostname, url.port  # port raises ValueError when it is not a number
+    except ValueError as exc:
+        raise RuntimeError(
+            f"token verification is misconfigured: JWKS_URL {source!r} does not parse"
+        ) from exc
+    if url.username is not None or url.password is not None or "@" in url.netloc:
+        raise RuntimeError(f"token verification is misconfigured: JWKS_URL {source!r} carries user info")
+    if url.scheme == "https" and host:
+        return source
+    if url.scheme in ("http", "file"):
+        local = url.scheme == "file" and host in (None, "", "localhost")
+        local = local or (url.scheme == "http" and host is not None and _loopback(host))
+        if not local:
+            raise RuntimeError(f"token verification is misconfigured: JWKS_URL {source!r} is not https")
+        if not get_settings().jwks_allow_insecure_local:
+            raise RuntimeError(
+                f"token verification is misconfigured: JWKS_URL {source!r} is not https; the local "
+                "stack's own URL is allowed only with JWKS_ALLOW_INSECURE_LOCAL=true"
+            )
+        return source
+    raise RuntimeError(f"token verification is misconfigured: JWKS_URL {source!r} is not https to a host")
+
+
+def _loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
-    if not source.startswith(("https://", "file://", "http://127.0.0.1", "http://localhost")):
-        raise RuntimeError(f"token verification is misconfigured: JWKS_URL {source!r} is not https")
+    url = _checked_jwks_url(source)
     try:
-        with urllib.request.urlopen(source, timeout=3) as response:  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - scheme and host checked
             document = json.loads(response.read())
     except (OSError, ValueError) as exc:
         # Not the token's fault: the caller should retry, not sign in again.
         raise ServiceUnavailable("the token signing keys cannot be fetched just now", retry_after=5) from exc
-    return {k["kid"]: k for k in document.get("keys", []) if k.get("kty") == "RSA" and "kid" in k}
+    listed = document.get("keys", []) if isinstance(document, dict) else []
+    keys = {}
+    for jwk in listed if isinstance(listed, list) else []:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
+            continue
+        defect = _rsa_key_defect(jwk)
+        if defect:
+            log(logger, logging.WARNING, "JWKS key refused", kid=jwk["kid"], reason=defect)
+            continue
+        keys[jwk["kid"]] = jwk
+    return keys
+
+
+def _jwk_int(value: Any) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _rsa_key_defect(jwk: dict[str, Any]) -> str:
+    """Why an RSA JWK cannot sign our tokens, or "" when it can: a small or even exponent (with e = 1
+    anyone can forge a signature), a modulus too short to resist factoring, or one so long that
+    each check would cost a request's budget."""
+    n, e = _jwk_int(jwk.get("n")), _jwk_int(jwk.get("e"))
+    if n is None or e is None:
+        return "n or e is missing or not base64url"
+    if e < 3 or e % 2 == 0:
+        return f"public exponent {e} is below 3 or even"
+    if n.bit_length() < MIN_MODULUS_BITS:
+        return f"modulus of {n.bit_length()} bits is shorter than {MIN_MODULUS_BITS}"
+    if n.bit_length() > MAX_MODULUS_BITS:
+        return f"modulus of {n.bit_length()} bits is longer than {MAX_MODULUS_BITS}"
+    return ""
 
 
 _jwks = _JwksCache()
 
 
-@lru_cache(maxsize=1)
-def _decoder() -> Any:
-    """A PyJWT decoder that knows RS256 only, through our verifier. Built on first use: public
-    routes never load PyJWT."""
-    import jwt
-    from jwt.api_jws import PyJWS
-
-    from marketplace.rs256 import Rs256Verifier
-
-    jws = PyJWS(algorithms=["RS256"])
-    if "RS256" in jws.get_algorithms():
-        jws.unregister_algorithm("RS256")
-    jws.register_algorithm("RS256", Rs256Verifier())
-    decoder = jwt.PyJWT()
-    # PyJWT wires its module-level decoder to a PyJWS the same way (jwt/api_jwt.py).
-    decoder._jws = jws
-    return decoder
-
-
 def clear_key_cache() -> None:
-    _jwks.clear()
+    with _jwks._lock:
+        _jwks.clear()
 
 
 def verify_token(token: str) -> Principal:
     """Check a bearer token and return its principal; any defect is a 401 saying which."""
     import jwt
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from jwt.algorithms import RSAAlgorithm
 
     settings = get_settings()
     try:
@@ -136,14 +241,22 @@ def verify_token(token: str) -> Principal:
         raise Unauthorized("malformed bearer token") from exc
     if header.get("alg") != "RS256":
         raise Unauthorized("token algorithm must be RS256")
-    key = _jwks.key(str(header.get("kid", "")))
+    if not settings.token_issuer:
+        # Fail closed, as PyJWT does for an empty audience: with no issuer set, any issuer would pass.
+        log(logger, logging.ERROR, "TOKEN_ISSUER is empty: every token is refused")
+        raise Unauthorized("token issuer is not accepted")
+    jwk = _jwks.key(str(header.get("kid", "")))
     try:
-        claims = _decoder().decode(
+        # The public members only: a key set that leaked a private exponent still verifies, nothing more.
+        key = RSAAlgorithm.from_jwk({"kty": "RSA", "n": jwk["n"], "e": jwk["e"]})
+        if not isinstance(key, RSAPublicKey):
+            raise Unauthorized("token signed with an unknown key")
+        claims = jwt.decode(
             token,
-            key=json.dumps(key),
+            key=key,
             algorithms=["RS256"],
             audience=settings.token_audience or None,
-            issuer=settings.token_issuer or None,
+            issuer=settings.token_issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             leeway=30,
         )
@@ -157,6 +270,8 @@ def verify_token(token: str) -> Principal:
         raise Unauthorized("token signature is not valid") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"token rejected: {exc}") from exc
+    if "token_use" in claims and claims["token_use"] != TOKEN_USE:
+        raise Unauthorized(f"token_use must be {TOKEN_USE!r} (an ID token), got {claims['token_use']!r}")
     return _principal(claims)
 
 

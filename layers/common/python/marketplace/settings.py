@@ -120,6 +120,9 @@ class Settings:
     event_source: str = "marketplace"
     # Tokens: the JWKS (https:// in AWS, file:// locally), the issuer and the audience they must carry.
     jwks_url: str = ""
+    # Only the local stack and the tests set this: it lets JWKS_URL be a file:// or loopback http://
+    # URL. Anywhere else the keys come over https from a named host (marketplace.auth).
+    jwks_allow_insecure_local: bool = False
     token_issuer: str = ""
     token_audience: str = ""
     documents_bucket: str = ""
@@ -150,6 +153,7 @@ class Settings:
             event_bus_name=os.environ.get("EVENT_BUS_NAME", f"marketplace-{stage}"),
             event_source=os.environ.get("EVENT_SOURCE", "marketplace"),
             jwks_url=os.environ.get("JWKS_URL", ""),
+            jwks_allow_insecure_local=_bool("JWKS_ALLOW_INSECURE_LOCAL", False),
             token_issuer=os.environ.get("TOKEN_ISSUER", ""),
             token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),

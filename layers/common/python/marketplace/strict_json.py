@@ -1,4 +1,5 @@
-"""JSON as this platform reads it from outside: a repeated key or a NaN/Infinity is refused.
+"""JSON as this platform reads it from outside: a repeated key or a NaN/Infinity is refused, and so
+is a number too large for a float (1e400 would be read as infinity, which has no JSON form).
 
 Parsers disagree on a repeated key (some keep the first, Python the last), so one document could
 show two readers two letters; every request body and the offline verifiers read JSON through here.
@@ -7,6 +8,7 @@ show two readers two letters; every request body and the offline verifiers read 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -22,6 +24,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a number this platform reads")
+    return value
+
+
 def loads(raw: bytes | str) -> Any:
     """Parse strictly; ValueError (or RecursionError for absurd nesting) when the input is not JSON."""
-    return json.loads(raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    return json.loads(
+        raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant, parse_float=_finite
+    )

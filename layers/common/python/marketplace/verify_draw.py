@@ -8,20 +8,21 @@ Prints `valid` and exits 0, or lists what is wrong and exits 1 (2 when the proof
 
 from __future__ import annotations
 
-import json
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from marketplace import strict_json
 from marketplace.domain.draw import verify
 
 
 def _load(source: str) -> Any:
+    # A repeated key would let two readers of one proof see two draws: refused (strict_json).
     if source.startswith(("https://", "http://")):
         with urllib.request.urlopen(source, timeout=10) as response:  # noqa: S310 - http(s) only
-            return json.loads(response.read())
-    return json.loads(Path(source).read_text(encoding="utf-8"))
+            return strict_json.loads(response.read())
+    return strict_json.loads(Path(source).read_bytes())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         proof = _load(args[0])
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         print(f"cannot read the proof: {exc}", file=sys.stderr)
         return 2
     if not isinstance(proof, dict):

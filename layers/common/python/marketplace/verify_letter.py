@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from marketplace import p256, strict_json
+from marketplace import letter_signatures, strict_json
 from marketplace.domain.letters import check
 
 HTTP = ("https://", "http://")
@@ -47,21 +47,22 @@ def _key_url(letter_source: str) -> str | None:
     return f"{base}/public-key" if base.endswith("/letters") else None
 
 
-def _key(args: argparse.Namespace) -> tuple[p256.PublicKey, str | None]:
+def _key(args: argparse.Namespace) -> tuple[letter_signatures.PublicKey, str | None]:
     """The public key, and its KMS key id when the source publishes one (GET /letters/public-key)."""
     if args.public_key:
-        return p256.public_key_from_pem(Path(args.public_key).read_text(encoding="ascii")), None
+        return letter_signatures.public_key_from_pem(Path(args.public_key).read_text(encoding="ascii")), None
     url = args.key_url or _key_url(args.letter)
     if url is None:
         raise Unreadable("name the platform's public key: --public-key KEY.pem or --key-url URL")
     raw = _read(url)
     if raw.lstrip().startswith(b"-----BEGIN"):
-        return p256.public_key_from_pem(raw.decode("ascii")), None
+        return letter_signatures.public_key_from_pem(raw.decode("ascii")), None
     published = _parse(raw)
     if not isinstance(published, dict) or not isinstance(published.get("public_key_pem"), str):
         raise Unreadable(f"{url} does not publish a public_key_pem")
     key_id = published.get("key_id")
-    return p256.public_key_from_pem(published["public_key_pem"]), key_id if isinstance(key_id, str) else None
+    key = letter_signatures.public_key_from_pem(published["public_key_pem"])
+    return key, key_id if isinstance(key_id, str) else None
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:

@@ -5,8 +5,8 @@ The platform signs the canonical bytes of a `ConfirmationLetter` with its KMS ke
 SHA-256); anyone verifies them with the published public key. The shape below is the format
 `confirmation-letter/v1` and is frozen: a stored letter is re-read and served through this model, so
 any change that alters what a v1 letter dumps to would break every issued signature. A new shape is
-a new `format`. No AWS here: the command-line verifier runs this module with the standard library
-and pydantic alone.
+a new `format`. No AWS here: the command-line verifier runs this module with pydantic and
+`cryptography` (imported only when a signature is checked, marketplace/letter_signatures.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import html
-import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -23,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from marketplace import p256
+from marketplace import letter_signatures
+from marketplace.canonical_json import canonical_json
 from marketplace.clock import iso, parse_iso
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.credit_code import CreditCode
@@ -205,13 +205,6 @@ def valid_letter_id(letter_id: str) -> bool:
     return bool(re.fullmatch(LETTER_ID_PATTERN, letter_id)) and letter_id not in RESERVED_LETTER_IDS
 
 
-def canonical_json(value: Any) -> bytes:
-    """The bytes that are signed: sorted keys, no whitespace, UTF-8 without \\u escapes, no NaN.
-    ValueError (or TypeError) when `value` has no such form."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
-
-
 def envelope_bytes(issued: IssuedLetter) -> bytes:
     """The stored envelope is canonical JSON too, so its "letter" member is the signed bytes verbatim."""
     return canonical_json(issued.model_dump(mode="json"))
@@ -220,7 +213,7 @@ def envelope_bytes(issued: IssuedLetter) -> bytes:
 # --- verification ------------------------------------------------------------------------------
 
 
-def check(envelope: Any, key: p256.PublicKey, *, key_id: str | None = None) -> list[str]:
+def check(envelope: Any, key: letter_signatures.PublicKey, *, key_id: str | None = None) -> list[str]:
     """What is wrong with a signed letter, checked against `key` (the published key, whose KMS id
     is `key_id` when known); empty when the letter is authentic and well-formed."""
     if not isinstance(envelope, dict):
@@ -239,7 +232,7 @@ def check(envelope: Any, key: p256.PublicKey, *, key_id: str | None = None) -> l
 
 
 def _signature_problems(
-    letter: dict[str, Any], signature: dict[str, Any], key: p256.PublicKey, key_id: str | None
+    letter: dict[str, Any], signature: dict[str, Any], key: letter_signatures.PublicKey, key_id: str | None
 ) -> list[str]:
     algorithm = signature.get("algorithm")
     if algorithm != SIGNING_ALGORITHM:
@@ -254,7 +247,7 @@ def _signature_problems(
         message = canonical_json(letter)
     except (ValueError, TypeError) as exc:
         return [f"the letter has no canonical JSON form: {exc}"]
-    if not p256.verify(key, message, der):
+    if not letter_signatures.verify(key, message, der):
         return ["the signature does not match the letter: changed after signing, or signed by another key"]
     return []
 

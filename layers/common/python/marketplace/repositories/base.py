@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 
+from marketplace.canonical_json import canonical_json
 from marketplace.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from marketplace.settings import get_settings
 
@@ -120,7 +121,7 @@ def translated(
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None
-    raw = json.dumps(key, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    raw = canonical_json(key)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

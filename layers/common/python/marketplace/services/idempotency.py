@@ -4,10 +4,10 @@ response; the same key with a different request is refused (422)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
+from marketplace.canonical_json import canonical_json
 from marketplace.clock import utcnow
 from marketplace.errors import Conflict, invalid
 from marketplace.repositories import idempotency as repo
@@ -17,8 +17,7 @@ MAX_KEY_LENGTH = 128
 
 
 def _fingerprint(request: Any) -> str:
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(request, default=str)).hexdigest()
 
 
 def run_once(

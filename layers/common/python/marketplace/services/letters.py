@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from marketplace import p256
+from marketplace import letter_signatures
 from marketplace.domain import letters as domain
 from marketplace.domain.letters import ConfirmationLetter, IssuedLetter, LetterSignature
 from marketplace.domain.model import Model
@@ -51,7 +51,7 @@ def issue(letter: ConfirmationLetter) -> IssuedLetter:
         _ensure_html(existing)
         return existing
     key_id, signature = repo.sign(letter.canonical_bytes())
-    signature = p256.low_s(signature)  # the one form verification accepts
+    signature = letter_signatures.low_s(signature)  # the one form verification accepts
     issued = IssuedLetter(
         letter=letter,
         signature=LetterSignature(key_id=key_id, value=base64.b64encode(signature).decode("ascii")),
@@ -86,7 +86,7 @@ def html(letter_id: str) -> str:
 
 def public_key() -> PublicKeyInfo:
     published = repo.public_key()
-    key = p256.public_key_from_der(published.der)  # refuses a key that is not P-256
+    key = letter_signatures.public_key_from_der(published.der)  # refuses a key that is not P-256
     return PublicKeyInfo(
         key_id=published.key_id,
         public_key_pem=key.pem(),
@@ -98,7 +98,7 @@ def verify(envelope: dict[str, Any]) -> VerificationResult:
     """Check a signed letter offline, with the published public key (no KMS Verify call: anyone can
     repeat the check with the same key, docs/letters.md)."""
     published = repo.public_key()
-    key = p256.public_key_from_der(published.der)
+    key = letter_signatures.public_key_from_der(published.der)
     problems = domain.check(envelope, key, key_id=published.key_id)
     return VerificationResult(valid=not problems, problems=problems, key_id=published.key_id)
 
