@@ -7,13 +7,17 @@ Starts the local stack, prints what runs where, and blocks until Ctrl-C or SIGTE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
+import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from infra.local import naming
 from infra.local.resources import USER_POOL_NAME
@@ -45,13 +49,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _watch_parent(stopping: threading.Event) -> None:
+class StopRequest:
+    """What asks the stack to stop: SIGINT, SIGTERM, or the parent going away.
+
+    A self-pipe the main thread waits on with `select`. The signals reach it through
+    `signal.set_wakeup_fd`: the interpreter writes a byte for each signal before any Python handler
+    runs, and the Python handler does nothing. A handler must not take a lock the interrupted main
+    thread may hold: the former handler set a `threading.Event` the main thread was waiting on, and
+    now and then blocked forever on that Event's own lock, leaving the whole stack running.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)  # set_wakeup_fd requires it; a full pipe is a request already
+        self._previous_handlers: dict[int, Any] = {}
+        self._previous_wakeup_fd = -1
+
+    def install(self) -> None:
+        """Main thread only (as `signal` requires)."""
+        for signum in self.SIGNALS:
+            self._previous_handlers[signum] = signal.signal(signum, _nothing)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+
+    def request(self) -> None:
+        """From any thread."""
+        with contextlib.suppress(BlockingIOError):  # a full pipe holds requests already
+            os.write(self._write, b"\0")
+
+    def requested(self, timeout: float | None = 0) -> bool:
+        """Wait up to `timeout` seconds (None: until asked) for a request; True once one came."""
+        ready, _, _ = select.select([self._read], [], [], timeout)
+        return bool(ready)
+
+    def close(self) -> None:
+        if self._previous_handlers:
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            for signum, handler in self._previous_handlers.items():
+                signal.signal(signum, handler)
+            self._previous_handlers = {}
+        os.close(self._read)
+        os.close(self._write)
+
+
+def _nothing(signum: int, frame: Any) -> None:
+    """The Python-level handler: the wakeup byte already told the main thread (see StopRequest)."""
+
+
+def _watch_parent(stop: StopRequest) -> None:
     parent = os.getppid()
 
     def watch() -> None:
-        while not stopping.wait(1):
-            if os.getppid() != parent:
-                stopping.set()
+        while os.getppid() == parent:
+            time.sleep(1)
+        stop.request()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
@@ -99,12 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         state_dir=args.state_dir,
         time_scale=args.time_scale,
     )
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    if args.exit_with_parent:
-        _watch_parent(stopping)
-    stack = LocalStack(options)
+    stop = StopRequest()
+    stop.install()
+    try:
+        if args.exit_with_parent:
+            _watch_parent(stop)
+        return _run(LocalStack(options), options, stop)
+    finally:
+        stop.close()
+
+
+def _run(stack: LocalStack, options: Options, stop: StopRequest) -> int:
     try:
         started = stack.start()
     except OSError as exc:
@@ -114,8 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(banner(started, options), flush=True)
     try:
-        while not stopping.wait(1):
-            pass
+        stop.requested(timeout=None)  # a signal during start-up is kept in the pipe: it stops us now
     finally:
         stack.stop()
         print("Local stack stopped.", flush=True)

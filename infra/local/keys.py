@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from infra.local.files import create_exclusively, write_atomically
 from infra.local.naming import JWKS_FILE, PRIVATE_KEY_FILE
 
 
@@ -49,20 +49,6 @@ def public_jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
     return {**members, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def ensure_signing_key(state_dir: Path) -> SigningKey:
     """Load the key pair from the state dir, making it on first run; (re)write the JWKS next to it."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -72,10 +58,11 @@ def ensure_signing_key(state_dir: Path) -> SigningKey:
         pem = generated.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_private(pem_path, pem)
+        # Two stacks started at once in one checkout: the first key written is the one both use.
+        create_exclusively(pem_path, pem, mode=0o600)
     key = SigningKey(kid="", pem=pem_path.read_bytes())
     jwk = public_jwk(key.private_key)
-    _write_text(state_dir / JWKS_FILE, json.dumps({"keys": [jwk]}, indent=2))
+    write_atomically(state_dir / JWKS_FILE, json.dumps({"keys": [jwk]}, indent=2).encode())
     return SigningKey(kid=jwk["kid"], pem=key.pem)
 
 

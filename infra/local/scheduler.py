@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import lambdas, naming
+from infra.local.files import write_atomically
 
 logger = logging.getLogger("infra.local.scheduler")
 _UNIT_SECONDS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -139,6 +139,4 @@ class Scheduler:
             due[name] = max(due[name] + period, time.monotonic())
 
     def _write(self) -> None:
-        tmp = self._heartbeat.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._status, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self._heartbeat)
+        write_atomically(self._heartbeat, json.dumps(self._status, indent=2, default=str).encode())

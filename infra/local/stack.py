@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.local import emulator, environment, lambdas, naming, patches
 from infra.local import resources as res
+from infra.local.files import write_atomically
 from infra.local.keys import ensure_signing_key
 
 logger = logging.getLogger("infra.local")
@@ -175,10 +176,10 @@ class LocalStack:
 
     def _write_state(self) -> None:
         document = {"pid": os.getpid(), "state_dir": str(self.state_dir), **self.started.__dict__}
-        path = self.state_dir / naming.STACK_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)  # readers (the e2e fixture) never see half of it
+        # readers (the e2e fixture) never see half of it
+        write_atomically(
+            self.state_dir / naming.STACK_FILE, json.dumps(document, indent=2, ensure_ascii=False).encode()
+        )
 
     def stop(self) -> None:
         """Stop what was started, newest first; safe to call twice."""

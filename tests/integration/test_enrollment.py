@@ -72,6 +72,35 @@ def test_enrolling_after_the_deadline_is_refused_as_late(market: Market) -> None
     assert _count(market, purchase_id) == 0
 
 
+def test_an_enrollment_after_the_window_closed_is_late_before_and_after_closing_ran(market: Market) -> None:
+    # Given a purchase with two enrollments, whose deadline has passed
+    from app import app
+
+    purchase_id = market.publish()
+    for n in (1, 2):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    market.clock.set(AFTER_DEADLINE)
+    path = f"/purchases/{purchase_id}/enrollments"
+
+    def refused_as() -> tuple[int, str, str]:
+        reply = market.agency(agency_id(3)).post(path)
+        return reply.status, reply.body["reason"], reply.content_type
+
+    late = (409, "late", "application/problem+json")
+    # When an agency enrolls before closing has run, Then it is late
+    assert refused_as() == late
+    # When closing has run, and then the draw, Then it is still late: one situation, one word
+    closed = app.handler_map["close_enrollment"]({"purchase_id": purchase_id}, None)
+    assert closed["status"] == "enrollment_closed"
+    assert refused_as() == late
+    assert app.handler_map["run_selection"]({"purchase_id": purchase_id}, None)["status"] == "selected"
+    assert refused_as() == late
+    # and a withdrawal after closing is refused the same way
+    withdrawal = market.agency(agency_id(1)).delete(f"{path}/{agency_id(1)}")
+    assert (withdrawal.status, withdrawal.body["reason"]) == (409, "late")
+    assert _count(market, purchase_id) == 2
+
+
 def _refusal(market: Market, purchase_id: str, agency: str) -> list[str]:
     reply = market.enroll(purchase_id, agency)
     assert reply.status == 403, reply.body

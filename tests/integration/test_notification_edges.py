@@ -1,6 +1,7 @@
 """Notifications a review found wrong: a failure blamed on too few enrollments, invitations to
 excluded agencies and to direct selections, a request to accept after accepting, and the
-short-listed agency the owner did not pick left unaware."""
+short-listed agency the owner did not pick left unaware, and the other enrollees of a drawn or a
+failed purchase told nothing."""
 
 from __future__ import annotations
 
@@ -140,3 +141,90 @@ def test_a_short_listed_agency_the_owner_did_not_pick_learns_the_outcome(
 
     # Then the agency that was told to wait is told the owner's decision
     assert len(_inbox(market, "agency", other, purchase_id)) > len(waiting)
+
+
+@pytest.fixture
+def crowded(api: Api) -> Iterator[Market]:
+    yield from open_market(api, agencies=7)
+
+
+def _suspend(market: Market, agency: str) -> None:
+    reply = market.admin.post(
+        f"/agencies/{agency}/suspension", {"reason": "出具虚假报告", "basis": "管理办法"}
+    )
+    assert reply.status == 200, reply.body
+
+
+def test_after_a_draw_every_enrolled_agency_learns_the_result_once_in_its_own_words(
+    crowded: Market, published_events
+) -> None:
+    # Given six enrollments: one withdrawn, one by an agency suspended before enrollment closes,
+    # four counted (a draw of one with two reserves leaves one of them not selected); AG-007 never enrolls
+    market = crowded
+    purchase_id = market.publish(reserves=2)
+    for n in range(1, 7):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    withdrawn, uncounted = agency_id(6), agency_id(5)
+    assert market.agency(withdrawn).delete(f"/purchases/{purchase_id}/enrollments/{withdrawn}").status == 200
+    _suspend(market, uncounted)
+
+    # When enrollment closes, the draw runs and its events reach the inboxes
+    assert market.close_and_select(purchase_id)["status"] == "selected"
+    result = market.purchase(purchase_id)["result"]
+    selected, reserves = result["selected_agency"], result["reserves"]
+    (not_selected,) = {agency_id(n) for n in range(1, 5)} - {selected, *reserves}
+    _deliver(published_events)
+
+    # Then each agency still enrolled has exactly one result notification, saying what it is to it
+    def result_notices(agency: str) -> list[dict[str, Any]]:
+        notices = _inbox(market, "agency", agency, purchase_id)
+        return [e for e in notices if e["event_type"] == "ResultPublished"]
+
+    (won,) = result_notices(selected)
+    assert won["title"] == f"您已中选：{purchase_id}" and "确认接受或放弃" in won["text"]
+    for rank, reserve in enumerate(reserves, start=1):
+        (told,) = result_notices(reserve)
+        assert told["title"] == f"您是候补：{purchase_id}" and f"第 {rank} 候补" in told["text"]
+    (lost,) = result_notices(not_selected)
+    assert lost["title"] == f"未中选：{purchase_id}"
+    assert f"中选机构为 {selected}" in lost["text"] and "您未中选" in lost["text"]
+    (ignored,) = result_notices(uncounted)
+    assert ignored["title"] == f"未中选：{purchase_id}" and f"中选机构为 {selected}" in ignored["text"]
+    assert "未计入有效报名" in ignored["text"] and "suspended" in ignored["text"]  # and why
+    # and an agency that withdrew, or never enrolled, is not told a result it took no part in
+    assert result_notices(withdrawn) == [] and result_notices(agency_id(7)) == []
+
+
+def test_every_enrollee_of_a_purchase_that_fails_at_closing_learns_that_it_failed_and_why(
+    market: Market, published_events
+) -> None:
+    # Given two enrollees, one of them suspended before enrollment closes (the minimum is two)
+    purchase_id = market.publish()
+    for n in (1, 2):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    _suspend(market, agency_id(2))
+
+    # When enrollment closes with one eligible enrollment
+    assert market.close_and_select(purchase_id)["status"] == "failed"
+    _deliver(published_events)
+
+    # Then both enrollees learn the purchase failed and why; the suspended one also why it did not count
+    for n in (1, 2):
+        (failed,) = [
+            e
+            for e in _inbox(market, "agency", agency_id(n), purchase_id)
+            if e["event_type"] == "PurchaseFailed"
+        ]
+        assert failed["title"] == f"采购未成交：{purchase_id}"
+        assert "有效报名 1 家，少于最低 2 家" in failed["text"], failed["text"]
+        assert ("未计入有效报名" in failed["text"]) is (n == 2)
+    # and an agency that did not enroll is not told
+    assert [e["event_type"] for e in _inbox(market, "agency", agency_id(3), purchase_id)] == [
+        "PurchasePublished"
+    ]
+
+
+def test_the_enrollment_rows_the_consumer_reads_are_named_as_the_purchases_repository_writes_them() -> None:
+    from marketplace.repositories import purchases, recipients
+
+    assert recipients.ENROLLMENT_PREFIX == purchases.ENROLLMENT_PREFIX

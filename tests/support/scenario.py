@@ -98,10 +98,12 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
 
 
 def _notification_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
-    """The consumer with the sample batch (a new announcement fans out over the item index), then
-    the owner it notified reads its inbox and marks the entry read."""
+    """The consumer with the sample batch (a new announcement fans out over the item index) and with
+    a result (told to every enrollee, read from the purchase's enrollments), then the owner it
+    notified reads its inbox and marks the entry read."""
     from app import app
     from marketplace.domain.notifications import notification_id, owner_inbox
+    from tests.support.samples import sqs_record
 
     batch = json.loads((EVENTS_DIR / "functions" / "notify.sqs.json").read_text(encoding="utf-8"))
     detail = json.loads(batch["Records"][0]["body"])["detail"]
@@ -109,13 +111,17 @@ def _notification_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
     owner = api.as_role("owner", owner_id)
     entry = notification_id(detail["event_id"], owner_inbox(owner_id), detail["occurred_at"])
 
-    def notify() -> Any:
+    result_event = (EVENTS_DIR / "domain" / "ResultPublished.json").read_text(encoding="utf-8")
+    results = {"Records": [sqs_record(result_event, "result-published")]}
+
+    def notify(batch: dict[str, Any] = batch) -> Any:
         result = app.handler_map["notify"](batch, None)
         assert result == {"batchItemFailures": []}, result
         return result
 
     return [
         ("notify", notify),
+        ("notify", lambda: notify(results)),
         ("list_notifications", lambda: owner.get("/me/notifications")),
         ("list_notifications", lambda: owner.get("/me/notifications?unread=true")),
         ("mark_notification_read", lambda: owner.post(f"/me/notifications/{entry}/read")),

@@ -10,6 +10,7 @@ import pytest
 
 from marketplace.domain import notifications as n
 from marketplace.domain.agencies import AgencyStatus
+from marketplace.domain.purchases import EnrollmentStatus
 from marketplace.events import EVENT_TYPES
 from tests.support.schemas import EVENTS_DIR
 
@@ -175,6 +176,66 @@ def test_a_short_list_waiting_for_the_owner_tells_each_candidate() -> None:
     )
     assert set(notices) == {OWNER, AGENCY, "agency:AG-2"}
     assert "AG-1、AG-2" in notices[OWNER].text and notices[AGENCY].title == "您已入围：PU-1"
+
+
+ENROLLED_IN_PU_1 = [
+    n.Enrollee("AG-1", n.ENROLLED, counted=True),
+    n.Enrollee("AG-2", n.ENROLLED, counted=True),
+    n.Enrollee("AG-3", n.ENROLLED, counted=True),
+    n.Enrollee("AG-4", n.ENROLLED, counted=False, why_not="agency AG-4 is suspended: 超时"),
+    n.Enrollee("AG-5", "withdrawn"),
+]
+
+
+def told_enrollees(event_type: str, **data: Any) -> dict[str, n.Notice]:
+    """What the enrollees of PU-1 no notice names are told."""
+    plan = n.plan(detail(event_type, data), timezone=TZ)
+    assert plan is not None and plan.enrollees is not None and plan.enrollees.purchase_id == "PU-1"
+    return {e.recipient: e for e in n.enrollee_notices(plan, ENROLLED_IN_PU_1)}
+
+
+def test_the_enrollment_status_is_the_enrollment_models_own() -> None:
+    assert EnrollmentStatus.enrolled.value == n.ENROLLED
+
+
+def test_a_drawn_result_tells_every_other_enrollee_it_was_not_selected_and_one_not_counted_why() -> None:
+    others = told_enrollees(
+        "ResultPublished",
+        **PURCHASE,
+        method="random_draw",
+        selected_agency="AG-1",
+        short_list=[],
+        reserves=["AG-2"],
+        confirmation_deadline="2026-12-02T09:00:00Z",
+    )
+    # the selected agency and the reserve have their own notices; a withdrawn enrollment is told nothing
+    assert set(others) == {"agency:AG-3", "agency:AG-4"}
+    assert {o.title for o in others.values()} == {"未中选：PU-1"}
+    assert others["agency:AG-3"].text == "采购 PU-1 的选取结果已公布，中选机构为 AG-1；您未中选。"
+    assert "未计入有效报名（agency AG-4 is suspended: 超时）" in others["agency:AG-4"].text
+
+
+def test_a_short_list_tells_every_other_enrollee_it_was_not_short_listed() -> None:
+    others = told_enrollees(
+        "ResultPublished",
+        **PURCHASE,
+        method="credit_best_value",
+        selected_agency=None,
+        short_list=["AG-1", "AG-2"],
+        reserves=[],
+        confirmation_deadline="2026-12-02T09:00:00Z",
+    )
+    assert set(others) == {"agency:AG-3", "agency:AG-4"}
+    assert others["agency:AG-3"].title == "未入围：PU-1" and "您未入围" in others["agency:AG-3"].text
+
+
+def test_a_failed_purchase_tells_every_enrollee_that_it_failed_and_why() -> None:
+    others = told_enrollees("PurchaseFailed", **PURCHASE, reason="too few", eligible=1, minimum=2)
+
+    assert set(others) == {"agency:AG-1", "agency:AG-2", "agency:AG-3", "agency:AG-4"}
+    assert all(o.title == "采购未成交：PU-1" for o in others.values())
+    assert "有效报名 1 家，少于最低 2 家（too few）" in others["agency:AG-1"].text
+    assert "重新公告" not in others["agency:AG-1"].text  # the owner's to do, not theirs
 
 
 def published(**changes: Any) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Notifications (主动推送, DOMAIN.md §11): who is told what about each domain event.
 
-Pure: an event's `detail` goes in, the inbox entries it makes come out. The one thing this module
-cannot know is which agencies a new announcement concerns; it says so as an `Audience` (admitted
-for the item, serving the region) and picks them from the offering rows the caller reads.
+Pure: an event's `detail` goes in, the inbox entries it makes come out. What this module cannot
+know is which agencies an event concerns beyond those it names: a new announcement concerns the
+agencies admitted for the item and serving the region (an `Audience`, picked from the offering rows
+the caller reads); a purchase's result or failure concerns every agency enrolled in it (its
+`Enrollees`, told from the enrollment rows the caller reads).
 
 Inboxes are keyed by recipient: `org:<org id>` for an owner's or an agency's organisation, and
 one shared `role:admin` inbox that every admin reads. The prefixes keep an organisation that
@@ -26,6 +28,8 @@ ADMINS = "role:admin"
 # AgencyStatus.admitted, named here so that the consumer does not import the agency models
 # (a cold-start cost) to read one value; a unit test keeps the two equal.
 ADMITTED = "admitted"
+# EnrollmentStatus.enrolled (a withdrawn enrollment is no longer concerned), for the same reason.
+ENROLLED = "enrolled"
 MAX_TITLE = 120
 MAX_TEXT = 600
 # `<UTC instant, microseconds>-<digest>`: sorting ids sorts entries by when their event happened.
@@ -98,8 +102,30 @@ class OfferHolder:
 
 
 @dataclass(frozen=True)
+class Enrollees:
+    """Every agency still enrolled in `purchase_id` that no notice of the event names already (the
+    selected agency, the short list, the reserves) is told `title` and `text`; one whose enrollment
+    did not count when enrollment closed also learns why it took no part."""
+
+    purchase_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Enrollee:
+    """An agency's enrollment in a purchase, as its row holds it."""
+
+    agency_id: str
+    status: str
+    counted: bool | None = None  # whether it counted when enrollment closed; None: not judged yet
+    why_not: str | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
-    """The notifications one event makes: `notices` for named recipients, `audience` to resolve."""
+    """The notifications one event makes: `notices` for named recipients, `audience` and
+    `enrollees` to resolve."""
 
     event_id: str
     event_type: str
@@ -108,6 +134,7 @@ class Plan:
     occurred_at: str
     notices: tuple[Notice, ...]
     audience: Audience | None = None
+    enrollees: Enrollees | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +191,25 @@ def audience_members(audience: Audience, holders: Iterable[OfferHolder]) -> list
         and serves(list(h.regions), audience.region)
     }
     return [Notice(agency_inbox(a), audience.title, audience.text) for a in sorted(chosen)]
+
+
+def enrollee_notices(plan: Plan, enrolled: Iterable[Enrollee]) -> list[Notice]:
+    """What each agency enrolled in the purchase is told when the event names it in no notice."""
+    if plan.enrollees is None:
+        return []
+    told = {n.recipient for n in plan.notices}
+    notices: list[Notice] = []
+    for enrollee in sorted(enrolled, key=lambda e: e.agency_id):
+        recipient = agency_inbox(enrollee.agency_id)
+        if enrollee.status != ENROLLED or recipient in told:
+            continue
+        told.add(recipient)
+        text = plan.enrollees.text
+        if enrollee.counted is False:
+            why = f"（{enrollee.why_not}）" if enrollee.why_not else ""
+            text += f"您的报名在报名截止时未计入有效报名{why}，未参加选取。"
+        notices.append(Notice(recipient, plan.enrollees.title, text))
+    return notices
 
 
 def entries(plan: Plan, notices: Iterable[Notice]) -> list[InboxEntry]:
@@ -247,6 +293,7 @@ class _Told:
     link: str
     notices: list[Notice] = field(default_factory=list)
     audience: Audience | None = None
+    enrollees: Enrollees | None = None
 
 
 def _purchase(e: _Event) -> str:
@@ -314,12 +361,17 @@ def _withdrawn(e: _Event) -> _Told:
 
 
 def _failed(e: _Event) -> _Told:
-    eligible, minimum = e.number("eligible"), e.number("minimum")
+    purchase, eligible, minimum = e.text("purchase_id"), e.number("eligible"), e.number("minimum")
     if eligible < minimum:
-        text = f"有效报名 {eligible} 家，少于最低 {minimum} 家（{e.reasons('reason')}）。可一键重新公告。"
+        why = f"有效报名 {eligible} 家，少于最低 {minimum} 家（{e.reasons('reason')}）。"
     else:  # enough enrolled, but the selected agency abandoned with no reserve left to move up
-        text = f"未能确定中选机构（{e.reasons('reason')}）。可一键重新公告。"
-    return _Told(_purchase(e), [Notice(e.owner(), f"采购未成交：{e.text('purchase_id')}", text)])
+        why = f"未能确定中选机构（{e.reasons('reason')}）。"
+    title = f"采购未成交：{purchase}"
+    return _Told(
+        _purchase(e),
+        [Notice(e.owner(), title, f"{why}可一键重新公告。")],
+        enrollees=Enrollees(purchase, title, f"您报名的采购 {purchase} 未成交：{why}"),
+    )
 
 
 def _result(e: _Event) -> _Told:
@@ -339,7 +391,19 @@ def _result(e: _Event) -> _Told:
     for rank, agency in enumerate(e.ids("reserves"), start=1):
         text = f"您是采购 {purchase} 的第 {rank} 候补；中选机构放弃时依次递补。"
         notices.append(Notice(agency_inbox(agency), f"您是候补：{purchase}", text))
-    return _Told(_purchase(e), notices)
+    if selected:
+        others = Enrollees(
+            purchase,
+            f"未中选：{purchase}",
+            f"采购 {purchase} 的选取结果已公布，中选机构为 {selected}；您未中选。",
+        )
+    else:
+        others = Enrollees(
+            purchase,
+            f"未入围：{purchase}",
+            f"采购 {purchase} 的短名单已公布（{'、'.join(short_list)}）；您未入围，未中选。",
+        )
+    return _Told(_purchase(e), notices, enrollees=others)
 
 
 def _picked(e: _Event) -> _Told:
@@ -534,4 +598,5 @@ def plan(detail: dict[str, Any], *, timezone: str) -> Plan | None:
         occurred_at=occurred_at,
         notices=tuple(told.notices),
         audience=told.audience,
+        enrollees=told.enrollees,
     )

@@ -25,9 +25,10 @@ def _require_open(purchase: Purchase, now: str) -> None:
     if purchase.status != PurchaseStatus.enrollment_open:
         if purchase.published_at is None:
             raise NotFound(f"purchase {purchase.purchase_id} not found")
+        # Closing runs at the deadline: to the agency this is the same situation as below, one reason.
         raise Conflict(
-            f"purchase {purchase.purchase_id} is {purchase.status.value}: enrollment is closed",
-            reason="closed",
+            f"purchase {purchase.purchase_id} is {purchase.status.value}: enrollment closed at its deadline",
+            reason="late",
         )
     if stamp(purchase.enrollment_deadline) <= now:
         raise Conflict("enrollment is closed: the deadline has passed", reason="late")

@@ -28,6 +28,8 @@ def deliver(message_body: str) -> int:
     if plan.audience is not None:
         holders = recipients.offer_holders(plan.audience.item_code)
         notices += domain.audience_members(plan.audience, holders)
+    if plan.enrollees is not None:
+        notices += domain.enrollee_notices(plan, recipients.enrollees(plan.enrollees.purchase_id))
     return sum(1 for entry in domain.entries(plan, notices) if inbox.deliver(entry))
 
 
