@@ -11,6 +11,8 @@ COLD_START_RATIO_MAX = 1.25
 FUNCTION_ZIP_MAX = 200 * 1024
 LAYER_MAX = 6 * 1024 * 1024
 ENROLL_ROUND_TRIPS_MAX = 2
+ENROLL_WRU_MAX = 10
+COST_PER_PURCHASE_USD_MAX = 0.0007
 SFN_TRANSITIONS_MAX = 12
 DRAW_10000_MS_MAX = 50
 NOT_MEASURED = "not measured (see Errors)"
@@ -56,8 +58,13 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "draw_10000_ms": _target(
             f"< {DRAW_10000_MS_MAX}", results.get("draw_10000_ms"), lambda v: v < DRAW_10000_MS_MAX
         ),
+        "enroll_wru": _target(
+            f"<= {ENROLL_WRU_MAX}", results.get("enroll_wru"), lambda v: v <= ENROLL_WRU_MAX
+        ),
         "cost_per_purchase_usd": _target(
-            "informational", results.get("cost_per_purchase_usd"), lambda v: True
+            f"<= {COST_PER_PURCHASE_USD_MAX}",
+            results.get("cost_per_purchase_usd"),
+            lambda v: v <= COST_PER_PURCHASE_USD_MAX,
         ),
     }
 
