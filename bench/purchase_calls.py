@@ -4,12 +4,13 @@ an earlier measurement is reused).
 
 The purchase is the one tests/support/market.py drives: a fiscal random-draw purchase (so it is
 reviewed), N agencies admitted for its item (written straight to the table, as the tests do), each
-enrolling through the API; the window's tasks called as the state machine calls them, with the clock
-moved past each deadline (each enrollment sends an Idempotency-Key, as a client that retries
-safely does); one public read of the purchase and one of the draw proof; the owner
-confirms and the selected agency accepts (which issues the confirmation letter); and the
-notification consumer, invoked once per event the bus delivers to it (the `notifications` rule's
-detail types), with that event alone in its batch.
+enrolling through the API with an Idempotency-Key (as a client that retries safely does); the
+window's tasks called as the state machine calls them, with the clock moved past each deadline
+(close and select: the purchase's confirmation stops its window, so no check of the confirmation
+deadline follows); one public read of the purchase and one of the draw proof; the owner confirms
+and the selected agency accepts (which issues the confirmation letter); and the notification
+consumer, invoked once per event the bus delivers to it (the `notifications` rule's detail types),
+with that event alone in its batch.
 
 Each step's calls are recorded in order (bench/aws_calls.py), with the DynamoDB request units each
 consumes. Clients and caches are warm after their first use, as in a reused execution environment.
@@ -25,7 +26,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,6 @@ class Drive:
 
 def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     """The purchase itself; returns notes on anything measured otherwise than in its own step."""
-    from marketplace.clock import parse_iso
     from marketplace.domain.notifications import NOTIFIED_TYPES
     from tests.support.market import AFTER_DEADLINE, OWNER, purchase_request
 
@@ -150,8 +149,6 @@ def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     notes = []
     if not any(c["operation"] == "Sign" for c in drive.steps[-1]["calls"]):
         notes.append(_letter_apart(drive))
-    clock.set(parse_iso(result["confirmation_deadline"]) + timedelta(seconds=1))
-    drive.task("check_confirmation", drafted.body["purchase_id"])
     for entry in [e for e in drive.published if e["DetailType"] in NOTIFIED_TYPES]:
         drive.notify(entry)
     return notes

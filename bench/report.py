@@ -187,8 +187,9 @@ def _transitions(results: dict[str, Any]) -> list[str]:
         "funded purchase went through its API with the enrollment deadline "
         f"{t['window_seconds']} s after the draft, 3 agencies enrolled, the real state machine on moto "
         f"closed and drew ({t['drawn_after_seconds']} s after the enrollments began), the owner confirmed "
-        f"and the selected agency accepted. The execution (`{t['purchase_id']}`) then waits for the "
-        "confirmation deadline, days away.",
+        f"and the selected agency accepted, which stops the execution (`{t['purchase_id']}`, then "
+        f"{t.get('execution_status', 'RUNNING')}): nothing is left for it to time. A running one would wait "
+        "for the confirmation deadline, days away, and then check.",
         "",
         "AWS bills a Standard workflow per state transition: every state entered (each `*StateEntered` "
         "event of the history), and every task retry.",
@@ -230,7 +231,7 @@ def _cost(results: dict[str, Any]) -> list[str]:
     lines += [
         f"One {c['funding_type']} random-draw purchase with {c['enrollments']} enrollments: draft, submit, "
         f"review, {c['enrollments']} enrollments, one public read of the purchase and one of its draw "
-        "proof, the window's three tasks (close, select, check the confirmation), the owner's "
+        "proof, the window's two tasks (close, select: the confirmation stops the window), the owner's "
         "confirmation and the agency's acceptance (which signs and stores the letter), and the "
         "notification consumer for every event delivered to it. Quantities are measured "
         "(bench/purchase_calls.py in-process on moto, bench/transitions.py on the local stack) except "
