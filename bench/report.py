@@ -165,12 +165,20 @@ def _enrollment(results: dict[str, Any]) -> list[str]:
         "",
         f"- **enroll_round_trips = {e['deciding_calls']}**: the sequential DynamoDB calls that decide the "
         f"enrollment, before its event is published: {', '.join(e['deciding'])} (the read of the purchase, "
-        "the enrollment, the agency and its credit standing in one request; then the transaction that writes "
-        "the enrollment, the purchase's count and the outbox row under their conditions).",
+        "its window row, the enrollment, the agency and its credit standing in one request; then the "
+        "transaction that writes the enrollment, the count on the purchase's window row and the outbox row "
+        "under their conditions). The Idempotency-Key's claim before them guards the request and decides "
+        "nothing of the enrollment.",
         f"- **enroll_dynamodb_calls_total = {e['total_calls']}**: every DynamoDB call of the request: "
-        f"{', '.join(e['total'])}; the last deletes the outbox row once the event is on the bus (a failed "
-        "delete is left to the relay, and does not change the answer).",
+        f"{', '.join(e['total'])}: the idempotency claim, the two above, the outbox row's delete once the "
+        "event is on the bus (a failed delete is left to the relay, and does not change the answer), the "
+        "idempotency record's completion.",
     ]
+    if "wru" in e:
+        by_call = "; ".join(
+            f"{c['call']} {c['wru']:g} + {c['index_wru']:g} on indexes" for c in e["wru_by_call"]
+        )
+        lines.append(f"- **enroll_wru = {e['wru']:g}**: the write request units of those calls: {by_call}.")
     if scenario:
         by_api = ", ".join(f"{k} {v}" for k, v in scenario.items())
         lines.append(f"- The shared scenario (table above) counts for `enroll`: {by_api}.")
@@ -196,8 +204,12 @@ def _transitions(results: dict[str, Any]) -> list[str]:
         "",
         f"- measured in the execution history: {t['measured_transitions']} "
         f"({' → '.join(t['measured_states'])})",
-        f"- still to come, read from the ASL for a confirmed purchase: {len(t['remaining_states'])} "
-        f"({' → '.join(t['remaining_states'])})",
+        (
+            f"- still to come, read from the ASL for a confirmed purchase: {len(t['remaining_states'])} "
+            f"({' → '.join(t['remaining_states'])})"
+            if t["remaining_states"]
+            else "- still to come: none (the execution was stopped)"
+        ),
         f"- **sfn_transitions_per_purchase = {t['total_transitions']}**",
         f"- locally also {t['local_retries']} task retr{'y' if t['local_retries'] == 1 else 'ies'} "
         f"(total {t['local_total_with_retries']} with them): moto ends a timestamp Wait up to a second "
