@@ -61,8 +61,9 @@ class PurchasePage:
 def _from_row(row: PurchaseRow, window: PurchaseRow | None) -> Purchase:
     purchase = Purchase.model_validate(row.document)
     purchase.revision = int(row.revision or 0)
+    # A purchase written before the window row existed kept its count on its own row.
+    purchase.enrollments = int((window or row).enrollments or 0)
     if window is not None:
-        purchase.enrollments = int(window.enrollments or 0)
         purchase.enrollment_changes = int(window.enrollment_changes or 0)
     return purchase
 
