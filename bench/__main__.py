@@ -80,6 +80,7 @@ def main() -> int:
     results["enrollment"] = enrollment
     results["enroll_round_trips"] = enrollment["deciding_calls"] if enrollment else None
     results["enroll_dynamodb_calls_total"] = enrollment["total_calls"] if enrollment else None
+    results["enroll_wru"] = enrollment["wru"] if enrollment else None
 
     window = _attempt("sfn_transitions", errors, transitions.measure)
     results["sfn_transitions"] = window

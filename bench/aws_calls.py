@@ -14,11 +14,16 @@ through a client of our own that is not recorded:
   returns, rounded up to 4 KB once (with a filter, the items it drops are counted at the average
   size of those it returns: an estimate);
 - writes: 1 WRU per 1 KB of the larger of the item before and after, at least 1; transactional
-  twice (a ConditionCheck in a transaction is charged like a write of the item it checks);
-- global secondary indexes: each index whose key the item has before or after the write costs a
-  write of the item (every index here projects ALL attributes) at 1 WRU per 1 KB, and two when the
-  write moves the item to another index key; an index entry the write leaves unchanged costs nothing.
-  Index writes are counted at the standard rate also under a transaction.
+  writes 2 WRU per 1 KB of each item, a ConditionCheck in a transaction charged like a write of the
+  item it checks (it changes nothing, so it writes no index);
+- global secondary indexes: an index holds an entry for each item that has all its key attributes;
+  the entry is the table's key, the index's key and the projected attributes (ALL: the whole item;
+  KEYS_ONLY: nothing more; INCLUDE: the named attributes). A write that adds an entry, or removes
+  one, costs one index write of that entry; one that changes the entry's projected attributes but
+  not its index key costs one write of the larger entry; one that changes its index key costs a
+  delete of the old entry and a put of the new; one that leaves the entry as it was costs nothing.
+  Each index write is 1 WRU per 1 KB of the entry, at least 1, at the standard rate also under a
+  transaction (the index is updated after the commit, not inside it).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Call:
     failed: bool = False
     item_bytes: int = 0  # the largest item read or written (a Query: all it returned)
     before: list[dict[str, Any] | None] = field(default_factory=list)
+    indexes: dict[str, float] = field(default_factory=dict)  # index WRU by `table/index`
 
 
 def attribute_size(value: dict[str, Any]) -> int:
@@ -84,9 +90,26 @@ def item_size(item: dict[str, Any] | None) -> int:
 
 
 @dataclass(frozen=True)
+class IndexShape:
+    name: str
+    keys: tuple[str, ...]
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    included: tuple[str, ...] = ()
+
+    def entry(self, table_keys: tuple[str, ...], item: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The item's entry in this index: None when the item lacks one of the index's keys."""
+        if item is None or not all(k in item for k in self.keys):
+            return None
+        if self.projection == "ALL":
+            return item
+        kept = {*table_keys, *self.keys, *(self.included if self.projection == "INCLUDE" else ())}
+        return {name: value for name, value in item.items() if name in kept}
+
+
+@dataclass(frozen=True)
 class TableShape:
     keys: tuple[str, ...]
-    indexes: tuple[tuple[str, ...], ...]  # each global secondary index's key attributes
+    indexes: tuple[IndexShape, ...]
 
 
 class Capacity:
@@ -101,7 +124,12 @@ class Capacity:
             described = self._client.describe_table(TableName=table)["Table"]
             keys = tuple(k["AttributeName"] for k in described["KeySchema"])
             indexes = tuple(
-                tuple(k["AttributeName"] for k in index["KeySchema"])
+                IndexShape(
+                    name=index["IndexName"],
+                    keys=tuple(k["AttributeName"] for k in index["KeySchema"]),
+                    projection=index["Projection"]["ProjectionType"],
+                    included=tuple(index["Projection"].get("NonKeyAttributes", ())),
+                )
                 for index in described.get("GlobalSecondaryIndexes", [])
             )
             self._shapes[table] = TableShape(keys, indexes)
@@ -139,6 +167,7 @@ class Capacity:
             for action in p["TransactItems"]:
                 ((kind, body),) = action.items()
                 key = self.key_of(body["TableName"], body["Item"]) if kind == "Put" else body["Key"]
+                # Put, Update, Delete and ConditionCheck alike: 2 WRU per 1 KB of the item.
                 targets.append((body["TableName"], key, 2))
             return targets
         return []
@@ -169,7 +198,9 @@ class Capacity:
                 size = max(item_size(old), item_size(new))
                 call.item_bytes = max(call.item_bytes, size)
                 call.wru += multiplier * max(1, math.ceil(size / WRITE_UNIT))
-                call.index_wru += self._index_writes(table, old, new)
+                for index, units in self._index_writes(table, old, new).items():
+                    call.index_wru += units
+                    call.indexes[f"{table}/{index}"] = call.indexes.get(f"{table}/{index}", 0.0) + units
 
     def _read(self, call: Call, table: str, keys: list[dict[str, Any]], consistent: bool) -> float:
         factor = 1.0 if consistent else 0.5
@@ -191,23 +222,27 @@ class Capacity:
         factor = 1.0 if call.params.get("ConsistentRead") else 0.5
         return factor * max(1, math.ceil(total / READ_UNIT))
 
-    def _index_writes(self, table: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> float:
-        if old == new:
-            return 0.0
-        units = 0.0
-        for keys in self.shape(table).indexes:
-            was = old is not None and all(k in old for k in keys)
-            now = new is not None and all(k in new for k in keys)
-            old_units = max(1, math.ceil(item_size(old) / WRITE_UNIT))
-            new_units = max(1, math.ceil(item_size(new) / WRITE_UNIT))
-            if was and now:
-                moved = any(old[k] != new[k] for k in keys)  # type: ignore[index]
-                units += old_units + new_units if moved else max(old_units, new_units)
-            elif was:
-                units += old_units
-            elif now:
-                units += new_units
+    def _index_writes(
+        self, table: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> dict[str, float]:
+        """The write units each index of the table consumes for a write that turned `old` into `new`."""
+        shape = self.shape(table)
+        units: dict[str, float] = {}
+        for index in shape.indexes:
+            was, now = index.entry(shape.keys, old), index.entry(shape.keys, new)
+            if (was is None and now is None) or was == now:
+                continue
+            if was is not None and now is not None:
+                moved = any(was[k] != now[k] for k in index.keys)
+                cost = _units(was) + _units(now) if moved else max(_units(was), _units(now))
+            else:
+                cost = _units(was if was is not None else now)
+            units[index.name] = float(cost)
         return units
+
+
+def _units(entry: dict[str, Any] | None) -> int:
+    return max(1, math.ceil(item_size(entry) / WRITE_UNIT))
 
 
 class Recorder:

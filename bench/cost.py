@@ -102,9 +102,12 @@ ASSUMPTIONS = [
     "cost of the queue, not of a purchase.",
     "Step Functions: the transitions AWS bills for the path this purchase takes (states entered), without "
     "the retry the local emulator adds (its timestamp Waits end up to a second early).",
-    "DynamoDB: request units computed from the real item sizes (bench/aws_calls.py), including the writes "
-    "to global secondary indexes (all project ALL attributes). Reads of the tables by the scheduled relay "
-    "and sweeper, storage, backups and streams are not per-purchase costs and are left out.",
+    "DynamoDB: request units computed from the real item sizes (bench/aws_calls.py): transactional writes "
+    "at 2 WRU per KB of each item, ConditionChecks included; a global secondary index written only when a "
+    "write adds, changes or removes the item's entry in it (its keys and projected attributes), a key change "
+    "as a delete and a put, each at 1 WRU per KB of the entry. Each enrollment sends an Idempotency-Key "
+    "(its record's claim and completion are counted). Reads of the tables by the scheduled relay and "
+    "sweeper, storage, backups and streams are not per-purchase costs and are left out.",
     "Not included: the scheduled functions (outbox relay every minute, sweeper every 5 minutes, daily "
     "certificate check), CloudWatch Logs, X-Ray traces, the KMS key's $1 a month, S3 storage, data "
     "transfer, the Cognito user pool, and the reads of the letter and notification pages afterwards.",

@@ -4,11 +4,13 @@ an earlier measurement is reused).
 
 The purchase is the one tests/support/market.py drives: a fiscal random-draw purchase (so it is
 reviewed), N agencies admitted for its item (written straight to the table, as the tests do), each
-enrolling through the API; the window's tasks called as the state machine calls them, with the clock
-moved past each deadline; one public read of the purchase and one of the draw proof; the owner
-confirms and the selected agency accepts (which issues the confirmation letter); and the
-notification consumer, invoked once per event the bus delivers to it (the `notifications` rule's
-detail types), with that event alone in its batch.
+enrolling through the API with an Idempotency-Key (as a client that retries safely does); the
+window's tasks called as the state machine calls them, with the clock moved past each deadline
+(close and select: the purchase's confirmation stops its window, so no check of the confirmation
+deadline follows); one public read of the purchase and one of the draw proof; the owner confirms
+and the selected agency accepts (which issues the confirmation letter); and the notification
+consumer, invoked once per event the bus delivers to it (the `notifications` rule's detail types),
+with that event alone in its batch.
 
 Each step's calls are recorded in order (bench/aws_calls.py), with the DynamoDB request units each
 consumes. Clients and caches are warm after their first use, as in a reused execution environment.
@@ -24,7 +26,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,16 @@ from typing import Any
 from bench.aws_calls import Call, Capacity, Recorder
 
 ENROLLMENTS = 20
+IDEMPOTENCY_TABLE = "-idempotency"
+
+
+def _tables(call: Call) -> list[str]:
+    """The DynamoDB tables a call reads or writes."""
+    p = call.params
+    names = {p["TableName"]} if "TableName" in p else set(p.get("RequestItems", {}))
+    for action in p.get("TransactItems", []):
+        names |= {body["TableName"] for body in action.values()}
+    return sorted(names)
 
 
 def _summary(calls: list[Call]) -> list[dict[str, Any]]:
@@ -39,9 +50,11 @@ def _summary(calls: list[Call]) -> list[dict[str, Any]]:
         {
             "service": c.service,
             "operation": c.operation,
+            **({"tables": _tables(c)} if c.service == "dynamodb" else {}),
             "rru": c.rru,
             "wru": c.wru,
             "index_wru": c.index_wru,
+            **({"indexes": c.indexes} if c.indexes else {}),
             "item_bytes": c.item_bytes,
             **({"entries": len(c.params.get("Entries", []))} if c.operation == "PutEvents" else {}),
             **({"failed": True} if c.failed else {}),
@@ -108,7 +121,6 @@ class Drive:
 
 def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     """The purchase itself; returns notes on anything measured otherwise than in its own step."""
-    from marketplace.clock import parse_iso
     from marketplace.domain.notifications import NOTIFIED_TYPES
     from tests.support.market import AFTER_DEADLINE, OWNER, purchase_request
 
@@ -120,7 +132,12 @@ def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     drive.step("review_purchase", "api", lambda: admin.post(path + "/review", {"decision": "approve"}))
     drive.step("get_purchase", "api", lambda: api.call("GET", path))
     for agency in agencies:
-        drive.step("enroll", "api", partial(api.as_role("agency", agency).post, path + "/enrollments"), 201)
+        enroll = partial(
+            api.as_role("agency", agency).post,
+            path + "/enrollments",
+            headers={"idempotency-key": f"enroll-{agency}"},
+        )
+        drive.step("enroll", "api", enroll, 201)
     clock.set(AFTER_DEADLINE)
     drive.task("close_enrollment", drafted.body["purchase_id"])
     drive.task("run_selection", drafted.body["purchase_id"])
@@ -132,8 +149,6 @@ def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     notes = []
     if not any(c["operation"] == "Sign" for c in drive.steps[-1]["calls"]):
         notes.append(_letter_apart(drive))
-    clock.set(parse_iso(result["confirmation_deadline"]) + timedelta(seconds=1))
-    drive.task("check_confirmation", drafted.body["purchase_id"])
     for entry in [e for e in drive.published if e["DetailType"] in NOTIFIED_TYPES]:
         drive.notify(entry)
     return notes
@@ -209,21 +224,27 @@ def _letter_apart(drive: Drive) -> str:
 
 def enrollment(purchase: dict[str, Any]) -> dict[str, Any]:
     """The DynamoDB calls of the `enroll` operation: those that decide it (made before the event is
-    published: the read of everything the checks need, and the transaction) and all of them (with
-    the outbox row's delete after publishing). The costliest enrollment counts."""
+    published: the read of everything the checks need, and the transaction; the Idempotency-Key's
+    claim, which guards the request and decides nothing of the enrollment, is left out of these),
+    all of them (with the outbox row's delete after publishing and the idempotency record's claim
+    and completion), and the write request units of all of them, indexes included. The costliest
+    enrollment counts."""
     runs = [s for s in purchase["steps"] if s["name"] == "enroll"]
     if not runs:
         raise RuntimeError("the purchase made no enrollment")
-    deciding, total = [], []
+    deciding, total, units = [], [], []
     for run in runs:
         before_publishing: list[str] = []
         for call in run["calls"]:
             if call["service"] == "events":
                 break
-            if call["service"] == "dynamodb":
+            if call["service"] == "dynamodb" and not all(
+                t.endswith(IDEMPOTENCY_TABLE) for t in call["tables"]
+            ):
                 before_publishing.append(call["operation"])
         deciding.append(before_publishing)
         total.append([c["operation"] for c in run["calls"] if c["service"] == "dynamodb"])
+        units.append(sum(c["wru"] + c["index_wru"] for c in run["calls"]))
     return {
         "enrollments": len(runs),
         "deciding_calls": max(len(d) for d in deciding),
@@ -231,7 +252,21 @@ def enrollment(purchase: dict[str, Any]) -> dict[str, Any]:
         "total_calls": max(len(t) for t in total),
         "total": max(total, key=len),
         "all_alike": all(t == total[0] for t in total),
+        "wru": max(units),
+        "wru_by_call": _units_by_call(runs[units.index(max(units))]),
     }
+
+
+def _units_by_call(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "call": f"{c['operation']} {'+'.join(t.rsplit('-', 1)[-1] for t in c['tables'])}",
+            "wru": c["wru"],
+            "index_wru": c["index_wru"],
+        }
+        for c in run["calls"]
+        if c["service"] == "dynamodb" and c["wru"] + c["index_wru"] > 0
+    ]
 
 
 if __name__ == "__main__":

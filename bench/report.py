@@ -11,6 +11,8 @@ COLD_START_RATIO_MAX = 1.25
 FUNCTION_ZIP_MAX = 200 * 1024
 LAYER_MAX = 24 * 1024 * 1024  # with bytecode and cryptography (docs/adr/0009-layer-size.md)
 ENROLL_ROUND_TRIPS_MAX = 2
+ENROLL_WRU_MAX = 10
+COST_PER_PURCHASE_USD_MAX = 0.0007
 SFN_TRANSITIONS_MAX = 12
 DRAW_10000_MS_MAX = 50
 NOT_MEASURED = "not measured (see Errors)"
@@ -56,8 +58,13 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "draw_10000_ms": _target(
             f"< {DRAW_10000_MS_MAX}", results.get("draw_10000_ms"), lambda v: v < DRAW_10000_MS_MAX
         ),
+        "enroll_wru": _target(
+            f"<= {ENROLL_WRU_MAX}", results.get("enroll_wru"), lambda v: v <= ENROLL_WRU_MAX
+        ),
         "cost_per_purchase_usd": _target(
-            "informational", results.get("cost_per_purchase_usd"), lambda v: True
+            f"<= {COST_PER_PURCHASE_USD_MAX}",
+            results.get("cost_per_purchase_usd"),
+            lambda v: v <= COST_PER_PURCHASE_USD_MAX,
         ),
     }
 
@@ -158,12 +165,20 @@ def _enrollment(results: dict[str, Any]) -> list[str]:
         "",
         f"- **enroll_round_trips = {e['deciding_calls']}**: the sequential DynamoDB calls that decide the "
         f"enrollment, before its event is published: {', '.join(e['deciding'])} (the read of the purchase, "
-        "the enrollment, the agency and its credit standing in one request; then the transaction that writes "
-        "the enrollment, the purchase's count and the outbox row under their conditions).",
+        "its window row, the enrollment, the agency and its credit standing in one request; then the "
+        "transaction that writes the enrollment, the count on the purchase's window row and the outbox row "
+        "under their conditions). The Idempotency-Key's claim before them guards the request and decides "
+        "nothing of the enrollment.",
         f"- **enroll_dynamodb_calls_total = {e['total_calls']}**: every DynamoDB call of the request: "
-        f"{', '.join(e['total'])}; the last deletes the outbox row once the event is on the bus (a failed "
-        "delete is left to the relay, and does not change the answer).",
+        f"{', '.join(e['total'])}: the idempotency claim, the two above, the outbox row's delete once the "
+        "event is on the bus (a failed delete is left to the relay, and does not change the answer), the "
+        "idempotency record's completion.",
     ]
+    if "wru" in e:
+        by_call = "; ".join(
+            f"{c['call']} {c['wru']:g} + {c['index_wru']:g} on indexes" for c in e["wru_by_call"]
+        )
+        lines.append(f"- **enroll_wru = {e['wru']:g}**: the write request units of those calls: {by_call}.")
     if scenario:
         by_api = ", ".join(f"{k} {v}" for k, v in scenario.items())
         lines.append(f"- The shared scenario (table above) counts for `enroll`: {by_api}.")
@@ -180,16 +195,21 @@ def _transitions(results: dict[str, Any]) -> list[str]:
         "funded purchase went through its API with the enrollment deadline "
         f"{t['window_seconds']} s after the draft, 3 agencies enrolled, the real state machine on moto "
         f"closed and drew ({t['drawn_after_seconds']} s after the enrollments began), the owner confirmed "
-        f"and the selected agency accepted. The execution (`{t['purchase_id']}`) then waits for the "
-        "confirmation deadline, days away.",
+        f"and the selected agency accepted, which stops the execution (`{t['purchase_id']}`, then "
+        f"{t.get('execution_status', 'RUNNING')}): nothing is left for it to time. A running one would wait "
+        "for the confirmation deadline, days away, and then check.",
         "",
         "AWS bills a Standard workflow per state transition: every state entered (each `*StateEntered` "
         "event of the history), and every task retry.",
         "",
         f"- measured in the execution history: {t['measured_transitions']} "
         f"({' → '.join(t['measured_states'])})",
-        f"- still to come, read from the ASL for a confirmed purchase: {len(t['remaining_states'])} "
-        f"({' → '.join(t['remaining_states'])})",
+        (
+            f"- still to come, read from the ASL for a confirmed purchase: {len(t['remaining_states'])} "
+            f"({' → '.join(t['remaining_states'])})"
+            if t["remaining_states"]
+            else "- still to come: none (the execution was stopped)"
+        ),
         f"- **sfn_transitions_per_purchase = {t['total_transitions']}**",
         f"- locally also {t['local_retries']} task retr{'y' if t['local_retries'] == 1 else 'ies'} "
         f"(total {t['local_total_with_retries']} with them): moto ends a timestamp Wait up to a second "
@@ -223,7 +243,7 @@ def _cost(results: dict[str, Any]) -> list[str]:
     lines += [
         f"One {c['funding_type']} random-draw purchase with {c['enrollments']} enrollments: draft, submit, "
         f"review, {c['enrollments']} enrollments, one public read of the purchase and one of its draw "
-        "proof, the window's three tasks (close, select, check the confirmation), the owner's "
+        "proof, the window's two tasks (close, select: the confirmation stops the window), the owner's "
         "confirmation and the agency's acceptance (which signs and stores the letter), and the "
         "notification consumer for every event delivered to it. Quantities are measured "
         "(bench/purchase_calls.py in-process on moto, bench/transitions.py on the local stack) except "

@@ -6,10 +6,11 @@ suite starts it, with `RULE_ENROLLMENT_MIN_WORKING_DAYS=0` so that a purchase's 
 last seconds, and no time scale (the scheduled sweeper must not do the window's work meanwhile).
 One purchase goes through it over HTTP: three agencies admitted through the API, a privately funded
 purchase (published on submission) closing a few seconds ahead, three enrollments; the real state
-machine on moto closes and draws; the owner confirms and the selected agency accepts. The execution
-(named after the purchase) then waits for the confirmation deadline, days away: its history so far is
-the measured part. The states it will still enter are read from the ASL by following the path a
-confirmed purchase takes from that wait (the CheckConfirmation task answers `status: confirmed`).
+machine on moto closes and draws and waits for the confirmation deadline, days away; the owner
+confirms and the selected agency accepts, which stops the execution (nothing is left for it to time).
+Its history is the measured part. Should it still be running (the stop failed), the states it would
+still enter are read from the ASL by following the path a confirmed purchase takes from that wait
+(the CheckConfirmation task answers `status: confirmed`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Http:
         return reply.json() if reply.content else None
 
 
-def _run_purchase(stack: StackProcess) -> tuple[str, float]:
+def _run_purchase(stack: StackProcess, drawn: Callable[[str], Any]) -> tuple[str, float]:
     """One purchase through the API, to the point where both parties have confirmed. Returns the
     purchase id and the seconds from submission until the draw was visible."""
     from marketplace.domain.purchases import stamp
@@ -101,6 +102,7 @@ def _run_purchase(stack: StackProcess) -> tuple[str, float]:
         "the state machine to close the window and draw",
     )
     drawn_after = time.monotonic() - started
+    drawn(purchase_id)
     owner.call("POST", f"/purchases/{purchase_id}/confirmation")
     winner = page["result"]["selected_agency"]
     Http(stack.api, stack.token("agency", winner)).call("POST", f"/purchases/{purchase_id}/acceptance")
@@ -120,7 +122,7 @@ def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def _history(moto: str, purchase_id: str) -> list[dict[str, Any]]:
+def _execution(moto: str, purchase_id: str) -> tuple[Any, str]:
     import boto3
 
     sfn = boto3.client(
@@ -132,7 +134,12 @@ def _history(moto: str, purchase_id: str) -> list[dict[str, Any]]:
     )
     machines = sfn.list_state_machines()["stateMachines"]
     arn = next(m["stateMachineArn"] for m in machines if m["name"] == STATE_MACHINE)
-    execution = arn.replace(":stateMachine:", ":execution:") + ":" + purchase_id
+    return sfn, arn.replace(":stateMachine:", ":execution:") + ":" + purchase_id
+
+
+def _history(moto: str, purchase_id: str) -> list[dict[str, Any]]:
+    """The execution's history once it waits for the confirmation deadline."""
+    sfn, execution = _execution(moto, purchase_id)
 
     def read() -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -151,6 +158,24 @@ def _history(moto: str, purchase_id: str) -> list[dict[str, Any]]:
 
     found: list[dict[str, Any]] = _until(waiting, 30, f"the execution to reach {WAITING_AT}")
     return found
+
+
+def _status(moto: str, purchase_id: str) -> str:
+    """The execution's status after the confirmation: ABORTED once stopped (given 15 s to show)."""
+    sfn, execution = _execution(moto, purchase_id)
+    try:
+        return str(
+            _until(
+                lambda: (
+                    (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING"
+                    and d["status"]
+                ),
+                15,
+                "the execution to stop",
+            )
+        )
+    except TimeoutError:
+        return "RUNNING"
 
 
 def remaining_path(asl: dict[str, Any], after: str, window: dict[str, Any]) -> list[str]:
@@ -209,16 +234,18 @@ def measure() -> dict[str, Any]:
         # sweeper would do the window's work meanwhile.
         stack = StackProcess.start(Path(directory), "--time-scale", "1")
         try:
-            purchase_id, drawn_after = _run_purchase(stack)
+            purchase_id, drawn_after = _run_purchase(stack, lambda p: _history(stack.moto, p))
+            status = _status(stack.moto, purchase_id)
             events = _history(stack.moto, purchase_id)
         finally:
             stack.stop()
     measured = count(events)
     asl = json.loads(ASL.read_text(encoding="utf-8"))
-    remaining = remaining_path(asl, WAITING_AT, CONFIRMED_WINDOW)
+    remaining = [] if status == "ABORTED" else remaining_path(asl, WAITING_AT, CONFIRMED_WINDOW)
     entered = len(measured["entered"])
     return {
         "purchase_id": purchase_id,
+        "execution_status": status,
         "window_seconds": WINDOW_SECONDS,
         "drawn_after_seconds": round(drawn_after, 1),
         "measured_states": measured["entered"],

@@ -48,6 +48,13 @@ def _key_schema(raw: list[dict[str, str]]) -> list[dict[str, str]]:
     )
 
 
+def _projection(raw: dict[str, Any]) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": raw["ProjectionType"]}
+    if raw.get("NonKeyAttributes"):
+        projection["NonKeyAttributes"] = sorted(raw["NonKeyAttributes"])
+    return projection
+
+
 def table_specs() -> list[TableSpec]:
     specs = []
     for model in ALL_MODELS:
@@ -57,7 +64,7 @@ def table_specs() -> list[TableSpec]:
             {
                 "IndexName": g["index_name"],
                 "KeySchema": _key_schema(g["key_schema"]),
-                "Projection": {"ProjectionType": g["projection"]["ProjectionType"]},
+                "Projection": _projection(g["projection"]),
             }
             for g in sorted(schema["global_secondary_indexes"], key=lambda g: g["index_name"])
         ]

@@ -9,7 +9,8 @@ The file maps an operation name (a route's name, a task's name, a state machine'
 Each grant names actions (never a wildcard) and exactly one kind of resource:
 `tables` (table suffixes), `indexes` ("table" for all its indexes or "table/index"), `bus`,
 `queues`, `bucket` (the documents bucket itself), `objects` (key prefixes in it), `keys`
-("data", "signing"), `state_machines`, `functions`, `user_pool` (this stack's Cognito user pool,
+("data", "signing"), `state_machines`, `executions` (the executions of the named state machines),
+`functions`, `user_pool` (this stack's Cognito user pool,
 `"user_pool": true`). An optional `why` documents the grant.
 Keys starting with `$` are comments. The KMS use that an encrypted store implies (DynamoDB, S3, SQS
 under the data key) is added by the resolver, limited to calls made through that service.
@@ -44,6 +45,7 @@ SELECTOR_SERVICES = {
     "objects": "s3",
     "keys": "kms",
     "state_machines": "states",
+    "executions": "states",
     "functions": "lambda",
     "user_pool": "cognito-idp",
 }
@@ -51,6 +53,7 @@ BOOLEAN_SELECTORS = {"bus", "bucket", "user_pool"}
 # Selectors whose resource exists only under a template condition: their statements carry it.
 CONDITIONAL_SELECTORS = {"user_pool": names.HAS_USER_POOLS}
 INDEX_ACTIONS = {"dynamodb:Query", "dynamodb:Scan"}
+EXECUTION_ARN_PREFIX = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
 KEYS = {"data": names.DATA_KEY, "signing": names.SIGNING_KEY}
 # X-Ray's write API has no resource-level permissions: `Resource: "*"` is the only form IAM accepts.
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -222,6 +225,11 @@ def _resources(grant: Grant, catalog: Catalog, operation: str) -> list[Json]:
         return [get_att(_named(catalog.queues, "queue", operation, t), "Arn") for t in grant.targets]
     if grant.selector == "state_machines":
         return [{"Ref": _named(catalog.state_machines, "state machine", operation, t)} for t in grant.targets]
+    if grant.selector == "executions":
+        for t in grant.targets:
+            _named(catalog.state_machines, "state machine", operation, t)
+        # By name, as STATE_MACHINE_ARN_PREFIX: a Ref from a task's role back to its machine is a cycle.
+        return [sub(f"{EXECUTION_ARN_PREFIX}${{AWS::StackName}}-{t}:*") for t in grant.targets]
     return [get_att(_named(catalog.functions, "function", operation, t), "Arn") for t in grant.targets]
 
 

@@ -74,6 +74,25 @@ def test_index_grants_resolve_to_index_arns_and_imply_read_only_key_use(tmp_path
     assert "kms:ViaService" in key["Condition"]["StringEquals"]
 
 
+def test_execution_grants_name_the_executions_of_this_stacks_machine_only(tmp_path: Path) -> None:
+    catalog = policies.Catalog(
+        tables={}, queues={}, state_machines={"purchase-window": "PurchaseWindow"}, functions={}
+    )
+    grants = [{"actions": ["states:StopExecution"], "executions": ["purchase-window"]}]
+    loaded = policies.load(_file(tmp_path, {"x": grants}))
+    (statement,) = policies.statements("x", loaded["x"], catalog, on_request_path=True)
+    assert statement["Action"] == ["states:StopExecution"]
+    assert statement["Resource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+            "${AWS::StackName}-purchase-window:*"
+        }
+    ]
+    unknown = policies.load(_file(tmp_path, {"x": [{**grants[0], "executions": ["nope"]}]}))
+    with pytest.raises(BuildError, match="unknown state machine 'nope'"):
+        policies.statements("x", unknown["x"], catalog, on_request_path=True)
+
+
 def test_the_shipped_file_covers_every_operation() -> None:
     from infra.operations import discover
 

@@ -143,3 +143,23 @@ def test_a_letter_whose_issuing_failed_is_issued_by_the_sweeper(market: Market, 
     event = json.loads((EVENTS_DIR / "functions" / "sweep_purchases.schedule.json").read_text())
     assert app.handler_map["sweep_purchases"](event, None)["advanced"] == [purchase_id]
     assert market.purchase(purchase_id)["letter_id"] == f"L-{purchase_id}"
+
+
+def test_a_confirmed_purchase_stops_its_window_and_an_unconfirmed_one_keeps_it(market: Market) -> None:
+    # Given a selected purchase whose window (Step Functions execution) runs
+    import boto3
+
+    from marketplace.settings import get_settings
+
+    purchase_id, result = _selected(market)
+    prefix = get_settings().state_machine_arn_prefix.replace(":stateMachine:", ":execution:")
+    execution = f"{prefix}purchase-window:{purchase_id}"
+    sfn = boto3.client("stepfunctions", region_name=get_settings().region)
+    # When only the owner has confirmed, Then the window still watches the deadline
+    assert market.owner.post(f"/purchases/{purchase_id}/confirmation").status == 200
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    # When the selected agency accepts too, Then the purchase is confirmed and its window stopped
+    accepted = market.agency(result["selected_agency"]).post(f"/purchases/{purchase_id}/acceptance")
+    assert accepted.body["status"] == "confirmed"
+    stopped = sfn.describe_execution(executionArn=execution)
+    assert stopped["status"] == "ABORTED"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import Api
-from tests.support.market import AFTER_DEADLINE, Market, admit, agency_id, open_market
+from tests.support.market import AFTER_DEADLINE, OWNER, Market, admit, agency_id, open_market
 
 
 @pytest.fixture
@@ -19,6 +19,23 @@ def market(api: Api) -> Iterator[Market]:
 
 def _count(market: Market, purchase_id: str) -> int:
     return int(market.api.call("GET", f"/purchases/{purchase_id}").body["enrollments"])
+
+
+def test_lists_show_each_purchase_with_its_live_enrollment_count(market: Market) -> None:
+    # Given two published purchases (the lists' indexes hold keys, not the purchases)
+    first, second = market.publish(), market.publish()
+    # When two agencies enroll in the first and one in the second
+    for purchase_id, agencies in ((first, (1, 2)), (second, (3,))):
+        for n in agencies:
+            assert market.enroll(purchase_id, agency_id(n)).status == 201
+    # Then the public list and the owner's list show each with its count
+    public = market.api.call("GET", "/purchases").body["items"]
+    assert {p["purchase_id"]: p["enrollments"] for p in public} == {first: 2, second: 1}
+    owned = market.owner.get(f"/owners/{OWNER}/purchases").body["items"]
+    assert {p["purchase_id"]: p["enrollments"] for p in owned} == {first: 2, second: 1}
+    # And an agency lists its own enrollment in full
+    (mine,) = market.agency(agency_id(3)).get("/me/enrollments").body["items"]
+    assert (mine["purchase_id"], mine["status"], mine["agency_id"]) == (second, "enrolled", agency_id(3))
 
 
 def test_an_agency_enrolls_sees_its_enrollment_and_withdraws(market: Market, published_events) -> None:

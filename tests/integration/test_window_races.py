@@ -45,7 +45,7 @@ def _enroll_directly(purchase_id: str, agency: str, now: str) -> None:
         status=EnrollmentStatus.enrolled,
         enrolled_at=now,
     )
-    repo.enroll(enrollment, 1, now, [])
+    repo.enroll(enrollment, now, [])
 
 
 def test_an_enrollment_landing_while_the_window_closes_is_counted_and_drawn(
@@ -263,14 +263,8 @@ def test_a_direct_selection_window_waits_only_for_the_confirmation(market: Marke
     assert _task("close_enrollment", purchase_id)["status"] == "selected"
 
 
-@pytest.mark.parametrize("per_transaction", [90, 1])
-def test_each_enrollment_is_marked_with_whether_it_counted(
-    market: Market, monkeypatch, per_transaction: int
-) -> None:
-    # Within one transaction's size the marks are written with the closing itself; beyond it, after.
-    from marketplace.repositories import purchases as repo
-
-    monkeypatch.setattr(repo, "MARKS_PER_TRANSACTION", per_transaction)
+def test_each_enrollment_is_marked_with_whether_it_counted(market: Market) -> None:
+    # The marks follow the closing transaction, one write each.
     purchase_id = market.publish()
     for n in (1, 2, 3):
         assert market.enroll(purchase_id, agency_id(n)).status == 201

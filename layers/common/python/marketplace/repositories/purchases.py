@@ -2,8 +2,10 @@
 
 Every change of a purchase is an UpdateItem conditioned on the revision the writer read (and so on
 its state): whichever trigger writes first wins, a repeat or a racer gets a Conflict. Enrollment
-counts are the one exception: an enrollment adds to `enrollments` conditioned on the window being
-open, without touching the revision, so fifty agencies enrolling at once do not collide.
+counts are the one exception: they live on the purchase's small `PURCHASE#WINDOW` row, which an
+enrollment updates conditioned on the window being open (`open_until` later than now), without
+touching the purchase's revision, so fifty agencies enrolling at once do not collide and none
+rewrites the purchase (or its indexes). Publication sets `open_until`; closing removes it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from marketplace.domain.purchases import (
     Enrollment,
     EnrollmentStatus,
     Purchase,
+    PurchaseStatus,
     next_due,
     stamp,
 )
@@ -37,10 +40,12 @@ if TYPE_CHECKING:
     from marketplace.domain.agencies import Agency
 
 PURCHASE = "PURCHASE"
+WINDOW = "PURCHASE#WINDOW"  # after PURCHASE: one Query (sk begins_with PURCHASE) reads both
 DRAW = "DRAW"
 ENROLLMENT_PREFIX = "ENR#"
 LISTING = "PURCHASE"
 TRANSACTION_ATTEMPTS = 4
+BATCH_GET_KEYS = 100
 
 
 def _enrollment_key(agency_id: str) -> str:
@@ -53,12 +58,51 @@ class PurchasePage:
     cursor: str | None
 
 
-def _from_row(row: PurchaseRow) -> Purchase:
+def _from_row(row: PurchaseRow, window: PurchaseRow | None) -> Purchase:
     purchase = Purchase.model_validate(row.document)
-    purchase.enrollments = int(row.enrollments or 0)
     purchase.revision = int(row.revision or 0)
-    purchase.enrollment_changes = int(row.enrollment_changes or 0)
+    # A purchase written before the window row existed kept its count on its own row.
+    purchase.enrollments = int((window or row).enrollments or 0)
+    if window is not None:
+        purchase.enrollment_changes = int(window.enrollment_changes or 0)
     return purchase
+
+
+def _window_key(purchase_id: str) -> PurchaseRow:
+    return PurchaseRow(purchase_id, WINDOW)
+
+
+def _batch_get(keys: dict[str, list[dict[str, Any]]], *, consistent: bool) -> dict[str, list[dict[str, Any]]]:
+    """Raw items by table name, in no particular order: BatchGetItem in chunks of 100 keys, with
+    whatever DynamoDB leaves unprocessed asked again."""
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in keys}
+    pending = [(name, key) for name, table_keys in keys.items() for key in table_keys]
+    with translated():
+        client = connection().client
+        for start in range(0, len(pending), BATCH_GET_KEYS):
+            request: dict[str, Any] = {}
+            for name, key in pending[start : start + BATCH_GET_KEYS]:
+                request.setdefault(name, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for name, items in response.get("Responses", {}).items():
+                    found[name].extend(items)
+                request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _key(purchase_id: str, sk: str) -> dict[str, Any]:
+    return {"purchase_id": {"S": purchase_id}, "sk": {"S": sk}}
+
+
+def _purchases(purchase_ids: list[str]) -> list[Purchase]:
+    """The purchases (with their counts) an index query found, in its order: one BatchGetItem."""
+    keys = [_key(p, sk) for p in purchase_ids for sk in (PURCHASE, WINDOW)]
+    items = _batch_get({PurchaseRow.Meta.table_name: keys}, consistent=False)[PurchaseRow.Meta.table_name]
+    rows = {(r.purchase_id, r.sk): r for r in (PurchaseRow.from_raw_data(i) for i in items)}
+    return [
+        _from_row(rows[(p, PURCHASE)], rows.get((p, WINDOW))) for p in purchase_ids if (p, PURCHASE) in rows
+    ]
 
 
 def _document(purchase: Purchase) -> dict[str, Any]:
@@ -97,7 +141,6 @@ def _new_row(purchase: Purchase) -> PurchaseRow:
         created_at=purchase.created_at,
         region=purchase.region,
         status=purchase.status.value,
-        enrollments=0,
         revision=1,
         document=_document(purchase),
     )
@@ -141,12 +184,15 @@ def save(
     """Write a changed purchase if nobody changed it since it was read (`purchase.revision`).
     `seed` stores the draw's secret at publication; `draw` adds the proof row, once; `stage_also`
     adds other writes that must happen with this one (an abandonment's credit event);
-    `enrollments_unchanged` also requires that no enrollment or withdrawal landed since the read."""
+    `enrollments_unchanged` (closing) also requires that no enrollment or withdrawal landed since
+    the read, and shuts the window. A purchase open for enrollment has its window row's deadline set
+    in the same transaction (publication opens the window)."""
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         actions = [*_state_actions(purchase), PurchaseRow.revision.add(1)]
         if seed is not None:
             actions.append(PurchaseRow.seed.set(seed))
         condition = PurchaseRow.revision == purchase.revision
+        tx.update(PurchaseRow(purchase.purchase_id, PURCHASE), actions=actions, condition=condition)
         if enrollments_unchanged:
             changes = purchase.enrollment_changes
             unchanged = (
@@ -154,8 +200,16 @@ def save(
                 if changes
                 else PurchaseRow.enrollment_changes.does_not_exist()
             )
-            condition = condition & unchanged
-        tx.update(PurchaseRow(purchase.purchase_id, PURCHASE), actions=actions, condition=condition)
+            tx.update(
+                _window_key(purchase.purchase_id),
+                actions=[PurchaseRow.open_until.remove()],
+                condition=unchanged,
+            )
+        elif purchase.status == PurchaseStatus.enrollment_open:
+            tx.update(
+                _window_key(purchase.purchase_id),
+                actions=[PurchaseRow.open_until.set(stamp(purchase.enrollment_deadline))],
+            )
         if stage_also is not None:
             stage_also(tx)
         if draw is not None:
@@ -167,9 +221,17 @@ def save(
 
 
 def get(purchase_id: str, *, consistent: bool = False) -> Purchase:
-    with translated(missing=f"purchase {purchase_id} not found"):
-        row = PurchaseRow.get(purchase_id, PURCHASE, consistent_read=consistent)
-    return _from_row(row)
+    """The purchase and its window row in one Query (the same read units as getting the purchase)."""
+    with translated():
+        rows = {
+            r.sk: r
+            for r in PurchaseRow.query(
+                purchase_id, PurchaseRow.sk.startswith(PURCHASE), consistent_read=consistent
+            )
+        }
+    if PURCHASE not in rows:
+        raise NotFound(f"purchase {purchase_id} not found")
+    return _from_row(rows[PURCHASE], rows.get(WINDOW))
 
 
 def seed(purchase_id: str) -> str:
@@ -207,26 +269,19 @@ def enrollment_context(purchase_id: str, agency_id: str) -> EnrollmentContext:
 
     tables = {
         PurchaseRow.Meta.table_name: [
-            {"purchase_id": {"S": purchase_id}, "sk": {"S": PURCHASE}},
-            {"purchase_id": {"S": purchase_id}, "sk": {"S": _enrollment_key(agency_id)}},
+            _key(purchase_id, PURCHASE),
+            _key(purchase_id, WINDOW),
+            _key(purchase_id, _enrollment_key(agency_id)),
         ],
         AgencyRow.Meta.table_name: [{"agency_id": {"S": agency_id}, "sk": {"S": "PROFILE"}}],
         CreditRow.Meta.table_name: [{"agency_id": {"S": agency_id}, "sk": {"S": "STANDING"}}],
     }
-    found: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
-    request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True} for name, keys in tables.items()}
-    with translated():
-        client = connection().client
-        while request:
-            response = client.batch_get_item(RequestItems=request)
-            for name, items in response.get("Responses", {}).items():
-                found[name].extend(items)
-            request = response.get("UnprocessedKeys") or {}
-    rows = [PurchaseRow.from_raw_data(item) for item in found[PurchaseRow.Meta.table_name]]
-    head = next((r for r in rows if r.sk == PURCHASE), None)
+    found = _batch_get(tables, consistent=True)
+    rows = {r.sk: r for r in (PurchaseRow.from_raw_data(i) for i in found[PurchaseRow.Meta.table_name])}
+    head = rows.get(PURCHASE)
     if head is None:
         raise NotFound(f"purchase {purchase_id} not found")
-    enrollment_row = next((r for r in rows if r.sk != PURCHASE), None)
+    enrollment_row = rows.get(_enrollment_key(agency_id))
     agency = None
     for item in found[AgencyRow.Meta.table_name]:
         profile = AgencyRow.from_raw_data(item)
@@ -236,7 +291,7 @@ def enrollment_context(purchase_id: str, agency_id: str) -> EnrollmentContext:
     for item in found[CreditRow.Meta.table_name]:
         standing = CreditStanding.model_validate(CreditRow.from_raw_data(item).document)
     return EnrollmentContext(
-        purchase=_from_row(head),
+        purchase=_from_row(head, rows.get(WINDOW)),
         agency=agency,
         standing=standing,
         enrollment=Enrollment.model_validate(enrollment_row.document) if enrollment_row else None,
@@ -253,14 +308,15 @@ def _enrollment_row(enrollment: Enrollment) -> PurchaseRow:
     )
 
 
-def enroll(enrollment: Enrollment, agency_revision: int, now: str, events: list[DomainEvent]) -> None:
-    """Record the enrollment if the window is open at `now`, the agency has not enrolled (or has
-    withdrawn) and its profile is unchanged since the eligibility check. Enrollments in the same
-    purchase all update its row: DynamoDB cancels one that meets another in flight
-    (TransactionConflict), and it is simply tried again."""
+def enroll(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
+    """Record the enrollment if the window is open at `now` and the agency has not enrolled (or has
+    withdrawn), and count it, together. Enrollments in the same purchase all update its window
+    row: DynamoDB cancels one that meets another in flight (TransactionConflict), and it is simply
+    tried again. The agency is not held unchanged here: closing judges every enrollee again against
+    its profile and credit then, so one suspended meanwhile is not drawn."""
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
-            _enroll_once(enrollment, agency_revision, now, events)
+            _enroll_once(enrollment, now, events)
             return
         except ServiceUnavailable:
             if attempt == TRANSACTION_ATTEMPTS - 1:
@@ -268,25 +324,16 @@ def enroll(enrollment: Enrollment, agency_revision: int, now: str, events: list[
             time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not a secret
 
 
-def _enroll_once(enrollment: Enrollment, agency_revision: int, now: str, events: list[DomainEvent]) -> None:
-    key = PurchaseRow(enrollment.purchase_id, PURCHASE)
+def _enroll_once(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.condition_check(
-                AgencyRow,
-                enrollment.agency_id,
-                "PROFILE",
-                condition=AgencyRow.revision == agency_revision
-                if agency_revision
-                else AgencyRow.revision.does_not_exist(),
-            )
             tx.save(
                 _enrollment_row(enrollment),
                 condition=PurchaseRow.sk.does_not_exist()
                 | (PurchaseRow.status == EnrollmentStatus.withdrawn.value),
             )
             tx.update(
-                key,
+                _window_key(enrollment.purchase_id),
                 actions=[PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)],
                 condition=_window_open(now),
             )
@@ -296,22 +343,21 @@ def _enroll_once(enrollment: Enrollment, agency_revision: int, now: str, events:
 
 
 def _window_open(now: str) -> Any:
-    return (PurchaseRow.status == "enrollment_open") & (PurchaseRow.enrollment_deadline > now)
+    """The window row's deadline is set from publication until closing, and later than now."""
+    return PurchaseRow.open_until > now
 
 
 def _enrollment_conflict(exc: TransactWriteError, agency_id: str) -> Exception:
-    """Which condition failed, in PynamoDB's order: condition checks, puts (the enrollment, then the
-    outbox), updates (the purchase)."""
+    """Which condition failed, in PynamoDB's order: puts (the enrollment, then the outbox), then
+    updates (the window row)."""
     reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
     failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
     if not failed:
         with translated():
             raise exc
-    if 1 in failed:
+    if 0 in failed:
         return Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
-    if len(reasons) - 1 in failed:
-        return Conflict("enrollment is closed: the deadline has passed", reason="late")
-    return Conflict(f"agency {agency_id} changed while enrolling; try again", reason="agency_changed")
+    return Conflict("enrollment is closed: the deadline has passed", reason="late")
 
 
 def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
@@ -321,7 +367,7 @@ def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> Non
                 _enrollment_row(enrollment), condition=PurchaseRow.status == EnrollmentStatus.enrolled.value
             )
             tx.update(
-                PurchaseRow(enrollment.purchase_id, PURCHASE),
+                _window_key(enrollment.purchase_id),
                 actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
                 condition=_window_open(now),
             )
@@ -343,22 +389,13 @@ def enrollments(purchase_id: str) -> list[Enrollment]:
         return [Enrollment.model_validate(r.document) for r in rows]
 
 
-# A transaction takes 100 items: the purchase, its event, and up to this many enrollments' marks.
-MARKS_PER_TRANSACTION = 90
-
-
 def close(purchase: Purchase, events: list[DomainEvent], judged: list[Enrollment], *, conflict: str) -> None:
-    """Save the closed purchase, if no enrollment changed since they were judged, together with each
-    enrollment's mark (whether it counted); a window with more enrollments than one transaction holds
-    gets its marks right after."""
-    inline = judged if len(judged) <= MARKS_PER_TRANSACTION else []
-
-    def marks(tx: TransactWrite) -> None:
-        for enrollment in inline:
-            tx.save(_enrollment_row(enrollment))
-
-    save(purchase, events, conflict=conflict, enrollments_unchanged=True, stage_also=marks)
-    if judged and not inline:
+    """Save the closed purchase and shut its window, if no enrollment changed since they were
+    judged; then record on each enrollment whether it counted. The marks follow the transaction
+    (one write each, not two): the purchase's `eligible_agencies`, written in it, is the record,
+    and a crash in between leaves marks unset, never wrong."""
+    save(purchase, events, conflict=conflict, enrollments_unchanged=True)
+    if judged:
         mark_eligibility(purchase.purchase_id, judged)
 
 
@@ -370,6 +407,7 @@ def mark_eligibility(purchase_id: str, judged: list[Enrollment]) -> None:
 
 
 def agency_enrollments(agency_id: str, limit: int, cursor: str | None) -> tuple[list[Enrollment], str | None]:
+    """A page of the agency's enrollments: the index holds their keys; one BatchGetItem reads them."""
     rows, next_cursor = query_page(
         PurchaseRow.by_enrolled_agency,
         agency_id,
@@ -378,7 +416,15 @@ def agency_enrollments(agency_id: str, limit: int, cursor: str | None) -> tuple[
         cursor=cursor,
         cursor_keys={"purchase_id", "sk", "enrolled_agency"},
     )
-    return [Enrollment.model_validate(r.document) for r in rows], next_cursor
+    keys = [_key(r.purchase_id, r.sk) for r in rows]
+    items = _batch_get({PurchaseRow.Meta.table_name: keys}, consistent=False)[PurchaseRow.Meta.table_name]
+    found = {(r.purchase_id, r.sk): r for r in (PurchaseRow.from_raw_data(i) for i in items)}
+    with translated():
+        return [
+            Enrollment.model_validate(found[(r.purchase_id, r.sk)].document)
+            for r in rows
+            if (r.purchase_id, r.sk) in found
+        ], next_cursor
 
 
 # Lists.
@@ -415,7 +461,7 @@ def list_public(
         range_condition=_between(published_from, published_to),
         newest_first=True,
     )
-    return PurchasePage([_from_row(r) for r in rows], next_cursor)
+    return PurchasePage(_purchases([r.purchase_id for r in rows]), next_cursor)
 
 
 def _between(start: str | None, end: str | None) -> Any:
@@ -438,7 +484,7 @@ def list_owned(owner_id: str, *, status: str | None, limit: int, cursor: str | N
         cursor_keys={"purchase_id", "sk", "owner_id", "created_at"},
         newest_first=True,
     )
-    return PurchasePage([_from_row(r) for r in rows], next_cursor)
+    return PurchasePage(_purchases([r.purchase_id for r in rows]), next_cursor)
 
 
 def due_by(now: str) -> Iterator[Purchase]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from marketplace.repositories.base import TableMeta
@@ -119,27 +119,20 @@ class CalendarRow(Model):
     loaded_by = UnicodeAttribute()
 
 
-class OutboxPendingIndex(GlobalSecondaryIndex["OutboxRow"]):
-    Meta = _index_meta("by-pending")
-    pending = UnicodeAttribute(hash_key=True)
-    created_at = UnicodeAttribute(range_key=True)
-
-
 class OutboxRow(Model):
     """A domain event written in the same transaction as the change it describes; deleted once it
-    is on the bus. The relay re-publishes what a failed publish left behind."""
+    is on the bus. The relay re-publishes what a failed publish left behind, found by a Scan of the
+    table (no index: rows live for milliseconds, so the table is all but empty, and an index would
+    cost every event two more write units, its entry's put and delete)."""
 
     class Meta(_Meta):
         suffix = "outbox"
         table_name = prefixed(suffix)
 
     event_id = UnicodeAttribute(hash_key=True)
-    pending = UnicodeAttribute(default="PENDING")
     created_at = UnicodeAttribute()
     detail_type = UnicodeAttribute()
     detail = JSONAttribute()
-
-    by_pending = OutboxPendingIndex()
 
 
 class AgencyListIndex(GlobalSecondaryIndex["AgencyRow"]):
@@ -214,22 +207,28 @@ class AgencyRow(Model):
     by_expiry = AgencyExpiryIndex()
 
 
+# The purchase indexes hold keys and what their queries filter on, not the purchase: a list reads
+# the purchases it found in one BatchGetItem (with their enrollment counts), and an update of the
+# purchase (every step, every enrollment) writes no index whose keys and filter attributes it
+# leaves as they were (docs/adr/0003-table-design.md).
+
+
 class PurchaseListIndex(GlobalSecondaryIndex["PurchaseRow"]):
     """Published purchases, newest first: the public list without a status or item filter."""
 
-    Meta = _index_meta("by-listing")
+    Meta = _index_meta("by-listing", IncludeProjection(["region"]))
     listing = UnicodeAttribute(hash_key=True)
     published_at = UnicodeAttribute(range_key=True)
 
 
 class PurchaseStatusIndex(GlobalSecondaryIndex["PurchaseRow"]):
-    Meta = _index_meta("by-status")
+    Meta = _index_meta("by-status", IncludeProjection(["public_item", "region"]))
     public_status = UnicodeAttribute(hash_key=True)
     published_at = UnicodeAttribute(range_key=True)
 
 
 class PurchaseItemIndex(GlobalSecondaryIndex["PurchaseRow"]):
-    Meta = _index_meta("by-item")
+    Meta = _index_meta("by-item", IncludeProjection(["region"]))
     public_item = UnicodeAttribute(hash_key=True)
     published_at = UnicodeAttribute(range_key=True)
 
@@ -237,15 +236,16 @@ class PurchaseItemIndex(GlobalSecondaryIndex["PurchaseRow"]):
 class PurchaseOwnerIndex(GlobalSecondaryIndex["PurchaseRow"]):
     """An owner's purchases, drafts included."""
 
-    Meta = _index_meta("by-owner")
+    Meta = _index_meta("by-owner", IncludeProjection(["status"]))
     owner_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
 class PurchaseEnrolledIndex(GlobalSecondaryIndex["PurchaseRow"]):
-    """Enrollment rows by agency: an agency's own enrollments."""
+    """Enrollment rows by agency: an agency's own enrollments (keys only: closing's marks on each
+    enrollment write no index)."""
 
-    Meta = _index_meta("by-enrolled-agency")
+    Meta = _index_meta("by-enrolled-agency", KeysOnlyProjection())
     enrolled_agency = UnicodeAttribute(hash_key=True)
     purchase_id = UnicodeAttribute(range_key=True)
 
@@ -262,7 +262,9 @@ class PurchaseDueIndex(GlobalSecondaryIndex["PurchaseRow"]):
 
 class PurchaseRow(Model):
     """One purchase's partition. `sk` names the row: `PURCHASE` (the purchase, its state and the
-    draw's secret seed until the draw reveals it), `ENR#<agency>` (an enrollment), `DRAW` (the proof)."""
+    draw's secret seed until the draw reveals it), `PURCHASE#WINDOW` (the enrollment count, and the
+    deadline while enrollment is open: the small row an enrollment updates), `ENR#<agency>` (an
+    enrollment), `DRAW` (the proof)."""
 
     class Meta(_Meta):
         suffix = "purchases"
@@ -282,6 +284,9 @@ class PurchaseRow(Model):
     due = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     enrollment_deadline = UnicodeAttribute(null=True)
+    # On the WINDOW row: the enrollment deadline while enrollment is open (an enrollment is
+    # conditioned on it being later than now; closing removes it), and the count.
+    open_until = UnicodeAttribute(null=True)
     enrollments = NumberAttribute(null=True)
     # Every enrollment and withdrawal adds one: closing is conditioned on the value it read, so no
     # enrollment can land between closing's read of the enrollments and its write.

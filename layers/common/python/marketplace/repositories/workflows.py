@@ -58,3 +58,21 @@ def start_window(purchase: Purchase) -> bool:
         )
         return False
     return True
+
+
+def stop_window(purchase_id: str, why: str) -> None:
+    """Stop the purchase's window once nothing is left for it to time (the purchase is confirmed):
+    otherwise it would wait for the confirmation deadline only to find the purchase confirmed, and
+    AWS bills every state it enters. A failure leaves the execution to end by itself, as before."""
+    prefix = get_settings().state_machine_arn_prefix
+    arn = prefix.replace(":stateMachine:", ":execution:", 1) + f"{PURCHASE_WINDOW}:{purchase_id}"
+    try:
+        _sfn().stop_execution(executionArn=arn, cause=why)
+    except (ClientError, BotoCoreError) as exc:
+        log(
+            logger,
+            logging.WARNING,
+            "window not stopped; it ends by itself",
+            purchase_id=purchase_id,
+            error=str(exc),
+        )

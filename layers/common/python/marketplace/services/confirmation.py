@@ -20,7 +20,7 @@ from marketplace.errors import Conflict, Forbidden
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
-from marketplace.repositories import event_bus
+from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import purchases as repo
 from marketplace.services.outcomes import confirmation_due
 from marketplace.services.purchase_access import require_owner, require_published
@@ -124,6 +124,8 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
     changed = purchase.model_copy(update=update)
     repo.save(changed, events, conflict=f"purchase {purchase.purchase_id} changed meanwhile")
     event_bus.flush(events)
+    if changed.status == PurchaseStatus.confirmed:
+        workflows.stop_window(purchase.purchase_id, "confirmed: no deadline left to watch")
     return changed
 
 

@@ -1,6 +1,6 @@
 """Enrollment (报名) and withdrawal (撤销报名), DOMAIN.md §4: one read of everything the check needs,
 then one transaction that holds the invariants (window open at the deadline, one enrollment per
-agency, the agency unchanged since it was checked)."""
+agency, counted once). An agency that changes after the check is judged again at closing."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
         "enrollments": purchase.enrollments + 1,
     }
     events = [event("EnrollmentReceived", subject=purchase_id, data=data, actor=by.subject)]
-    repo.enroll(enrollment, context.agency.revision, now, events)
+    repo.enroll(enrollment, now, events)
     event_bus.flush(events)
     return enrollment
 
