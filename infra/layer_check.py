@@ -45,13 +45,35 @@ def check_xray_patches(roots: Iterable[Path] = (LAYER_SOURCE, FUNCTIONS_DIR)) ->
                     )
 
 
-def _runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
+def _elf_machine(path: Path) -> bytes:
+    with path.open("rb") as file:
+        header = file.read(20)
+    return header[18:20] if header[:4] == b"\x7fELF" else b""
+
+
+def _foreign_native(entry: Path) -> bool:
+    """Whether a layer entry holds a compiled extension this machine cannot load (the layer is
+    built for arm64 Lambda; the build may run elsewhere)."""
+    own = _elf_machine(Path(sys.executable).resolve())
+    files = [entry] if entry.is_file() else entry.rglob("*.so")
+    return any(f.name.endswith(".so") and _elf_machine(f) not in (own, b"") for f in files)
+
+
+def _module_name(entry: Path) -> str:
+    return entry.name.split(".", 1)[0]
+
+
+def runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
     """A tree that imports like the Lambda runtime: the layer, the runtime's boto3, and this
-    machine's pydantic_core in place of the arm64 binary (same pinned version)."""
+    machine's build of each layer package with a binary for another platform, such as
+    pydantic_core's arm64 one (same pinned versions)."""
+    foreign = []
     for entry in layer_python.iterdir():
-        if entry.name != "pydantic_core":
+        if _foreign_native(entry):
+            foreign.append(_module_name(entry))
+        else:
             (shadow / entry.name).symlink_to(entry)
-    for name in ("pydantic_core", "chalice", *RUNTIME_PROVIDED):
+    for name in (*foreign, "chalice", *RUNTIME_PROVIDED):
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise BuildError(f"cannot verify the layer: {name} is not installed in the build environment")
@@ -88,7 +110,7 @@ def verify(layer_python: Path) -> None:
     """Import everything the functions import from the pruned layer, in a Python without site-packages."""
     with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
         shadow = Path(tmp)
-        _runtime_stand_ins(shadow, layer_python)
+        runtime_stand_ins(shadow, layer_python)
         code = SMOKE_TEST.format(shadow=str(shadow), functions=str(FUNCTIONS_DIR))
         env = {
             "PATH": os.environ.get("PATH", ""),
