@@ -63,8 +63,11 @@ def _compiled_layer() -> Path:
 
     python = BUILD_DIR / "layer" / "python"
     if not _current(python / "marketplace", LAYER_SOURCE / "marketplace"):
-        options = {"bytecode": True} if "bytecode" in inspect.signature(layer.build_layer).parameters else {}
-        python = layer.build_layer(BUILD_DIR, **options).directory / "python"
+        # Compiled: with the flag while the build has one, by default once it has not.
+        options: dict[str, Any] = {}
+        if "bytecode" in inspect.signature(layer.build_layer).parameters:
+            options["bytecode"] = True
+        python = layer.build_layer(out_dir=BUILD_DIR, **options).directory / "python"
     if not _current(python / "marketplace", LAYER_SOURCE / "marketplace"):
         raise RuntimeError(f"the layer built in {python} is not compiled: the cold start would compile it")
     return python
@@ -159,12 +162,12 @@ def measure(functions: dict[str, tuple[str, bool]], samples: int = SAMPLES) -> d
         figures: dict[str, dict[str, Any]] = {}
         for name, (area, is_route) in sorted(functions.items()):
             try:
-                loaded = modules(entry(name, area, is_route), path, area)
+                imported = modules(entry(name, area, is_route), path, area)
             except subprocess.CalledProcessError as exc:
                 lines = (exc.stderr or "").strip().splitlines() or ["no output"]
                 figures[name] = {"error": f"MARKETPLACE_AREA={area!r}: {lines[-1]}"}
                 continue
-            groups.setdefault(frozenset(loaded), []).append(name)
+            groups.setdefault(frozenset(imported), []).append(name)
         references: list[float] = []
         for loaded, names in groups.items():
             area, is_route = functions[names[0]]
