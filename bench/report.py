@@ -99,7 +99,7 @@ def markdown(results: dict[str, Any]) -> str:
         if "error" in f:
             lines.append(f"| {name} | import failed: {f['error']} | | | | |")
             continue
-        shared = "" if f["measured_as"] == name else f"shares `{f['measured_as']}`'s"
+        shared = "itself" if f["measured_as"] == name else f"`{f['measured_as']}` (same modules)"
         lines.append(
             f"| {name} | {f['import_ms']} | {f['import_median_ms']} | {f['reference_ms']} | {f['ratio']} "
             f"| {shared} |"
@@ -286,13 +286,12 @@ def _cold_start_reference(results: dict[str, Any]) -> list[str]:
     return [
         f"The reference (`{reference.get('name', coldstart.REFERENCE_NAME)}`) is what every function must "
         f"import anyway: `{coldstart.REFERENCE_IMPORTS}`, {figure.get('import_ms')} ms at its fastest "
-        f"(median {figure.get('import_median_ms')} ms over {figure.get('samples')} samples).",
-        "Both sides import from the layer as built (compiled) and the function package compiled the same",
-        "way, in a fresh interpreter with a deployed function's environment; reference and function are",
-        f"sampled (CPU time) alternately, {coldstart.SAMPLES} pairs, and the ratio compares the fastest of",
-        "each. Functions whose import loads the same modules share one measurement (the last column names",
-        "it). The reference",
-        "includes boto3, which no function imports at its start (clients are botocore's), so a function can",
-        "measure under 1.0 (docs/adr/0005-libraries-and-cold-start.md).",
+        f"(median {figure.get('import_median_ms')} ms over {figure.get('samples')} samples). Both sides",
+        "import from the layer as built (compiled) and the function package compiled the same way, in a",
+        "fresh interpreter with a deployed function's environment; reference and function are sampled",
+        f"(CPU time) alternately, {coldstart.SAMPLES} pairs, and the ratio compares the fastest of each.",
+        "Functions whose import loads the same modules share one measurement (the last column names it).",
+        "The reference includes boto3, which no function imports at its start (clients are botocore's),",
+        "so a function can measure under 1.0 (docs/adr/0005-libraries-and-cold-start.md).",
         "",
     ]
