@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import Any
 
 from bench import coldstart
 
-COLD_START_RATIO_MAX = 1.25
+COLD_START_RATIO_MAX = 1.15
+COLD_START_MEDIAN_MAX = 1.05
 FUNCTION_ZIP_MAX = 200 * 1024
 LAYER_MAX = 24 * 1024 * 1024  # with bytecode and cryptography (docs/adr/0009-layer-size.md)
 ENROLL_ROUND_TRIPS_MAX = 2
@@ -28,11 +30,18 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ratios = [f["ratio"] for f in results["cold_start"].values() if "ratio" in f]
     failed = sum(1 for f in results["cold_start"].values() if "error" in f)
     worst = max(ratios) if ratios else None
+    median = round(statistics.median(ratios), 3) if ratios else None
+    failures = f" ({failed} function(s) failed to import)" if failed else ""
     return {
         "cold_start_ratio": {
-            "target": f"<= {COLD_START_RATIO_MAX}",
-            "value": worst if not failed else f"{worst} ({failed} function(s) failed to import)",
+            "target": f"<= {COLD_START_RATIO_MAX} (every function, against {coldstart.REFERENCE_NAME})",
+            "value": f"{worst}{failures}" if failed else worst,
             "met": worst is not None and worst <= COLD_START_RATIO_MAX and not failed,
+        },
+        "cold_start_ratio_median": {
+            "target": f"<= {COLD_START_MEDIAN_MAX} (median over the functions)",
+            "value": f"{median}{failures}" if failed else median,
+            "met": median is not None and median <= COLD_START_MEDIAN_MAX and not failed,
         },
         "scans_on_request_paths": _target("0", results["scans_on_request_paths"], lambda v: v == 0),
         "function_zip_bytes": {
@@ -88,20 +97,19 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Cold start (import of the function's module in a fresh interpreter)",
         "",
-        "The floor is a bare `import boto3, pynamodb.models, chalice, aws_xray_sdk.core`, sampled (CPU time)",
-        "alternately with each function (5 pairs); the ratio compares the fastest of each. Our sources",
-        "are compiled to bytecode first, as pip compiled the floor's libraries.",
-        "",
-        *_pydantic_reference(results),
-        "| function | import ms (fastest) | import ms (median) | floor ms (fastest) | ratio |",
-        "|---|---|---|---|---|",
+        *_cold_start_reference(results),
+        "| function | import ms (fastest) | import ms (median) | reference ms (fastest) | ratio "
+        "| measured as |",
+        "|---|---|---|---|---|---|",
     ]
     for name, f in sorted(results["cold_start"].items()):
         if "error" in f:
-            lines.append(f"| {name} | import failed: {f['error']} | | | |")
+            lines.append(f"| {name} | import failed: {f['error']} | | | | |")
             continue
+        shared = "itself" if f["measured_as"] == name else f"`{f['measured_as']}` (same modules)"
         lines.append(
-            f"| {name} | {f['import_ms']} | {f['import_median_ms']} | {f['floor_ms']} | {f['ratio']} |"
+            f"| {name} | {f['import_ms']} | {f['import_median_ms']} | {f['reference_ms']} | {f['ratio']} "
+            f"| {shared} |"
         )
     lines += [
         "",
@@ -292,14 +300,18 @@ def _cost(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _pydantic_reference(results: dict[str, Any]) -> list[str]:
-    figure = results.get("cold_start_reference", {}).get("floor_and_pydantic")
-    if not figure:
-        return []
+def _cold_start_reference(results: dict[str, Any]) -> list[str]:
+    reference = results.get("cold_start_reference", {})
+    figure = reference.get(coldstart.REFERENCE_NAME) or {}
     return [
-        f"For reference, the floor plus `{coldstart.PYDANTIC_IMPORT}` and nothing of ours: "
-        f"{figure['import_ms']} ms against a floor of {figure['floor_ms']} ms, ratio {figure['ratio']}. "
-        "That is where every function that validates with pydantic starts; the rest of the 1.25 is",
-        "what the target leaves for the function's own code (docs/adr/0005-libraries-and-cold-start.md).",
+        f"The reference (`{reference.get('name', coldstart.REFERENCE_NAME)}`) is what every function must "
+        f"import anyway: `{coldstart.REFERENCE_IMPORTS}`, {figure.get('import_ms')} ms at its fastest "
+        f"(median {figure.get('import_median_ms')} ms over {figure.get('samples')} samples). Both sides",
+        "import from the layer as built (compiled) and the function package compiled the same way, in a",
+        "fresh interpreter with a deployed function's environment; reference and function are sampled",
+        f"(CPU time) alternately, {coldstart.SAMPLES} pairs, and the ratio compares the fastest of each.",
+        "Functions whose import loads the same modules share one measurement (the last column names it).",
+        "The reference includes boto3, which no function imports at its start (clients are botocore's),",
+        "so a function can measure under 1.0 (docs/adr/0005-libraries-and-cold-start.md).",
         "",
     ]

@@ -160,7 +160,7 @@ def _mirror_with_native(layer_package: Path, local_package: Path, shadow: Path) 
             target.symlink_to(source)
 
 
-def _runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
+def runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
     """A tree that imports like the Lambda runtime: the layer, the runtime's boto3, and this
     machine's build of each compiled extension (the same pinned version) in place of the arm64
     one, the Python around it being the layer's."""
@@ -228,7 +228,7 @@ def verify(layer_python: Path) -> None:
     check_extensions(layer_python)
     with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
         shadow = Path(tmp)
-        _runtime_stand_ins(shadow, layer_python)
+        runtime_stand_ins(shadow, layer_python)
         code = SMOKE_TEST.format(shadow=str(shadow), functions=str(FUNCTIONS_DIR))
         env = {
             "PATH": os.environ.get("PATH", ""),

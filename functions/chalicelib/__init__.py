@@ -1,7 +1,7 @@
 """The API's areas, one module each; `http` holds what every route shares.
 
 Logging and tracing are configured here, on first import of any area, because Lambda loads a
-scheduled or task function by its module path (`chalicelib.tasks.relay_outbox`), not via app.py.
+scheduled or task function by its module path (`chalicelib.outbox.relay_outbox`), not via app.py.
 """
 
 from marketplace import observability

@@ -20,6 +20,7 @@ AREAS = (
     "agencies",
     "agency_users",
     "tasks",
+    "outbox",
     "letters",
     "notifications",
     "purchases",

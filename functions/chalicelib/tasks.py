@@ -1,5 +1,6 @@
-"""Functions no one calls over HTTP: schedules. Each is its own Lambda function with its own role;
-both import what either uses, so that a cold start pays for its work at import, not later."""
+"""Functions no one calls over HTTP: schedules. Each is its own Lambda function with its own role,
+and imports what it uses, so that a cold start pays for its work at import, not later. The
+outbox's relay is its own area (chalicelib/outbox.py): it needs none of this."""
 
 from __future__ import annotations
 
@@ -9,20 +10,10 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from marketplace.observability import log
-from marketplace.repositories import event_bus
 from marketplace.services.certificates import daily_check
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.tasks")
-
-
-@bp.schedule(Rate(1, unit=Rate.MINUTES), name="relay_outbox")
-def relay_outbox(event: Any) -> dict[str, int]:
-    """Publish the domain events whose immediate publication failed (the outbox's safety net)."""
-    published = event_bus.relay()
-    if published:
-        log(logger, logging.INFO, "outbox relayed", published=published)
-    return {"published": published}
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="check_certificates")

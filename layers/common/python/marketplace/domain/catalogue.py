@@ -70,7 +70,6 @@ class RequirementGroup(_Strict):
 
 
 Requirement = Annotated[CertificateRequirement | RequirementGroup, Field(discriminator="kind")]
-RequirementGroup.model_rebuild()
 
 
 class Certificate(Model):

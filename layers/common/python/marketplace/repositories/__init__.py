@@ -1,1 +1,1 @@
-"""The only code that touches PynamoDB and boto3; SDK errors leave it as domain errors."""
+"""The only code that touches PynamoDB and botocore; SDK errors leave it as domain errors."""

@@ -42,26 +42,35 @@ def table_name(suffix: str) -> str:
 
 _connection: Connection | None = None
 _sdk_clients: dict[tuple[str, str], Any] = {}
+_sdk_session: Any = None
 
 
 def sdk_client(service: str, region: str | None = None) -> Any:
-    """One boto3 client per service (and region) and execution environment, made on first use,
+    """One botocore client per service (and region) and execution environment, made on first use,
     with timeouts that end well before API Gateway's 29 s; the endpoint comes from the environment
-    (AWS_ENDPOINT_URL locally), as for every other client."""
-    import boto3
-    from botocore.config import Config
-
+    (AWS_ENDPOINT_URL locally), as for every other client. botocore, not boto3: boto3's client is
+    botocore's, and importing boto3 (s3transfer, multiprocessing, its resources) costs a cold
+    start about 20 ms for nothing we use (docs/adr/0005-libraries-and-cold-start.md)."""
+    global _sdk_session
     key = (service, region or get_settings().region)
     if key not in _sdk_clients:
+        from botocore.config import Config
+        from botocore.session import get_session
+
+        if _sdk_session is None:
+            _sdk_session = get_session()
         config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-        _sdk_clients[key] = boto3.client(service, region_name=key[1], config=config)
+        _sdk_clients[key] = _sdk_session.create_client(service, region_name=key[1], config=config)
     return _sdk_clients[key]
 
 
 def forget_sdk_clients(*services: str) -> None:
-    """Forget the clients of these services (tests and the local stack change the environment)."""
+    """Forget the clients of these services, and the session that resolved their credentials
+    (tests and the local stack change the environment)."""
+    global _sdk_session
     for key in [k for k in _sdk_clients if k[0] in services]:
         del _sdk_clients[key]
+    _sdk_session = None
 
 
 def connection() -> Connection:
