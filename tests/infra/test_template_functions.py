@@ -40,7 +40,7 @@ def test_the_schedule_runs_with_its_own_role_not_chalices_default(resources: dic
     policy = role["Properties"]["Policies"][0]
     assert policy["PolicyName"] == "relay_outbox"
     actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
-    assert {"dynamodb:Query", "dynamodb:DeleteItem", "events:PutEvents"} <= actions
+    assert {"dynamodb:Scan", "dynamodb:DeleteItem", "events:PutEvents"} <= actions
     assert relay["Properties"]["Events"]["RelayOutboxEvent"]["Type"] == "Schedule"
 
 
