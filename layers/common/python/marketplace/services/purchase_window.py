@@ -35,7 +35,7 @@ from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
-logger = logging.getLogger("marketplace.selection")
+logger = logging.getLogger("marketplace.purchase_window")
 SYSTEM = "system"
 
 
