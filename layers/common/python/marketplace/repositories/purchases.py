@@ -18,8 +18,10 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.credit import CreditStanding
+from marketplace.domain.lifecycle import Transition
 from marketplace.domain.purchases import (
     DUE,
+    ENROLLMENT,
     PUBLIC_STATUSES,
     Enrollment,
     EnrollmentStatus,
@@ -27,6 +29,7 @@ from marketplace.domain.purchases import (
     next_due,
     stamp,
 )
+from marketplace.domain.purchases import PURCHASE as LIFECYCLE
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
@@ -113,7 +116,15 @@ def add(purchase: Purchase, events: list[DomainEvent]) -> None:
         event_bus.stage(tx, events)
 
 
-def add_linked(new: Purchase, old: Purchase, events: list[DomainEvent]) -> None:
+def _in_state(transition: Transition[Any]) -> Any:
+    """The state a transition starts from, as the write's condition: the table's row, not the
+    caller's reading, says what the row must be in."""
+    return PurchaseRow.status == transition.source.value
+
+
+def add_linked(
+    new: Purchase, old: Purchase, events: list[DomainEvent], *, transition: Transition[Any]
+) -> None:
     """A re-announcement and the link on the failed purchase it replaces, both or neither."""
     with (
         translated(conflict=f"purchase {old.purchase_id} changed meanwhile"),
@@ -123,7 +134,7 @@ def add_linked(new: Purchase, old: Purchase, events: list[DomainEvent]) -> None:
         tx.update(
             PurchaseRow(old.purchase_id, PURCHASE),
             actions=[*_state_actions(old), PurchaseRow.revision.add(1)],
-            condition=PurchaseRow.revision == old.revision,
+            condition=(PurchaseRow.revision == old.revision) & _in_state(transition),
         )
         event_bus.stage(tx, events)
 
@@ -137,8 +148,10 @@ def save(
     draw: dict[str, Any] | None = None,
     stage_also: Callable[[TransactWrite], None] | None = None,
     enrollments_unchanged: bool = False,
+    transition: Transition[Any] | None = None,
 ) -> None:
-    """Write a changed purchase if nobody changed it since it was read (`purchase.revision`).
+    """Write a changed purchase if nobody changed it since it was read (`purchase.revision`) and,
+    for a `transition` of its lifecycle, if it is still in the row's from-state.
     `seed` stores the draw's secret at publication; `draw` adds the proof row, once; `stage_also`
     adds other writes that must happen with this one (an abandonment's credit event);
     `enrollments_unchanged` also requires that no enrollment or withdrawal landed since the read."""
@@ -147,6 +160,8 @@ def save(
         if seed is not None:
             actions.append(PurchaseRow.seed.set(seed))
         condition = PurchaseRow.revision == purchase.revision
+        if transition is not None:
+            condition = condition & _in_state(transition)
         if enrollments_unchanged:
             changes = purchase.enrollment_changes
             unchanged = (
@@ -282,8 +297,7 @@ def _enroll_once(enrollment: Enrollment, agency_revision: int, now: str, events:
             )
             tx.save(
                 _enrollment_row(enrollment),
-                condition=PurchaseRow.sk.does_not_exist()
-                | (PurchaseRow.status == EnrollmentStatus.withdrawn.value),
+                condition=PurchaseRow.sk.does_not_exist() | _enrollment_in(ENROLLMENT.sources("enroll")),
             )
             tx.update(
                 key,
@@ -295,8 +309,14 @@ def _enroll_once(enrollment: Enrollment, agency_revision: int, now: str, events:
         raise _enrollment_conflict(exc, enrollment.agency_id) from exc
 
 
+def _enrollment_in(states: tuple[EnrollmentStatus, ...]) -> Any:
+    """An enrollment row in one of the states its lifecycle's row starts from."""
+    return PurchaseRow.status.is_in(*(state.value for state in states))
+
+
 def _window_open(now: str) -> Any:
-    return (PurchaseRow.status == "enrollment_open") & (PurchaseRow.enrollment_deadline > now)
+    (state,) = LIFECYCLE.sources("enroll")
+    return (PurchaseRow.status == state.value) & (PurchaseRow.enrollment_deadline > now)
 
 
 def _enrollment_conflict(exc: TransactWriteError, agency_id: str) -> Exception:
@@ -317,9 +337,7 @@ def _enrollment_conflict(exc: TransactWriteError, agency_id: str) -> Exception:
 def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(
-                _enrollment_row(enrollment), condition=PurchaseRow.status == EnrollmentStatus.enrolled.value
-            )
+            tx.save(_enrollment_row(enrollment), condition=_enrollment_in(ENROLLMENT.sources("withdraw")))
             tx.update(
                 PurchaseRow(enrollment.purchase_id, PURCHASE),
                 actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
@@ -347,7 +365,14 @@ def enrollments(purchase_id: str) -> list[Enrollment]:
 MARKS_PER_TRANSACTION = 90
 
 
-def close(purchase: Purchase, events: list[DomainEvent], judged: list[Enrollment], *, conflict: str) -> None:
+def close(
+    purchase: Purchase,
+    events: list[DomainEvent],
+    judged: list[Enrollment],
+    *,
+    conflict: str,
+    transition: Transition[Any],
+) -> None:
     """Save the closed purchase, if no enrollment changed since they were judged, together with each
     enrollment's mark (whether it counted); a window with more enrollments than one transaction holds
     gets its marks right after."""
@@ -357,7 +382,14 @@ def close(purchase: Purchase, events: list[DomainEvent], judged: list[Enrollment
         for enrollment in inline:
             tx.save(_enrollment_row(enrollment))
 
-    save(purchase, events, conflict=conflict, enrollments_unchanged=True, stage_also=marks)
+    save(
+        purchase,
+        events,
+        conflict=conflict,
+        enrollments_unchanged=True,
+        stage_also=marks,
+        transition=transition,
+    )
     if judged and not inline:
         mark_eligibility(purchase.purchase_id, judged)
 

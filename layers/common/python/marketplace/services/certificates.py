@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from marketplace.clock import local_today
 from marketplace.domain.agencies import AgencyStatus, QualificationCertificate
+from marketplace.domain.model import revised
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
@@ -85,7 +86,7 @@ def _suspend_unsupported_items(agency_id: str, expired: list[str], today: date) 
     newly = {
         r.item_code: reason for r in results if not r.eligible and r.item_code not in previous.suspended_items
     }
-    agency = previous.model_copy(update={"suspended_items": {**previous.suspended_items, **newly}})
+    agency = revised(previous, suspended_items={**previous.suspended_items, **newly})
     events: list[DomainEvent] = [
         event(
             "ItemSuspended",
