@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
 from marketplace.domain.credit_code import CreditCode
-from marketplace.domain.lifecycle import Lifecycle
+from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel, revised
 from marketplace.domain.owners import Contact
 from marketplace.domain.regions import DIVISION_PATTERN
@@ -49,7 +49,8 @@ SUPERVISORS = ("admin", "regulator")
 # The agency's lifecycle (docs/lifecycles.md is generated from it). An agency starts `applying`
 # with its first application. `admit` and `return` are the joint review's closing decision (the
 # last approval, or one rejection); `change` opens a change or an extension, which the record in
-# force outlives until approved.
+# force outlives until approved; `suspend_items` is the daily certificate check suspending the
+# items an expired certificate no longer supports.
 AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
     "agency",
     AgencyStatus,
@@ -59,6 +60,8 @@ AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
         (A.returned, "resubmit", ("agency",), A.applying),
         (A.admitted, "change", ("agency",), A.admitted),
         (A.suspended, "change", ("agency",), A.suspended),
+        (A.admitted, "suspend_items", (SYSTEM,), A.admitted),
+        (A.suspended, "suspend_items", (SYSTEM,), A.suspended),
         (A.admitted, "suspend", SUPERVISORS, A.suspended),
         *(
             (state, "expel", SUPERVISORS, A.expelled)

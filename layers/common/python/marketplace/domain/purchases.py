@@ -33,10 +33,6 @@ class PurchaseStatus(StrEnum):
     confirmed = "confirmed"
 
 
-OPEN_FOR_EDIT = (PurchaseStatus.draft, PurchaseStatus.rejected)
-AWAITING_CONFIRMATION = (PurchaseStatus.selecting, PurchaseStatus.selected)
-
-
 class FundingType(StrEnum):
     fiscal = "fiscal"  # 财政资金
     private = "private"  # 自有资金
@@ -291,17 +287,17 @@ DUE = "DUE"
 def next_due(purchase: Purchase) -> tuple[str, str] | None:
     """The timed step the purchase waits for, and when: what the sweeper looks for."""
     status = purchase.status
-    if status == PurchaseStatus.enrollment_open:
+    if PURCHASE.allows(status, "close"):
         return "close", stamp(purchase.enrollment_deadline)
-    if status == PurchaseStatus.enrollment_closed:
+    if PURCHASE.allows(status, "draw"):
         return "select", stamp(purchase.selection_time)
     if (
-        status in AWAITING_CONFIRMATION
+        PURCHASE.allows(status, "escalate")
         and purchase.result is not None
         and purchase.result.escalated_at is None
     ):
         return "confirmation", purchase.result.confirmation_deadline
-    if status == PurchaseStatus.confirmed and purchase.letter_id is None and purchase.confirmed_at:
+    if PURCHASE.allows(status, "issue_letter") and purchase.letter_id is None and purchase.confirmed_at:
         return "letter", purchase.confirmed_at
     return None
 

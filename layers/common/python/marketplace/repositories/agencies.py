@@ -524,7 +524,12 @@ def mark_expiry_notified(agency_id: str, number: str, expires_on: str, events: l
 
 
 def save_item_suspensions(
-    agency: Agency, previous: Agency, expired: list[str], events: list[DomainEvent]
+    agency: Agency,
+    previous: Agency,
+    expired: list[str],
+    events: list[DomainEvent],
+    *,
+    transition: Transition[AgencyStatus],
 ) -> None:
     """Record suspended items on the profile and the offering rows, and take the expired
     certificates out of the expiry index, unless the agency changed meanwhile."""
@@ -536,7 +541,7 @@ def save_item_suspensions(
                 AgencyRow.document.set(agency.model_dump(mode="json")),
                 AgencyRow.revision.set(previous.revision + 1),
             ],
-            condition=_unchanged_since_read(previous),
+            condition=_unchanged_since_read(previous) & _in_state(transition),
         )
         for row in offering_rows(agency):
             tx.save(row)
