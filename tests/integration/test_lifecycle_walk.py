@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from marketplace.clock import parse_iso
-from marketplace.domain.agencies import AGENCY
+from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.lifecycle import Transition
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE
 from tests.conftest import Api
@@ -492,3 +492,52 @@ def test_in_every_agency_state_every_call_the_table_does_not_allow_is_refused(ap
         if not ok:
             wrong.append((name, reply))
     assert not wrong, wrong
+
+
+# Submissions (an application here; a change is reviewed the same way).
+
+
+def _submission_status(api: Api) -> str:
+    return str(api.as_role("admin").get("/agencies/AG-001/submissions").body[-1]["status"])
+
+
+def _regulator(api: Api) -> Any:
+    return api.as_role("regulator", "RG-ENV", industries=ENV)
+
+
+SUBMISSION_CALLS: dict[str, Callable[[Api], Any]] = {
+    "review": lambda api: api.as_role("admin").post(
+        "/agencies/AG-001/reviews", {"submission": 1, "decision": "approve"}
+    ),
+    "approve": lambda api: _regulator(api).post(
+        "/agencies/AG-001/reviews", {"submission": 1, "decision": "approve"}
+    ),
+    "return": lambda api: _regulator(api).post(
+        "/agencies/AG-001/reviews", {"submission": 1, "decision": "reject", "reasons": "业绩材料不实"}
+    ),
+    "close_on_expulsion": lambda api: api.as_role("admin").post(
+        "/agencies/AG-001/expulsion", {"reason": "提供虚假材料", "basis": "《管理办法》第二十条"}
+    ),
+}
+
+
+@pytest.mark.parametrize("row", SUBMISSION.rows, ids=lambda r: f"{r.source.value}-{r.action}")
+def test_every_submission_row_is_performed_and_reaches_its_target(api: Api, row: Transition[Any]) -> None:
+    _agency_in(api, "applying")
+    if row.action == "approve":  # the last approval: the admin's comes first
+        assert SUBMISSION_CALLS["review"](api).status == 200
+    assert _submission_status(api) == row.source.value
+    reply = SUBMISSION_CALLS[row.action](api)
+    assert reply.status == 200, reply.body
+    assert _submission_status(api) == row.target.value
+
+
+@pytest.mark.parametrize("state", ["approved", "returned"])
+def test_a_closed_submission_refuses_every_review(api: Api, state: str) -> None:
+    assert not SUBMISSION.allowed_from(SUBMISSION.states(state))  # closed: final
+    _agency_in(api, "admitted" if state == "approved" else "returned")
+    assert _submission_status(api) == state
+    for review in ("review", "approve", "return"):
+        reply = SUBMISSION_CALLS[review](api)
+        assert reply.status == 409 and reply.body["state"] == state, reply.body
+    assert _submission_status(api) == state

@@ -352,6 +352,22 @@ class Submission(Model):
     closed_at: str | None = None
 
 
+U = SubmissionStatus
+
+# A submission's lifecycle: each reviewer's decision is a `review`; the deciding one closes it
+# (`approve` with the last approval, `return` with a rejection); an expulsion returns it.
+SUBMISSION: Lifecycle[SubmissionStatus] = Lifecycle(
+    "submission",
+    SubmissionStatus,
+    [
+        (U.under_review, "review", REVIEWERS, U.under_review),
+        (U.under_review, "approve", REVIEWERS, U.approved),
+        (U.under_review, "return", REVIEWERS, U.returned),
+        (U.under_review, "close_on_expulsion", SUPERVISORS, U.returned),
+    ],
+)
+
+
 class PublicStatusChange(Model):
     """A status change as the public sees it: what, when, why; not which user."""
 

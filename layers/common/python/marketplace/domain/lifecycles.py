@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from marketplace.domain.agencies import AGENCY
+from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
 
@@ -45,7 +45,17 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "the same way while the record in force stays. `suspend`, `expel` and `reinstate` are "
         "`POST /agencies/{id}/suspension`, `/expulsion` and `/reinstatement`; an agency expelled "
         "before it was ever admitted is reinstated as `returned` (`reinstate_applicant`) and may "
-        "apply again.",
+        "apply again. `suspend_items` is the daily certificate check suspending the items an "
+        "expired certificate no longer supports.",
+    ),
+    (
+        SUBMISSION,
+        "A submission (an application, a change or an extension) is reviewed jointly by the admin "
+        "and the regulators of its items' industries: each reviewer's decision is a `review` "
+        "(`POST /agencies/{id}/reviews`), and the deciding one closes it: `approve` with the last "
+        "approval (which admits an applying agency, or puts a change in force), `return` with a "
+        "rejection. Expelling the agency returns its submission under review "
+        "(`close_on_expulsion`).",
     ),
 )
 

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.agencies import (
+    SUBMISSION,
     Agency,
     AgencyStatus,
     AgencySummary,
@@ -197,7 +198,7 @@ def record_decisions(
         tx.update(
             AgencyRow(agency_id=agency_id, sk=_sub(number)),
             actions=[AgencyRow.approvals.add(approvals), AgencyRow.rejections.add(rejections)],
-            condition=AgencyRow.status == SubmissionStatus.under_review.value,
+            condition=AgencyRow.status.is_in(*(s.value for s in SUBMISSION.sources("review"))),
         )
         event_bus.stage(tx, events)
 
@@ -209,6 +210,7 @@ def close_approved(
     events: list[DomainEvent],
     *,
     transition: Transition[AgencyStatus] | None = None,
+    submission_step: Transition[SubmissionStatus],
 ) -> None:
     """Put the approved record in force: profile, record version, offerings and certificates, in
     one transaction conditioned on the submission still being open and fully approved (and, for a
@@ -225,6 +227,7 @@ def close_approved(
         _close_submission(
             tx,
             submission,
+            submission_step,
             also=(AgencyRow.approvals >= len(submission.required_slots)) & (AgencyRow.rejections == 0),
         )
         tx.save(
@@ -301,13 +304,14 @@ def close_returned(
     events: list[DomainEvent],
     *,
     transition: Transition[AgencyStatus] | None = None,
+    submission_step: Transition[SubmissionStatus],
 ) -> None:
     """Return a submission with its reasons: it closes, nothing in force changes (a first
     application's agency becomes `returned`), and reviews still owed are dropped from the queues."""
     number = submission.number
     conflict = f"submission {number} of agency {agency.agency_id} was closed meanwhile"
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
-        _close_submission(tx, submission, also=AgencyRow.rejections > 0)
+        _close_submission(tx, submission, submission_step, also=AgencyRow.rejections > 0)
         tx.save(
             _profile_row(agency, None, number),
             condition=_and(
@@ -324,6 +328,7 @@ def change_status(
     *,
     transition: Transition[AgencyStatus],
     closing: Submission | None = None,
+    submission_step: Transition[SubmissionStatus] | None = None,
 ) -> None:
     """Suspend, expel or reinstate: the profile and every offering row, if the status is still
     the one the decision was made on; `closing` is an open submission that ends with it (an
@@ -345,15 +350,18 @@ def change_status(
         for row in offering_rows(agency):
             tx.save(row)
         if closing is not None:
-            _close_submission(tx, closing)
+            assert submission_step is not None
+            _close_submission(tx, closing, submission_step)
         event_bus.stage(tx, events)
 
 
-def _close_submission(tx: TransactWrite, submission: Submission, *, also: Any = None) -> None:
-    """Close a submission still under review (and `also` holds) with the status it now has;
-    reviews still owed leave the queues."""
+def _close_submission(
+    tx: TransactWrite, submission: Submission, step: Transition[SubmissionStatus], *, also: Any = None
+) -> None:
+    """Close a submission still in the `step`'s from-state (under review), if `also` holds, with
+    the status it now has; reviews still owed leave the queues."""
     number = submission.number
-    condition = AgencyRow.status == SubmissionStatus.under_review.value
+    condition = AgencyRow.status == step.source.value
     tx.update(
         AgencyRow(agency_id=submission.agency_id, sk=_sub(number)),
         actions=[

@@ -11,6 +11,7 @@ from marketplace.auth import Principal
 from marketplace.clock import iso, local_today, utcnow
 from marketplace.domain.agencies import (
     AGENCY,
+    SUBMISSION,
     Agency,
     AgencyProfile,
     AgencyStatus,
@@ -23,7 +24,6 @@ from marketplace.domain.agencies import (
     StatusChange,
     Submission,
     SubmissionKind,
-    SubmissionStatus,
     check_requirements,
     required_slots,
     slots_of_reviewer,
@@ -259,8 +259,7 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
             + (f", industries {', '.join(by.industries)}" if by.industries else "")
             + ") is not one of its reviewers"
         )
-    if submission.status != SubmissionStatus.under_review:
-        raise Conflict(f"submission {number} is {submission.status.value}; it is no longer under review")
+    SUBMISSION.expect(submission.status, "review", subject=f"{agency_id}/{number}")
     now = iso(utcnow())
     decided = {d.slot for d in submission.decisions}
     open_slots = [s for s in slots if s not in decided]
@@ -312,12 +311,13 @@ def _close_if_decided(agency_id: str, number: int, by: Principal) -> Submission:
     submission is closed by someone. Returns the submission as it is."""
     submission = repo.submissions(agency_id, number, consistent=True)[0]
     for _ in range(CLOSE_ATTEMPTS):
-        if submission.status != SubmissionStatus.under_review or not _fully_decided(submission):
-            return submission
+        rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
+        closing = "return" if rejected else "approve"
+        if not SUBMISSION.allows(submission.status, closing) or not _fully_decided(submission):
+            return submission  # closed by someone else, or reviews still owed
         previous = repo.get(agency_id, consistent=True)
         now = iso(utcnow())
         closed = revised(submission, closed_at=now)
-        rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
         try:
             if rejected:
                 return _close_returned(previous, closed, by, now)
@@ -336,7 +336,8 @@ def _close_returned(previous: Agency, submission: Submission, by: Principal, now
             at=now, status=transition.target, by=by.subject, by_role=by.role, reason="; ".join(reasons)
         )
         agency = transition.apply(previous, history=[*previous.history, change], updated_at=now)
-    submission = revised(submission, status=SubmissionStatus.returned)
+    step = SUBMISSION.expect(submission.status, "return")
+    submission = step.apply(submission)
     rejected = event(
         "AgencyRejected",
         subject=previous.agency_id,
@@ -348,7 +349,7 @@ def _close_returned(previous: Agency, submission: Submission, by: Principal, now
         },
         actor=by.subject,
     )
-    repo.close_returned(agency, previous, submission, [rejected], transition=transition)
+    repo.close_returned(agency, previous, submission, [rejected], transition=transition, submission_step=step)
     event_bus.flush([rejected])
     return submission
 
@@ -369,7 +370,8 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
         agency = transition.apply(previous, **changes, history=history)
     else:  # a change or an extension: the agency's state stays
         agency = revised(previous, **changes)
-    submission = revised(submission, status=SubmissionStatus.approved)
+    step = SUBMISSION.expect(submission.status, "approve")
+    submission = step.apply(submission)
     detail = {
         "agency_id": agency.agency_id,
         "name": agency.name,
@@ -399,7 +401,9 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
         for code in previous.suspended_items
         if code not in agency.suspended_items and code in offered
     ]
-    repo.close_approved(agency, previous, submission, [done, *restored], transition=transition)
+    repo.close_approved(
+        agency, previous, submission, [done, *restored], transition=transition, submission_step=step
+    )
     event_bus.flush([done, *restored])
     return submission
 
@@ -465,9 +469,13 @@ def _supervise(
         actor=by.subject,
     )
     closing = _open_submission(previous) if action == "expel" else None
+    step = None
     if closing is not None:
-        closing = revised(closing, status=SubmissionStatus.returned, closed_at=now)
-    repo.change_status(agency, previous, [happened], closing=closing, transition=transition)
+        step = SUBMISSION.expect(closing.status, "close_on_expulsion")
+        closing = step.apply(closing, closed_at=now)
+    repo.change_status(
+        agency, previous, [happened], closing=closing, transition=transition, submission_step=step
+    )
     event_bus.flush([happened])
     return agency
 
