@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from marketplace.domain.lifecycle import Lifecycle
-from marketplace.domain.lifecycles import LIFECYCLES, document
+from marketplace.domain.lifecycles import LIFECYCLES, document, title
 from marketplace.domain.purchases import (
     ENROLLMENT,
     PURCHASE,
@@ -43,10 +43,6 @@ def _documented_rows() -> dict[str, list[tuple[str, str, tuple[str, ...], str]]]
     return found
 
 
-def _title(lifecycle: Lifecycle[Any]) -> str:
-    return lifecycle.record.capitalize() + "s"
-
-
 def test_the_lifecycles_document_is_the_one_the_tables_write() -> None:
     assert DOC.read_text(encoding="utf-8") == document(), (
         "docs/lifecycles.md is stale: python -m marketplace.domain.lifecycles > docs/lifecycles.md"
@@ -55,7 +51,7 @@ def test_the_lifecycles_document_is_the_one_the_tables_write() -> None:
 
 @pytest.mark.parametrize("lifecycle", TABLES, ids=lambda lc: lc.record)
 def test_the_docs_list_exactly_the_rows_of_each_table(lifecycle: Lifecycle[Any]) -> None:
-    documented = _documented_rows()[_title(lifecycle)]
+    documented = _documented_rows()[title(lifecycle)]
     expected = [(r.source.value, r.action, r.actors, r.target.value) for r in lifecycle.rows]
     assert documented == expected
 

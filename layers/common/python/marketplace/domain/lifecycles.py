@@ -86,13 +86,19 @@ may both trigger a step; the second finds it done).
 """
 
 
+def title(lifecycle: Lifecycle[Any]) -> str:
+    """The section's heading: the record, in the plural."""
+    record = lifecycle.record.capitalize()
+    return record[:-1] + "ies" if record.endswith("y") else record + "s"
+
+
 def document() -> str:
     parts = [HEADER]
     for lifecycle, prose in LIFECYCLES:
-        title = lifecycle.record.capitalize() + "s"
+        heading = title(lifecycle)
         states = ", ".join(f"`{state.value}`" for state in lifecycle.states)
         text = textwrap.fill(f"{prose} States: {states}.", width=100, break_on_hyphens=False)
-        parts.append(f"## {title}\n\n{text}\n\n{markdown(lifecycle)}\n")
+        parts.append(f"## {heading}\n\n{text}\n\n{markdown(lifecycle)}\n")
     return "\n".join(parts)
 
 
