@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINE = "marketplace-local-purchase-window"
 ASL = ROOT / "statemachines" / "purchase-window.asl.json"
 WAITING_AT = "WaitForConfirmationDeadline"
-# What CheckConfirmation returns for a purchase both parties confirmed (selection.window_state).
+# What CheckConfirmation returns for a purchase both parties confirmed (purchase_window.window_state).
 CONFIRMED_WINDOW = {"status": "confirmed", "escalated": False}
 WINDOW_SECONDS = 6  # the enrollment deadline, this far ahead of the draft
 AGENCIES = 3

@@ -9,7 +9,7 @@ from pydantic import Field
 from chalicelib.http import Call, route
 from marketplace.domain.model import StrictModel
 from marketplace.domain.purchases import ORG_ID_PATTERN, Purchase, PurchasePublic, public_view
-from marketplace.services import confirmation, selection
+from marketplace.services import confirmation, purchase_window
 
 bp = Blueprint(__name__)
 
@@ -33,7 +33,7 @@ class AbandonRequest(StrictModel):
     response=Purchase,
 )
 def pick(call: Call) -> Purchase:
-    return selection.pick(call.params["purchase_id"], call.body.agency_id, call.caller)
+    return purchase_window.pick(call.params["purchase_id"], call.body.agency_id, call.caller)
 
 
 @route(

@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from marketplace.observability import log
-from marketplace.services import selection
+from marketplace.services import purchase_window
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.windows")
@@ -24,19 +24,19 @@ def _purchase_id(event: Any) -> str:
 @bp.lambda_function(name="close_enrollment")
 def close_enrollment(event: Any, context: Any) -> dict[str, Any]:
     """At the enrollment deadline: close, judge every enrollee again, fail with too few."""
-    return selection.window_state(selection.close_enrollment(_purchase_id(event)))
+    return purchase_window.window_state(purchase_window.close_enrollment(_purchase_id(event)))
 
 
 @bp.lambda_function(name="run_selection")
 def run_selection(event: Any, context: Any) -> dict[str, Any]:
     """At the selection time: draw (or short-list) exactly once and publish the result."""
-    return selection.window_state(selection.run_selection(_purchase_id(event)))
+    return purchase_window.window_state(purchase_window.run_selection(_purchase_id(event)))
 
 
 @bp.lambda_function(name="check_confirmation")
 def check_confirmation(event: Any, context: Any) -> dict[str, Any]:
     """At the confirmation deadline: escalate a result still unconfirmed."""
-    return selection.window_state(selection.check_confirmation(_purchase_id(event)))
+    return purchase_window.window_state(purchase_window.check_confirmation(_purchase_id(event)))
 
 
 @bp.lambda_function(name="flag_purchase")
@@ -45,13 +45,13 @@ def flag_purchase(event: Any, context: Any) -> dict[str, Any]:
     error = event.get("error") if isinstance(event, dict) else None
     cause = error.get("Error", "") if isinstance(error, dict) else ""
     reason = f"the purchase's window stopped with {cause or 'an error'}; the sweeper retries its due step"
-    return selection.window_state(selection.flag(_purchase_id(event), reason))
+    return purchase_window.window_state(purchase_window.flag(_purchase_id(event), reason))
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_purchases")
 def sweep_purchases(event: Any) -> dict[str, Any]:
     """Close, select, escalate or issue the letter of any purchase whose execution did not."""
-    report = selection.sweep()
+    report = purchase_window.sweep()
     if report.advanced or report.failed:
         log(logger, logging.INFO, "purchases swept", advanced=len(report.advanced), failed=len(report.failed))
     return {"advanced": report.advanced, "failed": report.failed}

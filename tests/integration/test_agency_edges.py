@@ -221,10 +221,10 @@ def test_an_agency_whose_suspension_fails_is_deferred_and_the_others_are_still_c
     _admit(api, "AG-002", second)
     real = agencies_repo.save_item_suspensions
 
-    def failing_for_one(agency: Any, *args: Any) -> None:
+    def failing_for_one(agency: Any, *args: Any, **kwargs: Any) -> None:
         if agency.agency_id == "AG-001":
             raise RuntimeError("DynamoDB said no")
-        real(agency, *args)
+        real(agency, *args, **kwargs)
 
     monkeypatch.setattr(agencies_repo, "save_item_suspensions", failing_for_one)
     report = _check(date(2030, 1, 2))

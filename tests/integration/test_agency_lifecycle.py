@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from marketplace.domain.agencies import AgencyStatus
+from marketplace.domain.agencies import AGENCY
 from tests.conftest import Api
 from tests.support.samples import agency_profile, catalogue_item, certificate
 from tests.support.schemas import EVENTS_DIR
@@ -230,9 +230,10 @@ def test_no_profile_write_replaces_a_profile_changed_since_it_was_read(admitted:
 
     stale = repo.get("AG-001", consistent=True)
     _check(admitted, date(2030, 1, 2))  # suspends ZJ-HP-001 for the expired certificate
-    suspended = stale.model_copy(update={"status": AgencyStatus.suspended})
+    suspension = AGENCY.expect(stale.status, "suspend")
+    suspended = suspension.apply(stale)
     with pytest.raises(Conflict):
-        repo.change_status(suspended, stale, [])
+        repo.change_status(suspended, stale, [], transition=suspension)
     current = admitted.call("GET", "/agencies/AG-001").body
     assert current["status"] == "admitted" and "ZJ-HP-001" in current["suspended_items"]
 
@@ -243,10 +244,9 @@ def test_an_expulsion_read_before_a_change_opened_does_not_miss_it(admitted: Api
 
     stale = repo.get("AG-001", consistent=True)
     admitted.as_role("agency", "AG-001").put("/agencies/AG-001", agency_profile(regions=["330100"]))
+    expulsion = AGENCY.expect(stale.status, "expel")
     with pytest.raises(Conflict):
-        repo.change_status(
-            stale.model_copy(update={"status": AgencyStatus.expelled}), stale, [], closing=None
-        )
+        repo.change_status(expulsion.apply(stale), stale, [], closing=None, transition=expulsion)
     admin = admitted.as_role("admin")
     assert admin.post("/agencies/AG-001/expulsion", {"reason": "虚假材料", "basis": "管理办法"}).status == 200
     assert admin.get("/agencies/AG-001/submissions").body[-1]["status"] == "returned"

@@ -125,7 +125,7 @@ def test_five_concurrent_close_and_select_triggers_make_one_draw(market: Market,
 def test_a_step_triggered_early_waits_and_a_repeated_step_changes_nothing(market: Market) -> None:
     purchase_id = market.publish()
     _enroll_all(market, purchase_id, range(1, 4))
-    from marketplace.services.selection import StepNotDue
+    from marketplace.services.purchase_window import StepNotDue
 
     with pytest.raises(StepNotDue):
         _task("close_enrollment", purchase_id)

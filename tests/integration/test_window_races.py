@@ -203,21 +203,21 @@ def test_the_owner_does_not_confirm_a_reserve_that_moved_up_while_it_confirmed(
 
 
 def test_one_failing_purchase_does_not_stop_the_sweeper(market: Market, monkeypatch) -> None:
-    from marketplace.services import selection
+    from marketplace.services import purchase_window
 
     broken, fine = market.publish(), market.publish()
     for purchase_id in (broken, fine):
         for n in (1, 2):
             assert market.enroll(purchase_id, agency_id(n)).status == 201
     market.clock.set(AFTER_DEADLINE)
-    close = selection.close_enrollment
+    close = purchase_window.close_enrollment
 
     def fails_for_one(purchase_id: str) -> Any:
         if purchase_id == broken:
             raise RuntimeError("KMS key disabled")
         return close(purchase_id)
 
-    monkeypatch.setattr(selection, "close_enrollment", fails_for_one)
+    monkeypatch.setattr(purchase_window, "close_enrollment", fails_for_one)
     report = _sweep()
     assert report["advanced"] == [fine]
     assert "KMS key disabled" in report["failed"][broken]

@@ -11,7 +11,8 @@ from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
 from marketplace.domain.credit_code import CreditCode
-from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.lifecycle import SYSTEM, Lifecycle
+from marketplace.domain.model import Model, StrictModel, revised
 from marketplace.domain.owners import Contact
 from marketplace.domain.regions import DIVISION_PATTERN
 
@@ -39,6 +40,38 @@ class AgencyStatus(StrEnum):
     admitted = "admitted"
     suspended = "suspended"
     expelled = "expelled"  # 清退
+
+
+A = AgencyStatus
+REVIEWERS = ("admin", "regulator")
+SUPERVISORS = ("admin", "regulator")
+
+# The agency's lifecycle (docs/lifecycles.md is generated from it). An agency starts `applying`
+# with its first application. `admit` and `return` are the joint review's closing decision (the
+# last approval, or one rejection); `change` opens a change or an extension, which the record in
+# force outlives until approved; `suspend_items` is the daily certificate check suspending the
+# items an expired certificate no longer supports.
+AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
+    "agency",
+    AgencyStatus,
+    [
+        (A.applying, "admit", REVIEWERS, A.admitted),
+        (A.applying, "return", REVIEWERS, A.returned),
+        (A.returned, "resubmit", ("agency",), A.applying),
+        (A.admitted, "change", ("agency",), A.admitted),
+        (A.suspended, "change", ("agency",), A.suspended),
+        (A.admitted, "suspend_items", (SYSTEM,), A.admitted),
+        (A.suspended, "suspend_items", (SYSTEM,), A.suspended),
+        (A.admitted, "suspend", SUPERVISORS, A.suspended),
+        *(
+            (state, "expel", SUPERVISORS, A.expelled)
+            for state in (A.admitted, A.suspended, A.applying, A.returned)
+        ),
+        (A.suspended, "reinstate", ("admin",), A.admitted),
+        (A.expelled, "reinstate", ("admin",), A.admitted),
+        (A.expelled, "reinstate_applicant", ("admin",), A.returned),  # expelled before admission
+    ],
+)
 
 
 class LegalEntity(StrictModel):
@@ -319,6 +352,22 @@ class Submission(Model):
     closed_at: str | None = None
 
 
+U = SubmissionStatus
+
+# A submission's lifecycle: each reviewer's decision is a `review`; the deciding one closes it
+# (`approve` with the last approval, `return` with a rejection); an expulsion returns it.
+SUBMISSION: Lifecycle[SubmissionStatus] = Lifecycle(
+    "submission",
+    SubmissionStatus,
+    [
+        (U.under_review, "review", REVIEWERS, U.under_review),
+        (U.under_review, "approve", REVIEWERS, U.approved),
+        (U.under_review, "return", REVIEWERS, U.returned),
+        (U.under_review, "close_on_expulsion", SUPERVISORS, U.returned),
+    ],
+)
+
+
 class PublicStatusChange(Model):
     """A status change as the public sees it: what, when, why; not which user."""
 
@@ -422,7 +471,7 @@ def public_record(r: AgencyProfile) -> PublicRecord:
         practitioners=[
             PublicPractitioner(
                 name=p.name,
-                certificates=[c.model_copy(update={"number": mask_number(c.number)}) for c in p.certificates],
+                certificates=[revised(c, number=mask_number(c.number)) for c in p.certificates],
             )
             for p in r.practitioners
         ],

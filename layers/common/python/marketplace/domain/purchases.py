@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
+from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.regions import DIVISION_PATTERN
 
@@ -30,10 +31,6 @@ class PurchaseStatus(StrEnum):
     selecting = "selecting"  # credit best-value: the short list is drawn, the owner picks one
     selected = "selected"  # a result awaits the owner's confirmation and the agency's acceptance
     confirmed = "confirmed"
-
-
-OPEN_FOR_EDIT = (PurchaseStatus.draft, PurchaseStatus.rejected)
-AWAITING_CONFIRMATION = (PurchaseStatus.selecting, PurchaseStatus.selected)
 
 
 class FundingType(StrEnum):
@@ -290,17 +287,17 @@ DUE = "DUE"
 def next_due(purchase: Purchase) -> tuple[str, str] | None:
     """The timed step the purchase waits for, and when: what the sweeper looks for."""
     status = purchase.status
-    if status == PurchaseStatus.enrollment_open:
+    if PURCHASE.allows(status, "close"):
         return "close", stamp(purchase.enrollment_deadline)
-    if status == PurchaseStatus.enrollment_closed:
+    if PURCHASE.allows(status, "draw"):
         return "select", stamp(purchase.selection_time)
     if (
-        status in AWAITING_CONFIRMATION
+        PURCHASE.allows(status, "escalate")
         and purchase.result is not None
         and purchase.result.escalated_at is None
     ):
         return "confirmation", purchase.result.confirmation_deadline
-    if status == PurchaseStatus.confirmed and purchase.letter_id is None and purchase.confirmed_at:
+    if PURCHASE.allows(status, "issue_letter") and purchase.letter_id is None and purchase.confirmed_at:
         return "letter", purchase.confirmed_at
     return None
 
@@ -309,3 +306,107 @@ def stamp(at: datetime) -> str:
     """A purchase's instants, UTC to the second: one fixed width, so that stored strings compare in
     time order (in conditions and index ranges) and Step Functions' Wait accepts them."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Lifecycles (docs/lifecycles.md is generated from these tables).
+
+OWNER, AGENCY, ADMIN = ("owner",), ("agency",), ("admin",)
+BY_SYSTEM = (SYSTEM,)
+P = PurchaseStatus
+
+PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
+    "purchase",
+    PurchaseStatus,
+    [
+        (P.draft, "amend", OWNER, P.draft),
+        (P.rejected, "amend", OWNER, P.rejected),
+        # Submission: a fiscal purchase (or any, where the rules say so) goes to the admin's review;
+        # any other publishes at once, a direct selection with its result.
+        (P.draft, "submit", OWNER, P.pending_review),
+        (P.rejected, "submit", OWNER, P.pending_review),
+        (P.draft, "publish", OWNER, P.enrollment_open),
+        (P.rejected, "publish", OWNER, P.enrollment_open),
+        (P.draft, "publish_direct", OWNER, P.selected),
+        (P.rejected, "publish_direct", OWNER, P.selected),
+        (P.pending_review, "approve", ADMIN, P.enrollment_open),
+        (P.pending_review, "approve_direct", ADMIN, P.selected),
+        (P.pending_review, "return", ADMIN, P.rejected),
+        (P.enrollment_open, "enroll", AGENCY, P.enrollment_open),
+        (P.enrollment_open, "withdraw", AGENCY, P.enrollment_open),
+        (P.enrollment_open, "close", BY_SYSTEM, P.enrollment_closed),
+        (P.enrollment_open, "close_failed", BY_SYSTEM, P.failed),
+        (P.enrollment_closed, "draw", BY_SYSTEM, P.selected),
+        (P.enrollment_closed, "short_list", BY_SYSTEM, P.selecting),
+        (P.selecting, "pick", OWNER, P.selected),
+        (P.selecting, "escalate", BY_SYSTEM, P.selecting),
+        (P.selected, "escalate", BY_SYSTEM, P.selected),
+        (P.selected, "confirm", OWNER, P.selected),
+        (P.selected, "accept", AGENCY, P.selected),
+        (P.selected, "conclude", ("owner", "agency"), P.confirmed),  # the second of the two
+        (P.confirmed, "confirm", OWNER, P.confirmed),  # a repeat: nothing changes
+        (P.confirmed, "accept", AGENCY, P.confirmed),  # a repeat: nothing changes
+        (P.selected, "abandon", AGENCY, P.selected),  # the first reserve moves up
+        (P.selected, "abandon_last", AGENCY, P.failed),  # no reserve remains
+        (P.confirmed, "issue_letter", BY_SYSTEM, P.confirmed),
+        (P.failed, "reannounce", OWNER, P.failed),
+    ],
+)
+
+
+ENROLLMENT: Lifecycle[EnrollmentStatus] = Lifecycle(
+    "enrollment",
+    EnrollmentStatus,
+    [
+        (EnrollmentStatus.withdrawn, "enroll", AGENCY, EnrollmentStatus.enrolled),  # enrolls again
+        (EnrollmentStatus.enrolled, "withdraw", AGENCY, EnrollmentStatus.withdrawn),
+        (EnrollmentStatus.enrolled, "judge", BY_SYSTEM, EnrollmentStatus.enrolled),  # at closing
+    ],
+)
+
+
+class ResultState(StrEnum):
+    """A result's state, read from its fields (the result is part of the purchase's document)."""
+
+    short_listed = "short_listed"  # credit best-value: the owner picks from the short list
+    awaiting = "awaiting"  # an agency is selected; neither party has confirmed
+    owner_confirmed = "owner_confirmed"
+    agency_accepted = "agency_accepted"
+    confirmed = "confirmed"  # both have
+    lapsed = "lapsed"  # the selected agency abandoned and no reserve remained
+
+
+def result_state(result: Result) -> ResultState:
+    if result.selected_agency is None:
+        return ResultState.lapsed if result.abandoned else ResultState.short_listed
+    if result.owner_confirmed_at and result.agency_accepted_at:
+        return ResultState.confirmed
+    if result.owner_confirmed_at:
+        return ResultState.owner_confirmed
+    if result.agency_accepted_at:
+        return ResultState.agency_accepted
+    return ResultState.awaiting
+
+
+R = ResultState
+_OPEN_RESULTS = (R.short_listed, R.awaiting, R.owner_confirmed, R.agency_accepted)
+
+RESULT: Lifecycle[ResultState] = Lifecycle(
+    "result",
+    ResultState,
+    [
+        (R.short_listed, "pick", OWNER, R.awaiting),
+        (R.awaiting, "confirm", OWNER, R.owner_confirmed),
+        (R.agency_accepted, "confirm", OWNER, R.confirmed),
+        (R.owner_confirmed, "confirm", OWNER, R.owner_confirmed),  # a repeat: nothing changes
+        (R.confirmed, "confirm", OWNER, R.confirmed),  # a repeat: nothing changes
+        (R.awaiting, "accept", AGENCY, R.agency_accepted),
+        (R.owner_confirmed, "accept", AGENCY, R.confirmed),
+        (R.agency_accepted, "accept", AGENCY, R.agency_accepted),  # a repeat: nothing changes
+        (R.confirmed, "accept", AGENCY, R.confirmed),  # a repeat: nothing changes
+        *((state, "abandon", AGENCY, R.awaiting) for state in _OPEN_RESULTS[1:]),
+        *((state, "abandon_last", AGENCY, R.lapsed) for state in _OPEN_RESULTS[1:]),
+        *((state, "escalate", BY_SYSTEM, state) for state in _OPEN_RESULTS),
+    ],
+    field=None,
+    state_of=result_state,
+)

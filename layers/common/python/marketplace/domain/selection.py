@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.domain import draw
-from marketplace.domain.purchases import Purchase, Result, SelectionMethod
+from marketplace.domain.purchases import RESULT, Purchase, Result, SelectionMethod, result_state
 
 
 def long_list(scores: dict[str, int], size: int) -> list[str]:
@@ -69,12 +69,8 @@ def pick(result: Result, agency_id: str, confirmation_deadline: str) -> Result:
     if agency_id not in result.short_list:
         raise ValueError(f"{agency_id} is not on the short list")
     reserves = [a for a in result.short_list if a != agency_id]
-    return result.model_copy(
-        update={
-            "selected_agency": agency_id,
-            "reserves": reserves,
-            "confirmation_deadline": confirmation_deadline,
-        }
+    return RESULT.expect(result_state(result), "pick").apply(
+        result, selected_agency=agency_id, reserves=reserves, confirmation_deadline=confirmation_deadline
     )
 
 
@@ -105,15 +101,15 @@ def move_up(
     position = next((i for i, r in enumerate(result.reserves) if r not in refused), len(result.reserves))
     skipped = [PassedOver(agency_id=r, reason=refused[r], at=at) for r in result.reserves[:position]]
     next_agency = result.reserves[position] if position < len(result.reserves) else None
-    return result.model_copy(
-        update={
-            "selected_agency": next_agency,
-            "reserves": result.reserves[position + 1 :],
-            "passed_over": [*result.passed_over, *skipped],
-            "abandoned": [*result.abandoned, Abandonment(agency_id=abandoned_by, reason=reason, at=at)],
-            "owner_confirmed_at": None,
-            "agency_accepted_at": None,
-            "confirmation_deadline": confirmation_deadline,
-            "escalated_at": None,  # the new agency's window is watched (and escalated) on its own
-        }
+    action = "abandon" if next_agency is not None else "abandon_last"
+    return RESULT.expect(result_state(result), action).apply(
+        result,
+        selected_agency=next_agency,
+        reserves=result.reserves[position + 1 :],
+        passed_over=[*result.passed_over, *skipped],
+        abandoned=[*result.abandoned, Abandonment(agency_id=abandoned_by, reason=reason, at=at)],
+        owner_confirmed_at=None,
+        agency_accepted_at=None,
+        confirmation_deadline=confirmation_deadline,
+        escalated_at=None,  # the new agency's window is watched (and escalated) on its own
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.agencies import (
+    SUBMISSION,
     Agency,
     AgencyStatus,
     AgencySummary,
@@ -19,6 +20,7 @@ from marketplace.domain.agencies import (
     Submission,
     SubmissionStatus,
 )
+from marketplace.domain.lifecycle import Transition
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
@@ -84,6 +86,16 @@ def _unchanged_since_read(agency: Agency) -> Any:
     return AgencyRow.revision == agency.revision
 
 
+def _in_state(transition: Transition[AgencyStatus] | None) -> Any:
+    """The profile in the state the lifecycle's row starts from (no condition for a write that
+    changes no state)."""
+    return None if transition is None else AgencyRow.status == transition.source.value
+
+
+def _and(condition: Any, also: Any) -> Any:
+    return condition if also is None else condition & also
+
+
 def _submission_row(submission: Submission) -> AgencyRow:
     return AgencyRow(
         agency_id=submission.agency_id,
@@ -133,17 +145,17 @@ def open_next_submission(
     agency: Agency,
     submission: Submission,
     *,
-    allowed: Iterable[AgencyStatus],
-    new_status: AgencyStatus | None,
+    transition: Transition[AgencyStatus],
     events: list[DomainEvent],
 ) -> None:
-    """A resubmission, change or extension: only when none is open and the agency is in one of
-    the `allowed` states; the submission number must be the next one."""
+    """A resubmission, change or extension (`agency` as the transition made it): only when none
+    is open and the agency is still in the transition's from-state; the submission number must be
+    the next one."""
     conflict = f"agency {agency.agency_id} already has a submission under review, or its status changed"
     condition = (
         AgencyRow.open_submission.does_not_exist()
         & (AgencyRow.submissions == submission.number - 1)
-        & AgencyRow.status.is_in(*[s.value for s in allowed])
+        & _in_state(transition)
         & _unchanged_since_read(agency)
     )
     actions: list[Any] = [
@@ -151,11 +163,10 @@ def open_next_submission(
         AgencyRow.submissions.set(submission.number),
         AgencyRow.revision.set(agency.revision + 1),
     ]
-    if new_status is not None:
-        updated = agency.model_copy(update={"status": new_status})
+    if transition.target != transition.source:
         actions += [
-            AgencyRow.status.set(new_status.value),
-            AgencyRow.document.set(updated.model_dump(mode="json")),
+            AgencyRow.status.set(agency.status.value),
+            AgencyRow.document.set(agency.model_dump(mode="json")),
         ]
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         tx.update(AgencyRow(agency_id=agency.agency_id, sk=PROFILE), actions=actions, condition=condition)
@@ -187,7 +198,7 @@ def record_decisions(
         tx.update(
             AgencyRow(agency_id=agency_id, sk=_sub(number)),
             actions=[AgencyRow.approvals.add(approvals), AgencyRow.rejections.add(rejections)],
-            condition=AgencyRow.status == SubmissionStatus.under_review.value,
+            condition=AgencyRow.status.is_in(*(s.value for s in SUBMISSION.sources("review"))),
         )
         event_bus.stage(tx, events)
 
@@ -197,9 +208,13 @@ def close_approved(
     previous: Agency,
     submission: Submission,
     events: list[DomainEvent],
+    *,
+    transition: Transition[AgencyStatus] | None = None,
+    submission_step: Transition[SubmissionStatus],
 ) -> None:
     """Put the approved record in force: profile, record version, offerings and certificates, in
-    one transaction conditioned on the submission still being open and fully approved."""
+    one transaction conditioned on the submission still being open and fully approved (and, for a
+    first admission, the agency still in the `transition`'s from-state)."""
     record = agency.record
     assert record is not None
     number = submission.number
@@ -212,11 +227,14 @@ def close_approved(
         _close_submission(
             tx,
             submission,
+            submission_step,
             also=(AgencyRow.approvals >= len(submission.required_slots)) & (AgencyRow.rejections == 0),
         )
         tx.save(
             _profile_row(agency, None, number),
-            condition=(AgencyRow.open_submission == number) & _unchanged_since_read(previous),
+            condition=_and(
+                (AgencyRow.open_submission == number) & _unchanged_since_read(previous), _in_state(transition)
+            ),
         )
         tx.save(
             AgencyRow(
@@ -280,23 +298,37 @@ def offering_rows(agency: Agency) -> list[AgencyRow]:
 
 
 def close_returned(
-    agency: Agency, previous: Agency, submission: Submission, events: list[DomainEvent]
+    agency: Agency,
+    previous: Agency,
+    submission: Submission,
+    events: list[DomainEvent],
+    *,
+    transition: Transition[AgencyStatus] | None = None,
+    submission_step: Transition[SubmissionStatus],
 ) -> None:
     """Return a submission with its reasons: it closes, nothing in force changes (a first
     application's agency becomes `returned`), and reviews still owed are dropped from the queues."""
     number = submission.number
     conflict = f"submission {number} of agency {agency.agency_id} was closed meanwhile"
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
-        _close_submission(tx, submission, also=AgencyRow.rejections > 0)
+        _close_submission(tx, submission, submission_step, also=AgencyRow.rejections > 0)
         tx.save(
             _profile_row(agency, None, number),
-            condition=(AgencyRow.open_submission == number) & _unchanged_since_read(previous),
+            condition=_and(
+                (AgencyRow.open_submission == number) & _unchanged_since_read(previous), _in_state(transition)
+            ),
         )
         event_bus.stage(tx, events)
 
 
 def change_status(
-    agency: Agency, previous: Agency, events: list[DomainEvent], *, closing: Submission | None = None
+    agency: Agency,
+    previous: Agency,
+    events: list[DomainEvent],
+    *,
+    transition: Transition[AgencyStatus],
+    closing: Submission | None = None,
+    submission_step: Transition[SubmissionStatus] | None = None,
 ) -> None:
     """Suspend, expel or reinstate: the profile and every offering row, if the status is still
     the one the decision was made on; `closing` is an open submission that ends with it (an
@@ -313,20 +345,23 @@ def change_status(
         tx.update(
             AgencyRow(agency_id=agency.agency_id, sk=PROFILE),
             actions=actions,
-            condition=_unchanged_since_read(previous),
+            condition=_unchanged_since_read(previous) & _in_state(transition),
         )
         for row in offering_rows(agency):
             tx.save(row)
         if closing is not None:
-            _close_submission(tx, closing)
+            assert submission_step is not None
+            _close_submission(tx, closing, submission_step)
         event_bus.stage(tx, events)
 
 
-def _close_submission(tx: TransactWrite, submission: Submission, *, also: Any = None) -> None:
-    """Close a submission still under review (and `also` holds) with the status it now has;
-    reviews still owed leave the queues."""
+def _close_submission(
+    tx: TransactWrite, submission: Submission, step: Transition[SubmissionStatus], *, also: Any = None
+) -> None:
+    """Close a submission still in the `step`'s from-state (under review), if `also` holds, with
+    the status it now has; reviews still owed leave the queues."""
     number = submission.number
-    condition = AgencyRow.status == SubmissionStatus.under_review.value
+    condition = AgencyRow.status == step.source.value
     tx.update(
         AgencyRow(agency_id=submission.agency_id, sk=_sub(number)),
         actions=[
@@ -497,7 +532,12 @@ def mark_expiry_notified(agency_id: str, number: str, expires_on: str, events: l
 
 
 def save_item_suspensions(
-    agency: Agency, previous: Agency, expired: list[str], events: list[DomainEvent]
+    agency: Agency,
+    previous: Agency,
+    expired: list[str],
+    events: list[DomainEvent],
+    *,
+    transition: Transition[AgencyStatus],
 ) -> None:
     """Record suspended items on the profile and the offering rows, and take the expired
     certificates out of the expiry index, unless the agency changed meanwhile."""
@@ -509,7 +549,7 @@ def save_item_suspensions(
                 AgencyRow.document.set(agency.model_dump(mode="json")),
                 AgencyRow.revision.set(previous.revision + 1),
             ],
-            condition=_unchanged_since_read(previous),
+            condition=_unchanged_since_read(previous) & _in_state(transition),
         )
         for row in offering_rows(agency):
             tx.save(row)

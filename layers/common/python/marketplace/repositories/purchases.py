@@ -20,8 +20,10 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.credit import CreditStanding
+from marketplace.domain.lifecycle import Transition
 from marketplace.domain.purchases import (
     DUE,
+    ENROLLMENT,
     PUBLIC_STATUSES,
     Enrollment,
     EnrollmentStatus,
@@ -156,7 +158,15 @@ def add(purchase: Purchase, events: list[DomainEvent]) -> None:
         event_bus.stage(tx, events)
 
 
-def add_linked(new: Purchase, old: Purchase, events: list[DomainEvent]) -> None:
+def _in_state(transition: Transition[Any]) -> Any:
+    """The state a transition starts from, as the write's condition: the table's row, not the
+    caller's reading, says what the row must be in."""
+    return PurchaseRow.status == transition.source.value
+
+
+def add_linked(
+    new: Purchase, old: Purchase, events: list[DomainEvent], *, transition: Transition[Any]
+) -> None:
     """A re-announcement and the link on the failed purchase it replaces, both or neither."""
     with (
         translated(conflict=f"purchase {old.purchase_id} changed meanwhile"),
@@ -166,7 +176,7 @@ def add_linked(new: Purchase, old: Purchase, events: list[DomainEvent]) -> None:
         tx.update(
             PurchaseRow(old.purchase_id, PURCHASE),
             actions=[*_state_actions(old), PurchaseRow.revision.add(1)],
-            condition=PurchaseRow.revision == old.revision,
+            condition=(PurchaseRow.revision == old.revision) & _in_state(transition),
         )
         event_bus.stage(tx, events)
 
@@ -180,8 +190,10 @@ def save(
     draw: dict[str, Any] | None = None,
     stage_also: Callable[[TransactWrite], None] | None = None,
     enrollments_unchanged: bool = False,
+    transition: Transition[Any] | None = None,
 ) -> None:
-    """Write a changed purchase if nobody changed it since it was read (`purchase.revision`).
+    """Write a changed purchase if nobody changed it since it was read (`purchase.revision`) and,
+    for a `transition` of its lifecycle, if it is still in the row's from-state.
     `seed` stores the draw's secret at publication; `draw` adds the proof row, once; `stage_also`
     adds other writes that must happen with this one (an abandonment's credit event);
     `enrollments_unchanged` (closing) also requires that no enrollment or withdrawal landed since
@@ -192,6 +204,8 @@ def save(
         if seed is not None:
             actions.append(PurchaseRow.seed.set(seed))
         condition = PurchaseRow.revision == purchase.revision
+        if transition is not None:
+            condition = condition & _in_state(transition)
         tx.update(PurchaseRow(purchase.purchase_id, PURCHASE), actions=actions, condition=condition)
         if enrollments_unchanged:
             changes = purchase.enrollment_changes
@@ -329,8 +343,7 @@ def _enroll_once(enrollment: Enrollment, now: str, events: list[DomainEvent]) ->
         with TransactWrite(connection=connection()) as tx:
             tx.save(
                 _enrollment_row(enrollment),
-                condition=PurchaseRow.sk.does_not_exist()
-                | (PurchaseRow.status == EnrollmentStatus.withdrawn.value),
+                condition=PurchaseRow.sk.does_not_exist() | _enrollment_in(ENROLLMENT.sources("enroll")),
             )
             tx.update(
                 _window_key(enrollment.purchase_id),
@@ -342,8 +355,14 @@ def _enroll_once(enrollment: Enrollment, now: str, events: list[DomainEvent]) ->
         raise _enrollment_conflict(exc, enrollment.agency_id) from exc
 
 
+def _enrollment_in(states: tuple[EnrollmentStatus, ...]) -> Any:
+    """An enrollment row in one of the states its lifecycle's row starts from."""
+    return PurchaseRow.status.is_in(*(state.value for state in states))
+
+
 def _window_open(now: str) -> Any:
-    """The window row's deadline is set from publication until closing, and later than now."""
+    """The window row's deadline is set while the purchase is in the state the enrollment table's
+    `enroll` row starts from (publication sets it, closing removes it), and later than now."""
     return PurchaseRow.open_until > now
 
 
@@ -363,9 +382,7 @@ def _enrollment_conflict(exc: TransactWriteError, agency_id: str) -> Exception:
 def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(
-                _enrollment_row(enrollment), condition=PurchaseRow.status == EnrollmentStatus.enrolled.value
-            )
+            tx.save(_enrollment_row(enrollment), condition=_enrollment_in(ENROLLMENT.sources("withdraw")))
             tx.update(
                 _window_key(enrollment.purchase_id),
                 actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
@@ -389,12 +406,19 @@ def enrollments(purchase_id: str) -> list[Enrollment]:
         return [Enrollment.model_validate(r.document) for r in rows]
 
 
-def close(purchase: Purchase, events: list[DomainEvent], judged: list[Enrollment], *, conflict: str) -> None:
+def close(
+    purchase: Purchase,
+    events: list[DomainEvent],
+    judged: list[Enrollment],
+    *,
+    conflict: str,
+    transition: Transition[Any],
+) -> None:
     """Save the closed purchase and shut its window, if no enrollment changed since they were
     judged; then record on each enrollment whether it counted. The marks follow the transaction
     (one write each, not two): the purchase's `eligible_agencies`, written in it, is the record,
     and a crash in between leaves marks unset, never wrong."""
-    save(purchase, events, conflict=conflict, enrollments_unchanged=True)
+    save(purchase, events, conflict=conflict, enrollments_unchanged=True, transition=transition)
     if judged:
         mark_eligibility(purchase.purchase_id, judged)
 

@@ -10,6 +10,8 @@ from pydantic import ValidationError as PydanticValidationError
 from marketplace.auth import Principal
 from marketplace.clock import iso, local_today, utcnow
 from marketplace.domain.agencies import (
+    AGENCY,
+    SUBMISSION,
     Agency,
     AgencyProfile,
     AgencyStatus,
@@ -22,12 +24,12 @@ from marketplace.domain.agencies import (
     StatusChange,
     Submission,
     SubmissionKind,
-    SubmissionStatus,
     check_requirements,
     required_slots,
     slots_of_reviewer,
 )
 from marketplace.domain.catalogue import ItemStatus, describe, in_force
+from marketplace.domain.model import revised
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.events import DomainEvent, event
 from marketplace.repositories import agencies as repo
@@ -162,11 +164,7 @@ def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
         repo.open_first_submission(agency, submission, events)
         event_bus.flush(events)
         return submission
-    if current.status != AgencyStatus.returned:
-        raise Conflict(
-            f"agency {agency_id} is {current.status.value}: apply again only after a returned application; "
-            "an admitted agency submits a change (PUT /agencies/{id})"
-        )
+    transition = AGENCY.expect(current.status, "resubmit", subject=agency_id)
     _same_legal_entity(current, profile)
     number = current.submissions + 1
     submission, _ = _new_submission(agency_id, number, SubmissionKind.admission, profile, by, note)
@@ -178,10 +176,8 @@ def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
         by_role=by.role,
         reason="resubmitted",
     )
-    current = current.model_copy(update={"history": [*current.history, resubmitted]})
-    repo.open_next_submission(
-        current, submission, allowed=[AgencyStatus.returned], new_status=AgencyStatus.applying, events=events
-    )
+    applying = transition.apply(current, history=[*current.history, resubmitted])
+    repo.open_next_submission(applying, submission, transition=transition, events=events)
     event_bus.flush(events)
     return submission
 
@@ -219,9 +215,8 @@ def request_extension(
     assert current.record is not None
     renewed = {c.number: c for c in certificates}
     kept = [renewed.pop(c.number, c) for c in current.record.certificates]
-    profile = current.record.model_copy(update={"certificates": kept + list(renewed.values())})
     try:
-        profile = AgencyProfile.model_validate(profile.model_dump())
+        profile = revised(current.record, certificates=kept + list(renewed.values()))
     except PydanticValidationError as exc:
         errors = [
             FieldError(".".join(str(p) for p in e["loc"]) or "certificates", e["msg"]) for e in exc.errors()
@@ -231,8 +226,9 @@ def request_extension(
 
 
 def _require_serving(agency: Agency) -> None:
-    if agency.status not in (AgencyStatus.admitted, AgencyStatus.suspended) or agency.record is None:
-        raise Conflict(f"agency {agency.agency_id} is {agency.status.value}: only an admitted agency changes")
+    AGENCY.expect(agency.status, "change", subject=agency.agency_id)
+    if agency.record is None:
+        raise Conflict(f"agency {agency.agency_id} has no record in force to change")
 
 
 def _open_follow_up(
@@ -241,13 +237,8 @@ def _open_follow_up(
     number = current.submissions + 1
     submission, _ = _new_submission(current.agency_id, number, kind, profile, by, note)
     events = [_submitted_event(submission, current.name, by)]
-    repo.open_next_submission(
-        current,
-        submission,
-        allowed=[AgencyStatus.admitted, AgencyStatus.suspended],
-        new_status=None,
-        events=events,
-    )
+    transition = AGENCY.expect(current.status, "change", subject=current.agency_id)
+    repo.open_next_submission(current, submission, transition=transition, events=events)
     event_bus.flush(events)
     return submission
 
@@ -268,8 +259,7 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
             + (f", industries {', '.join(by.industries)}" if by.industries else "")
             + ") is not one of its reviewers"
         )
-    if submission.status != SubmissionStatus.under_review:
-        raise Conflict(f"submission {number} is {submission.status.value}; it is no longer under review")
+    SUBMISSION.expect(submission.status, "review", subject=f"{agency_id}/{number}")
     now = iso(utcnow())
     decided = {d.slot for d in submission.decisions}
     open_slots = [s for s in slots if s not in decided]
@@ -321,12 +311,13 @@ def _close_if_decided(agency_id: str, number: int, by: Principal) -> Submission:
     submission is closed by someone. Returns the submission as it is."""
     submission = repo.submissions(agency_id, number, consistent=True)[0]
     for _ in range(CLOSE_ATTEMPTS):
-        if submission.status != SubmissionStatus.under_review or not _fully_decided(submission):
-            return submission
+        rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
+        closing = "return" if rejected else "approve"
+        if not SUBMISSION.allows(submission.status, closing) or not _fully_decided(submission):
+            return submission  # closed by someone else, or reviews still owed
         previous = repo.get(agency_id, consistent=True)
         now = iso(utcnow())
-        closed = submission.model_copy(update={"closed_at": now})
-        rejected = any(d.decision == ReviewDecision.reject for d in submission.decisions)
+        closed = revised(submission, closed_at=now)
         try:
             if rejected:
                 return _close_returned(previous, closed, by, now)
@@ -338,19 +329,15 @@ def _close_if_decided(agency_id: str, number: int, by: Principal) -> Submission:
 
 def _close_returned(previous: Agency, submission: Submission, by: Principal, now: str) -> Submission:
     reasons = [d.reasons for d in submission.decisions if d.decision == ReviewDecision.reject]
-    agency = previous
-    if previous.status == AgencyStatus.applying:
+    agency, transition = previous, None
+    if AGENCY.allows(previous.status, "return"):  # a first application: the agency is returned
+        transition = AGENCY.expect(previous.status, "return")
         change = StatusChange(
-            at=now, status=AgencyStatus.returned, by=by.subject, by_role=by.role, reason="; ".join(reasons)
+            at=now, status=transition.target, by=by.subject, by_role=by.role, reason="; ".join(reasons)
         )
-        agency = previous.model_copy(
-            update={
-                "status": AgencyStatus.returned,
-                "history": [*previous.history, change],
-                "updated_at": now,
-            }
-        )
-    submission = submission.model_copy(update={"status": SubmissionStatus.returned})
+        agency = transition.apply(previous, history=[*previous.history, change], updated_at=now)
+    step = SUBMISSION.expect(submission.status, "return")
+    submission = step.apply(submission)
     rejected = event(
         "AgencyRejected",
         subject=previous.agency_id,
@@ -362,29 +349,29 @@ def _close_returned(previous: Agency, submission: Submission, by: Principal, now
         },
         actor=by.subject,
     )
-    repo.close_returned(agency, previous, submission, [rejected])
+    repo.close_returned(agency, previous, submission, [rejected], transition=transition, submission_step=step)
     event_bus.flush([rejected])
     return submission
 
 
 def _close_approved(previous: Agency, submission: Submission, by: Principal, now: str) -> Submission:
     first = submission.kind == SubmissionKind.admission
-    status = AgencyStatus.admitted if first else previous.status
     history = list(previous.history)
-    if first:
-        history.append(StatusChange(at=now, status=AgencyStatus.admitted, by=by.subject, by_role=by.role))
-    agency = previous.model_copy(
-        update={
-            "status": status,
-            "name": submission.profile.legal_entity.name,
-            "record": submission.profile,
-            "record_version": previous.record_version + 1,
-            "suspended_items": _suspensions_after_approval(previous, submission.profile),
-            "history": history,
-            "updated_at": now,
-        }
-    )
-    submission = submission.model_copy(update={"status": SubmissionStatus.approved})
+    changes = {
+        "name": submission.profile.legal_entity.name,
+        "record": submission.profile,
+        "record_version": previous.record_version + 1,
+        "suspended_items": _suspensions_after_approval(previous, submission.profile),
+        "updated_at": now,
+    }
+    transition = AGENCY.expect(previous.status, "admit", subject=previous.agency_id) if first else None
+    if transition is not None:
+        history.append(StatusChange(at=now, status=transition.target, by=by.subject, by_role=by.role))
+        agency = transition.apply(previous, **changes, history=history)
+    else:  # a change or an extension: the agency's state stays
+        agency = revised(previous, **changes)
+    step = SUBMISSION.expect(submission.status, "approve")
+    submission = step.apply(submission)
     detail = {
         "agency_id": agency.agency_id,
         "name": agency.name,
@@ -414,7 +401,9 @@ def _close_approved(previous: Agency, submission: Submission, by: Principal, now
         for code in previous.suspended_items
         if code not in agency.suspended_items and code in offered
     ]
-    repo.close_approved(agency, previous, submission, [done, *restored])
+    repo.close_approved(
+        agency, previous, submission, [done, *restored], transition=transition, submission_step=step
+    )
     event_bus.flush([done, *restored])
     return submission
 
@@ -440,51 +429,33 @@ def _suspensions_after_approval(previous: Agency, profile: AgencyProfile) -> dic
 
 
 def suspend(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
-    return _supervise(
-        agency_id, AgencyStatus.suspended, [AgencyStatus.admitted], reason, basis, by, "AgencySuspended"
-    )
+    return _supervise(agency_id, "suspend", reason, basis, by, "AgencySuspended")
 
 
 def expel(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
-    allowed = [AgencyStatus.admitted, AgencyStatus.suspended, AgencyStatus.applying, AgencyStatus.returned]
-    return _supervise(agency_id, AgencyStatus.expelled, allowed, reason, basis, by, "AgencyExpelled")
+    return _supervise(agency_id, "expel", reason, basis, by, "AgencyExpelled")
 
 
 def reinstate(agency_id: str, reason: str, basis: str, by: Principal) -> Agency:
     """Only the admin reverses a suspension or an expulsion, with a record of why."""
     if not by.is_admin():
         raise Forbidden("only the admin reverses a suspension or an expulsion")
-    return _supervise(
-        agency_id,
-        AgencyStatus.admitted,
-        [AgencyStatus.suspended, AgencyStatus.expelled],
-        reason,
-        basis,
-        by,
-        "AgencyReinstated",
-    )
+    return _supervise(agency_id, "reinstate", reason, basis, by, "AgencyReinstated")
 
 
 def _supervise(
-    agency_id: str,
-    to: AgencyStatus,
-    allowed: list[AgencyStatus],
-    reason: str,
-    basis: str,
-    by: Principal,
-    event_type: str,
+    agency_id: str, action: str, reason: str, basis: str, by: Principal, event_type: str
 ) -> Agency:
     previous = repo.get(agency_id, consistent=True)
     _require_supervisor(previous, by)
-    if previous.status not in allowed:
-        raise Conflict(f"agency {agency_id} is {previous.status.value}; it cannot become {to.value}")
-    if to == AgencyStatus.admitted and previous.record is None:
-        to = AgencyStatus.returned  # expelled while applying: reinstated, it may apply again
+    transition = AGENCY.expect(previous.status, action, subject=agency_id)
+    if action == "reinstate" and previous.record is None:
+        # expelled while applying: reinstated, it may apply again
+        transition = AGENCY.expect(previous.status, "reinstate_applicant", subject=agency_id)
+    to = transition.target
     now = iso(utcnow())
     change = StatusChange(at=now, status=to, by=by.subject, by_role=by.role, reason=reason, basis=basis)
-    agency = previous.model_copy(
-        update={"status": to, "history": [*previous.history, change], "updated_at": now}
-    )
+    agency = transition.apply(previous, history=[*previous.history, change], updated_at=now)
     happened = event(
         event_type,
         subject=agency_id,
@@ -497,10 +468,14 @@ def _supervise(
         },
         actor=by.subject,
     )
-    closing = _open_submission(previous) if to == AgencyStatus.expelled else None
+    closing = _open_submission(previous) if action == "expel" else None
+    step = None
     if closing is not None:
-        closing = closing.model_copy(update={"status": SubmissionStatus.returned, "closed_at": now})
-    repo.change_status(agency, previous, [happened], closing=closing)
+        step = SUBMISSION.expect(closing.status, "close_on_expulsion")
+        closing = step.apply(closing, closed_at=now)
+    repo.change_status(
+        agency, previous, [happened], closing=closing, transition=transition, submission_step=step
+    )
     event_bus.flush([happened])
     return agency
 

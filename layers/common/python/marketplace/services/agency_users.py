@@ -6,6 +6,7 @@ from __future__ import annotations
 from marketplace.auth import Principal
 from marketplace.clock import iso, utcnow
 from marketplace.domain.agencies import Member, NewMember
+from marketplace.domain.model import revised
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.repositories import agencies as repo
 from marketplace.repositories import directory
@@ -42,7 +43,7 @@ def add_user(agency_id: str, new: NewMember, by: Principal) -> Member:
     except Exception:
         repo.drop_member(agency_id, member.username)  # the name is free again; nothing half-made stays
         raise
-    member = member.model_copy(update={"subject": subject})
+    member = revised(member, subject=subject)
     repo.confirm_member(agency_id, member)
     return member
 

@@ -8,6 +8,7 @@ from datetime import date
 from marketplace.auth import Principal
 from marketplace.clock import iso, local_today, utcnow
 from marketplace.domain.catalogue import ItemDefinition, ItemStatus, ItemVersion, in_force
+from marketplace.domain.model import revised
 from marketplace.errors import Conflict, NotFound, invalid
 from marketplace.events import event
 from marketplace.repositories import catalogue as repo
@@ -87,15 +88,14 @@ def retire_item(
     _check_expected(current, expected_version)
     if effective_from < current.effective_from:
         raise invalid("effective_from", "a retirement cannot take effect before the version it ends")
-    item = current.model_copy(
-        update={
-            "version": current.version + 1,
-            "status": ItemStatus.retired,
-            "effective_from": effective_from,
-            "recorded_at": iso(utcnow()),
-            "recorded_by": by.subject,
-            "change_note": reason,
-        }
+    item = revised(
+        current,
+        version=current.version + 1,
+        status=ItemStatus.retired,
+        effective_from=effective_from,
+        recorded_at=iso(utcnow()),
+        recorded_by=by.subject,
+        change_note=reason,
     )
     data = _summary(item) | {"reason": reason}
     events = [event("CatalogueItemRetired", subject=code, data=data, actor=by.subject)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from marketplace.clock import local_today
-from marketplace.domain.agencies import AgencyStatus, QualificationCertificate
+from marketplace.domain.agencies import AGENCY, QualificationCertificate
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
@@ -78,14 +78,15 @@ def _notify(agency_id: str, certificate: QualificationCertificate, today: date) 
 
 def _suspend_unsupported_items(agency_id: str, expired: list[str], today: date) -> list[str]:
     previous = repo.get(agency_id)
-    if previous.record is None or previous.status == AgencyStatus.expelled:
-        return []
+    if previous.record is None or not AGENCY.allows(previous.status, "suspend_items"):
+        return []  # expelled: nothing of it is offered any more
+    transition = AGENCY.expect(previous.status, "suspend_items", subject=agency_id)
     results, _ = eligibility(previous.record, on=today)
     reason = "certificate expired: " + ", ".join(sorted(expired))
     newly = {
         r.item_code: reason for r in results if not r.eligible and r.item_code not in previous.suspended_items
     }
-    agency = previous.model_copy(update={"suspended_items": {**previous.suspended_items, **newly}})
+    agency = transition.apply(previous, suspended_items={**previous.suspended_items, **newly})
     events: list[DomainEvent] = [
         event(
             "ItemSuspended",
@@ -95,6 +96,6 @@ def _suspend_unsupported_items(agency_id: str, expired: list[str], today: date) 
         )
         for code, why in newly.items()
     ]
-    repo.save_item_suspensions(agency, previous, expired, events)
+    repo.save_item_suspensions(agency, previous, expired, events, transition=transition)
     event_bus.flush(events)
     return [f"{agency_id}/{code}" for code in newly]

@@ -14,7 +14,16 @@ from typing import Any
 from marketplace.auth import Principal
 from marketplace.clock import utcnow
 from marketplace.domain.credit import ABANDONMENT_POINTS, CreditEvent
-from marketplace.domain.purchases import Purchase, PurchaseStatus, Result, stamp
+from marketplace.domain.model import revised
+from marketplace.domain.purchases import (
+    PURCHASE,
+    RESULT,
+    Purchase,
+    Result,
+    ResultState,
+    result_state,
+    stamp,
+)
 from marketplace.domain.selection import move_up
 from marketplace.errors import Conflict, Forbidden
 from marketplace.events import DomainEvent, event
@@ -30,17 +39,20 @@ logger = logging.getLogger("marketplace.letters")
 ATTEMPTS = 3  # the owner and the agency may act at the same moment: the loser re-reads and retries
 
 
-def _awaiting(purchase: Purchase, now: str) -> Result:
+def _result(purchase: Purchase, action: str) -> Result:
+    """The result a party acts on, if the purchase's table allows `action` (confirm, accept,
+    abandon) in its state."""
+    PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
     result = purchase.result
-    if purchase.status != PurchaseStatus.selected or result is None or result.selected_agency is None:
-        raise Conflict(
-            f"purchase {purchase.purchase_id} is {purchase.status.value}: there is no result to confirm"
-        )
+    assert result is not None and result.selected_agency is not None  # selected or confirmed
+    return result
+
+
+def _within_deadline(result: Result, now: str) -> None:
     if now > result.confirmation_deadline:
         raise Conflict(
             f"the confirmation deadline {result.confirmation_deadline} has passed; the admin has the purchase"
         )
-    return result
 
 
 def _with_retries(attempt: Callable[[], Purchase]) -> Purchase:
@@ -61,10 +73,12 @@ def confirm(purchase_id: str, by: Principal) -> Purchase:
     def attempt() -> Purchase:
         purchase = repo.get(purchase_id, consistent=True)
         require_owner(purchase, by)
-        if purchase.status == PurchaseStatus.confirmed:
-            return purchase
+        result = _result(purchase, "confirm")
+        step = RESULT.expect(result_state(result), "confirm")
+        if step.target == step.source:
+            return purchase  # a repeat: nothing changes
         now = stamp(utcnow())
-        result = _awaiting(purchase, now)
+        _within_deadline(result, now)
         seen.append(seen[0] if seen else result.selected_agency)
         if result.selected_agency != seen[0]:
             raise Conflict(
@@ -72,11 +86,7 @@ def confirm(purchase_id: str, by: Principal) -> Purchase:
                 "purchase again and confirm the new result",
                 reason="selection_changed",
             )
-        if result.owner_confirmed_at:
-            return purchase
-        return _record(
-            purchase, result.model_copy(update={"owner_confirmed_at": now}), "ResultConfirmed", by, now
-        )
+        return _record(purchase, step.apply(result, owner_confirmed_at=now), "ResultConfirmed", by, now)
 
     return _finish(_with_retries(attempt))
 
@@ -87,25 +97,17 @@ def accept(purchase_id: str, by: Principal) -> Purchase:
     def attempt() -> Purchase:
         purchase = repo.get(purchase_id, consistent=True)
         require_published(purchase)
-        now = stamp(utcnow())
-        if purchase.status == PurchaseStatus.confirmed and _is_selected(purchase, by):
-            return purchase
-        result = _awaiting(purchase, now)
+        result = _result(purchase, "accept")
         if not (by.role == "agency" and result.selected_agency == by.org_id):
             raise Forbidden(f"only the selected agency of purchase {purchase_id} accepts its result")
-        if result.agency_accepted_at:
-            return purchase
-        return _record(
-            purchase, result.model_copy(update={"agency_accepted_at": now}), "ResultAccepted", by, now
-        )
+        step = RESULT.expect(result_state(result), "accept")
+        if step.target == step.source:
+            return purchase  # a repeat: nothing changes
+        now = stamp(utcnow())
+        _within_deadline(result, now)
+        return _record(purchase, step.apply(result, agency_accepted_at=now), "ResultAccepted", by, now)
 
     return _finish(_with_retries(attempt))
-
-
-def _is_selected(purchase: Purchase, by: Principal) -> bool:
-    return (
-        by.role == "agency" and purchase.result is not None and purchase.result.selected_agency == by.org_id
-    )
 
 
 def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal, now: str) -> Purchase:
@@ -118,20 +120,25 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
     }
     events = [event(detail_type, subject=purchase.purchase_id, data=data, actor=by.subject)]
     update: dict[str, Any] = {"result": result, "updated_at": now}
-    if result.owner_confirmed_at and result.agency_accepted_at:
-        update |= {"status": PurchaseStatus.confirmed, "confirmed_at": now}
+    action = "confirm" if detail_type == "ResultConfirmed" else "accept"
+    if result_state(result) == ResultState.confirmed:
+        action = "conclude"  # the second of the two confirms the purchase
+        update["confirmed_at"] = now
         events.append(event("PurchaseConfirmed", subject=purchase.purchase_id, data=data, actor=by.subject))
-    changed = purchase.model_copy(update=update)
-    repo.save(changed, events, conflict=f"purchase {purchase.purchase_id} changed meanwhile")
+    transition = PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
+    changed = transition.apply(purchase, **update)
+    repo.save(
+        changed, events, conflict=f"purchase {purchase.purchase_id} changed meanwhile", transition=transition
+    )
     event_bus.flush(events)
-    if changed.status == PurchaseStatus.confirmed:
+    if action == "conclude":  # both parties have confirmed: the window has nothing left to watch
         workflows.stop_window(purchase.purchase_id, "confirmed: no deadline left to watch")
     return changed
 
 
 def _finish(purchase: Purchase) -> Purchase:
     """A confirmed purchase gets its letter now; if issuing fails, the sweeper issues it later."""
-    if purchase.status != PurchaseStatus.confirmed or purchase.letter_id:
+    if not PURCHASE.allows(purchase.status, "issue_letter") or purchase.letter_id:
         return purchase
     try:
         return issue_letter(purchase.purchase_id)
@@ -152,7 +159,8 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
     require_published(purchase)
     now_at = utcnow()
     now = stamp(now_at)
-    result = _awaiting(purchase, now)
+    result = _result(purchase, "abandon")
+    _within_deadline(result, now)
     agency_id = result.selected_agency
     if not (by.role == "agency" and agency_id == by.org_id):
         raise Forbidden(f"only the selected agency of purchase {purchase_id} may abandon its result")
@@ -176,8 +184,9 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
 
     refused = refused_now(purchase, result.reserves, now)
     deadline, weekends_only = confirmation_due(now_at)
-    moved = move_up(result, agency_id, reason, now, deadline, refused).model_copy(
-        update={"deadline_counts_weekends_only": weekends_only}
+    moved = revised(
+        move_up(result, agency_id, reason, now, deadline, refused),
+        deadline_counts_weekends_only=weekends_only,
     )
     base = {"purchase_id": purchase_id, "owner_id": purchase.owner_id}
     events: list[DomainEvent] = [
@@ -201,9 +210,11 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
         ),
     ]
     update: dict[str, Any] = {"result": moved, "updated_at": now}
+    action = "abandon"
     if moved.selected_agency is None:
         failure = "the selected agency abandoned and no reserve remains"
-        update |= {"status": PurchaseStatus.failed, "failure_reason": failure}
+        action = "abandon_last"
+        update["failure_reason"] = failure
         data = {
             **base,
             "reason": failure,
@@ -219,12 +230,14 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
             "confirmation_deadline": moved.confirmation_deadline,
         }
         events.append(event("ReserveMovedUp", subject=purchase_id, data=data, actor="system"))
-    changed = purchase.model_copy(update=update)
+    transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
+    changed = transition.apply(purchase, **update)
     repo.save(
         changed,
         events,
         conflict=f"purchase {purchase_id} changed meanwhile",
         stage_also=credit_repo.staged(credit_event),
+        transition=transition,
     )
     event_bus.flush(events)
     return changed
@@ -236,13 +249,14 @@ def issue_letter(purchase_id: str) -> Purchase:
     from marketplace.services.letter_content import letter_for
 
     purchase = repo.get(purchase_id, consistent=True)
-    if purchase.status != PurchaseStatus.confirmed or purchase.letter_id:
+    if not PURCHASE.allows(purchase.status, "issue_letter") or purchase.letter_id:
         return purchase
+    transition = PURCHASE.expect(purchase.status, "issue_letter", subject=purchase_id)
     issued = letters.issue(letter_for(purchase))
     now = stamp(utcnow())
     result = purchase.result
     assert result is not None and result.selected_agency is not None
-    with_letter = purchase.model_copy(update={"letter_id": issued.letter_id, "updated_at": now})
+    with_letter = transition.apply(purchase, letter_id=issued.letter_id, updated_at=now)
     data = {
         "purchase_id": purchase_id,
         "owner_id": purchase.owner_id,
@@ -251,7 +265,9 @@ def issue_letter(purchase_id: str) -> Purchase:
     }
     events = [event("LetterIssued", subject=purchase_id, data=data, actor="system")]
     try:
-        repo.save(with_letter, events, conflict=f"purchase {purchase_id} changed meanwhile")
+        repo.save(
+            with_letter, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition
+        )
     except Conflict:
         return repo.get(purchase_id, consistent=True)  # issued by another trigger: the same letter
     event_bus.flush(events)

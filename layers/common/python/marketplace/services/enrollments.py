@@ -7,7 +7,14 @@ from __future__ import annotations
 from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain.enrollment import refusals
-from marketplace.domain.purchases import Enrollment, EnrollmentStatus, Purchase, PurchaseStatus, stamp
+from marketplace.domain.purchases import (
+    ENROLLMENT,
+    PURCHASE,
+    Enrollment,
+    EnrollmentStatus,
+    Purchase,
+    stamp,
+)
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.events import event
 from marketplace.repositories import event_bus
@@ -21,15 +28,15 @@ def _require_agency(agency_id: str, by: Principal) -> None:
         raise Forbidden(f"only agency {agency_id} itself may act on its enrollment")
 
 
-def _require_open(purchase: Purchase, now: str) -> None:
-    if purchase.status != PurchaseStatus.enrollment_open:
+def _require_open(purchase: Purchase, now: str, action: str) -> None:
+    """The purchase's table allows `action` (enroll, withdraw) in its state, and the deadline
+    has not passed. An agency does not learn of a purchase that is not published."""
+    if not PURCHASE.allows(purchase.status, action):
         if purchase.published_at is None:
             raise NotFound(f"purchase {purchase.purchase_id} not found")
-        # Closing runs at the deadline: to the agency this is the same situation as below, one reason.
-        raise Conflict(
-            f"purchase {purchase.purchase_id} is {purchase.status.value}: enrollment closed at its deadline",
-            reason="late",
-        )
+        # Closing runs at the deadline: to the agency this is the same situation as a passed
+        # deadline, one reason (README: `late`).
+        raise PURCHASE.refusal(purchase.status, action, subject=purchase.purchase_id, reason="late")
     if stamp(purchase.enrollment_deadline) <= now:
         raise Conflict("enrollment is closed: the deadline has passed", reason="late")
 
@@ -41,9 +48,10 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
     now = stamp(utcnow())
     context = repo.enrollment_context(purchase_id, agency_id)
     purchase = context.purchase
-    _require_open(purchase, now)
-    if context.enrollment is not None and context.enrollment.status == EnrollmentStatus.enrolled:
-        raise Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
+    _require_open(purchase, now, "enroll")
+    again = None  # enrolled before: only a withdrawn enrollment enrolls again
+    if context.enrollment is not None:
+        again = ENROLLMENT.expect(context.enrollment.status, "enroll", subject=agency_id, reason="duplicate")
     if context.agency is None:
         raise Forbidden(
             f"organisation {agency_id} is not an agency of the marketplace",
@@ -63,14 +71,13 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
             "the agency may not enroll: " + "; ".join(r.message for r in found),
             reasons=[r.as_dict() for r in found],
         )
-    enrollment = Enrollment(
-        purchase_id=purchase_id,
-        agency_id=agency_id,
-        agency_name=context.agency.name,
-        status=EnrollmentStatus.enrolled,
-        enrolled_at=now,
-        by=by.subject,
-    )
+    fields = {"agency_name": context.agency.name, "enrolled_at": now, "by": by.subject}
+    if again is not None and context.enrollment is not None:
+        enrollment = again.apply(context.enrollment, **fields, withdrawn_at=None)
+    else:
+        enrollment = Enrollment(
+            purchase_id=purchase_id, agency_id=agency_id, status=EnrollmentStatus.enrolled, **fields
+        )
     data = {
         "purchase_id": purchase_id,
         "owner_id": purchase.owner_id,
@@ -87,11 +94,13 @@ def withdraw(purchase_id: str, agency_id: str, by: Principal) -> Enrollment:
     _require_agency(agency_id, by)
     now = stamp(utcnow())
     context = repo.enrollment_context(purchase_id, agency_id)
-    _require_open(context.purchase, now)
+    _require_open(context.purchase, now, "withdraw")
     current = context.enrollment
-    if current is None or current.status != EnrollmentStatus.enrolled:
+    if current is None:
         raise NotFound(f"agency {agency_id} has no enrollment in purchase {purchase_id}")
-    withdrawn = current.model_copy(update={"status": EnrollmentStatus.withdrawn, "withdrawn_at": now})
+    withdrawn = ENROLLMENT.expect(current.status, "withdraw", subject=agency_id).apply(
+        current, withdrawn_at=now
+    )
     data = {
         "purchase_id": purchase_id,
         "owner_id": context.purchase.owner_id,
@@ -118,7 +127,7 @@ def list_for_purchase(purchase_id: str, by: Principal) -> list[Enrollment]:
     purchase = repo.get(purchase_id)
     if not by.is_admin():
         require_owner(purchase, by, f"only the owner of purchase {purchase_id} sees its enrollments")
-        if purchase.status in (PurchaseStatus.enrollment_open,) or purchase.published_at is None:
+        if PURCHASE.allows(purchase.status, "enroll") or purchase.published_at is None:
             raise Conflict("the enrollment list is sealed until enrollment closes; the count is public")
     return repo.enrollments(purchase_id)
 

@@ -12,9 +12,10 @@ from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain import draw
 from marketplace.domain.catalogue import ItemStatus, in_force
+from marketplace.domain.model import revised
 from marketplace.domain.purchases import (
-    OPEN_FOR_EDIT,
     PUBLIC_STATUSES,
+    PURCHASE,
     FundingType,
     Purchase,
     PurchasePublic,
@@ -128,25 +129,19 @@ def _new_draft(
 def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase:
     current = repo.get(purchase_id, consistent=True)
     require_owner(current, by)
-    if current.status not in OPEN_FOR_EDIT:
-        raise Conflict(
-            f"purchase {purchase_id} is {current.status.value}: only a draft or a returned one is amended"
-        )
+    transition = PURCHASE.expect(current.status, "amend", subject=purchase_id)
     name, version, qualification = _check_request(request)
     weekends_only = _check_window(request, utcnow())
-    changed = Purchase.model_validate(
-        {
-            **current.model_dump(),
-            **request.model_dump(),
-            "window_counts_weekends_only": weekends_only,
-            "item_name": name,
-            "item_version": version,
-            "item_qualification": qualification,
-            "updated_at": _now(),
-        }
+    changed = transition.apply(
+        current,
+        **request.model_dump(),
+        window_counts_weekends_only=weekends_only,
+        item_name=name,
+        item_version=version,
+        item_qualification=qualification,
+        updated_at=_now(),
     )
-    changed.revision = current.revision
-    repo.save(changed, [], conflict=f"purchase {purchase_id} changed meanwhile")
+    repo.save(changed, [], conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
     return changed
 
 
@@ -154,18 +149,25 @@ def _needs_review(purchase: Purchase) -> bool:
     return purchase.funding_type == FundingType.fiscal or get_settings().rules.private_purchases_need_review
 
 
+def _publish_action(purchase: Purchase, *, reviewed: bool) -> str:
+    direct = purchase.method == SelectionMethod.direct
+    if reviewed:
+        return "approve_direct" if direct else "approve"
+    return "publish_direct" if direct else "publish"
+
+
 def submit(purchase_id: str, by: Principal) -> Purchase:
     """Fiscal purchases (and private ones where the rules say so) go to the admin; others publish."""
     current = repo.get(purchase_id, consistent=True)
     require_owner(current, by)
-    if current.status not in OPEN_FOR_EDIT:
-        raise Conflict(f"purchase {purchase_id} is {current.status.value}: it was already submitted")
     review = _needs_review(current)
+    action = "submit" if review else _publish_action(current, reviewed=False)
+    transition = PURCHASE.expect(current.status, action, subject=purchase_id)
     if review:  # publication checks both itself, at the moment it publishes
         _check_window(current, utcnow())
         if current.method == SelectionMethod.direct:
             _check_direct_choice(current)
-    submitted = current.model_copy(update={"submitted_at": _now(), "updated_at": _now()})
+    submitted = revised(current, submitted_at=_now(), updated_at=_now())
     data = {
         "purchase_id": purchase_id,
         "owner_id": current.owner_id,
@@ -175,27 +177,29 @@ def submit(purchase_id: str, by: Principal) -> Purchase:
     }
     events = [event("PurchaseSubmitted", subject=purchase_id, data=data, actor=by.subject)]
     if not review:
-        return publish(submitted, by, events)
-    pending = submitted.model_copy(update={"status": PurchaseStatus.pending_review})
-    repo.save(pending, events, conflict=f"purchase {purchase_id} changed meanwhile")
+        return publish(submitted, by, events, reviewed=False)
+    pending = transition.apply(submitted)
+    repo.save(pending, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
     event_bus.flush(events)
     return pending
 
 
 def review(purchase_id: str, approve: bool, reasons: str, by: Principal) -> Purchase:
     current = repo.get(purchase_id, consistent=True)
-    if current.status != PurchaseStatus.pending_review:
-        raise Conflict(f"purchase {purchase_id} is {current.status.value}, not pending review")
+    action = _publish_action(current, reviewed=True) if approve else "return"
+    transition = PURCHASE.expect(current.status, action, subject=purchase_id)
     if not approve and not reasons.strip():
         raise _problem("reasons", "a returned purchase must say why")
     decided = Review(decision="approve" if approve else "return", reasons=reasons, by=by.subject, at=_now())
-    reviewed = current.model_copy(update={"review": decided, "updated_at": _now()})
+    reviewed = revised(current, review=decided, updated_at=_now())
     if approve:
-        return publish(reviewed, by, [])
-    returned = reviewed.model_copy(update={"status": PurchaseStatus.rejected})
+        return publish(reviewed, by, [], reviewed=True)
+    returned = transition.apply(reviewed)
     data = {"purchase_id": purchase_id, "owner_id": current.owner_id, "reasons": reasons}
     events = [event("PurchaseReturned", subject=purchase_id, data=data, actor=by.subject)]
-    repo.save(returned, events, conflict=f"purchase {purchase_id} was reviewed meanwhile")
+    repo.save(
+        returned, events, conflict=f"purchase {purchase_id} was reviewed meanwhile", transition=transition
+    )
     event_bus.flush(events)
     return returned
 
@@ -224,9 +228,12 @@ def _check_direct_choice(purchase: Purchase) -> None:
         raise _problem("direct.agency_id", "; ".join(r.message for r in found))
 
 
-def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Purchase:
-    """Make the announcement public with the draw's commitment and start the purchase's window.
-    Direct selection has no draw: the named agency is the result at once."""
+def publish(purchase: Purchase, by: Principal, events: list[DomainEvent], *, reviewed: bool) -> Purchase:
+    """Make the announcement public with the draw's commitment and start the purchase's window
+    (on submission, or on the admin's approval when `reviewed`). Direct selection has no draw: the
+    named agency is the result at once."""
+    action = _publish_action(purchase, reviewed=reviewed)
+    transition = PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
     now = utcnow()
     weekends_only = _check_window(purchase, now)
     published_at = stamp(now)
@@ -240,14 +247,11 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Pur
         _check_direct_choice(purchase)
         deadline, deadline_weekends_only = confirmation_due(now)
         result = direct_result(purchase, published_at, deadline)
-        update |= {
-            "status": PurchaseStatus.selected,
-            "result": result.model_copy(update={"deadline_counts_weekends_only": deadline_weekends_only}),
-        }
+        update["result"] = revised(result, deadline_counts_weekends_only=deadline_weekends_only)
     else:
         seed = draw.new_seed()
-        update |= {"status": PurchaseStatus.enrollment_open, "commitment": draw.commitment(seed)}
-    published = purchase.model_copy(update=update)
+        update["commitment"] = draw.commitment(seed)
+    published = transition.apply(purchase, **update)
     events = [*events, _published_event(published, by)]
     if published.result is not None:
         events.append(result_event(published, "system"))
@@ -256,6 +260,7 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent]) -> Pur
         events,
         conflict=f"purchase {purchase.purchase_id} changed meanwhile",
         seed=seed.hex() if seed else None,
+        transition=transition,
     )
     event_bus.flush(events)
     workflows.start_window(published)
@@ -286,10 +291,7 @@ def reannounce(
     dates, linked both ways, submitted at once (reviewed or published as any submission)."""
     old = repo.get(purchase_id, consistent=True)
     require_owner(old, by)
-    if old.status != PurchaseStatus.failed:
-        raise Conflict(
-            f"purchase {purchase_id} is {old.status.value}: only a failed purchase is re-announced"
-        )
+    transition = PURCHASE.expect(old.status, "reannounce", subject=purchase_id)
     if old.reannounced_as:
         raise Conflict(f"purchase {purchase_id} was already re-announced as {old.reannounced_as}")
     request = PurchaseRequest.model_validate(
@@ -302,10 +304,10 @@ def reannounce(
     new = _new_draft(request, old.owner_id, by, reannounces=purchase_id)
     if new.method == SelectionMethod.direct:
         _check_direct_choice(new)  # before anything is written: a refused re-announcement changes nothing
-    linked = old.model_copy(update={"reannounced_as": new.purchase_id, "updated_at": new.created_at})
+    linked = transition.apply(old, reannounced_as=new.purchase_id, updated_at=new.created_at)
     data = {"purchase_id": purchase_id, "owner_id": old.owner_id, "new_purchase_id": new.purchase_id}
     events = [event("PurchaseReannounced", subject=purchase_id, data=data, actor=by.subject)]
-    repo.add_linked(new, linked, events)
+    repo.add_linked(new, linked, events, transition=transition)
     event_bus.flush(events)
     return submit(new.purchase_id, by)
 

@@ -13,14 +13,16 @@ from typing import Any
 
 from marketplace.auth import Principal
 from marketplace.clock import parse_iso, utcnow
+from marketplace.domain.model import revised
 from marketplace.domain.purchases import (
-    AWAITING_CONFIRMATION,
+    ENROLLMENT,
+    PURCHASE,
+    RESULT,
     Enrollment,
-    EnrollmentStatus,
     Purchase,
-    PurchaseStatus,
     SelectionMethod,
     next_due,
+    result_state,
     stamp,
 )
 from marketplace.domain.selection import pick as pick_from_short_list
@@ -35,7 +37,7 @@ from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
 
-logger = logging.getLogger("marketplace.selection")
+logger = logging.getLogger("marketplace.purchase_window")
 SYSTEM = "system"
 
 
@@ -71,8 +73,8 @@ def close_enrollment(purchase_id: str) -> Purchase:
     read (one that started before the deadline may still commit): if one did, read again."""
     for _ in range(STEP_ATTEMPTS):
         purchase = repo.get(purchase_id, consistent=True)
-        if purchase.status != PurchaseStatus.enrollment_open:
-            return purchase
+        if not PURCHASE.allows(purchase.status, "close"):
+            return purchase  # closed (or failed) by another trigger: report the state
         try:
             return _close(purchase)
         except (Conflict, ServiceUnavailable):
@@ -85,11 +87,12 @@ def _close(purchase: Purchase) -> Purchase:
     now = utcnow()
     if stamp(purchase.enrollment_deadline) > stamp(now):
         raise StepNotDue(f"purchase {purchase_id} closes at {stamp(purchase.enrollment_deadline)}")
-    enrolled = [e for e in repo.enrollments(purchase_id) if e.status == EnrollmentStatus.enrolled]
+    enrolled = [e for e in repo.enrollments(purchase_id) if ENROLLMENT.allows(e.status, "judge")]
     judged = _judge(purchase, enrolled, stamp(now))
     eligible = sorted(e.agency_id for e in judged if e.eligible)
     minimum = get_settings().rules.min_eligible_enrollees
     update: dict[str, Any] = {"eligible": len(eligible), "closed_at": stamp(now), "updated_at": stamp(now)}
+    action = "close"
     update["eligible_agencies"] = eligible
     if purchase.method == SelectionMethod.credit_best_value:
         # Fixed now, with the candidates: a credit event recorded before the selection time changes nothing.
@@ -99,7 +102,8 @@ def _close(purchase: Purchase) -> Purchase:
     events: list[DomainEvent] = []
     if len(eligible) < minimum:
         reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
-        update |= {"status": PurchaseStatus.failed, "failure_reason": reason}
+        action = "close_failed"
+        update["failure_reason"] = reason
         data = {
             "purchase_id": purchase_id,
             "owner_id": purchase.owner_id,
@@ -108,10 +112,15 @@ def _close(purchase: Purchase) -> Purchase:
             "minimum": minimum,
         }
         events.append(event("PurchaseFailed", subject=purchase_id, data=data, actor=SYSTEM))
-    else:
-        update["status"] = PurchaseStatus.enrollment_closed
-    closed = purchase.model_copy(update=update)
-    repo.close(closed, events, judged, conflict=f"purchase {purchase_id} changed while closing")
+    transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
+    closed = transition.apply(purchase, **update)
+    repo.close(
+        closed,
+        events,
+        judged,
+        conflict=f"purchase {purchase_id} changed while closing",
+        transition=transition,
+    )
     event_bus.flush(events)
     return closed
 
@@ -124,8 +133,8 @@ def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enr
 
     refused = refused_now(purchase, [e.agency_id for e in enrolled], now)
     return [
-        e.model_copy(
-            update={"eligible": e.agency_id not in refused, "ineligible_reason": refused.get(e.agency_id)}
+        ENROLLMENT.expect(e.status, "judge", subject=e.agency_id).apply(
+            e, eligible=e.agency_id not in refused, ineligible_reason=refused.get(e.agency_id)
         )
         for e in enrolled
     ]
@@ -135,8 +144,8 @@ def run_selection(purchase_id: str) -> Purchase:
     """Draw (or short-list) among the eligible enrollees at the selection time, exactly once: the
     proof row and the result are written together, conditioned on the purchase still being closed."""
     purchase = repo.get(purchase_id, consistent=True)
-    if purchase.status != PurchaseStatus.enrollment_closed:
-        return purchase
+    if not PURCHASE.allows(purchase.status, "draw"):
+        return purchase  # drawn by another trigger (or failed): report the state
     now = utcnow()
     if stamp(purchase.selection_time) > stamp(now):
         raise StepNotDue(f"purchase {purchase_id} selects at {stamp(purchase.selection_time)}")
@@ -152,17 +161,22 @@ def run_selection(purchase_id: str) -> Purchase:
         drawn_at=stamp(now),
         confirmation_deadline=deadline,
     )
-    result = result.model_copy(update={"deadline_counts_weekends_only": weekends_only})
-    status = PurchaseStatus.selecting if result.selected_agency is None else PurchaseStatus.selected
-    selected = purchase.model_copy(update={"status": status, "result": result, "updated_at": stamp(now)})
+    result = revised(result, deadline_counts_weekends_only=weekends_only)
+    action = "short_list" if result.selected_agency is None else "draw"
+    transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
+    selected = transition.apply(purchase, result=result, updated_at=stamp(now))
     events = [result_event(selected, SYSTEM)]
     try:
         repo.save(
-            selected, events, conflict=f"purchase {purchase_id} was drawn meanwhile", draw=proof.as_dict()
+            selected,
+            events,
+            conflict=f"purchase {purchase_id} was drawn meanwhile",
+            draw=proof.as_dict(),
+            transition=transition,
         )
     except (Conflict, ServiceUnavailable) as exc:
         current = repo.get(purchase_id, consistent=True)
-        if current.status == PurchaseStatus.enrollment_closed:
+        if PURCHASE.allows(current.status, action):
             raise StepBusy(f"purchase {purchase_id}: the draw could not be saved; retry") from exc
         return current  # another trigger drew first: the same draw
     event_bus.flush(events)
@@ -173,18 +187,14 @@ def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
     """Credit best-value: the owner picks one agency from the drawn short list."""
     purchase = repo.get(purchase_id, consistent=True)
     require_owner(purchase, by)
-    if purchase.status != PurchaseStatus.selecting or purchase.result is None:
-        raise Conflict(
-            f"purchase {purchase_id} is {purchase.status.value}: there is no short list to pick from"
-        )
+    transition = PURCHASE.expect(purchase.status, "pick", subject=purchase_id)
+    assert purchase.result is not None  # a selecting purchase has its short list
     if stamp(utcnow()) > purchase.result.confirmation_deadline:
         raise Conflict("the confirmation deadline has passed; the admin has the purchase")
     if agency_id not in purchase.result.short_list:
         raise Conflict(f"agency {agency_id} is not on the short list", short_list=purchase.result.short_list)
     result = pick_from_short_list(purchase.result, agency_id, purchase.result.confirmation_deadline)
-    picked = purchase.model_copy(
-        update={"status": PurchaseStatus.selected, "result": result, "updated_at": stamp(utcnow())}
-    )
+    picked = transition.apply(purchase, result=result, updated_at=stamp(utcnow()))
     data = {
         "purchase_id": purchase_id,
         "owner_id": purchase.owner_id,
@@ -193,7 +203,7 @@ def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
         "reserves": result.reserves,
     }
     events = [event("AgencyPicked", subject=purchase_id, data=data, actor=by.subject)]
-    repo.save(picked, events, conflict=f"purchase {purchase_id} changed meanwhile")
+    repo.save(picked, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
     event_bus.flush(events)
     return picked
 
@@ -202,8 +212,8 @@ def check_confirmation(purchase_id: str) -> Purchase:
     """At the confirmation deadline: a result still unconfirmed escalates to the admin (once)."""
     purchase = repo.get(purchase_id, consistent=True)
     result = purchase.result
-    if purchase.status not in AWAITING_CONFIRMATION or result is None or result.escalated_at:
-        return purchase
+    if not PURCHASE.allows(purchase.status, "escalate") or result is None or result.escalated_at:
+        return purchase  # confirmed, failed, or escalated already: report the state
     now_at = utcnow()
     if result.confirmation_deadline >= stamp(now_at):
         # The parties may act until the deadline's last second. Triggered a moment early (a clock
@@ -214,9 +224,9 @@ def check_confirmation(purchase_id: str) -> Purchase:
             )
         return purchase
     now = stamp(now_at)
-    escalated = purchase.model_copy(
-        update={"result": result.model_copy(update={"escalated_at": now}), "updated_at": now}
-    )
+    transition = PURCHASE.expect(purchase.status, "escalate", subject=purchase_id)
+    escalated_result = RESULT.expect(result_state(result), "escalate").apply(result, escalated_at=now)
+    escalated = transition.apply(purchase, result=escalated_result, updated_at=now)
     data = {
         "purchase_id": purchase_id,
         "owner_id": purchase.owner_id,
@@ -225,7 +235,9 @@ def check_confirmation(purchase_id: str) -> Purchase:
     }
     events = [event("PurchaseEscalated", subject=purchase_id, data=data, actor=SYSTEM)]
     try:
-        repo.save(escalated, events, conflict=f"purchase {purchase_id} changed meanwhile")
+        repo.save(
+            escalated, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition
+        )
     except Conflict:
         return repo.get(purchase_id, consistent=True)
     event_bus.flush(events)
@@ -237,7 +249,7 @@ def flag(purchase_id: str, reason: str) -> Purchase:
     purchase = repo.get(purchase_id, consistent=True)
     if purchase.flagged:
         return purchase
-    flagged = purchase.model_copy(update={"flagged": reason[:500], "updated_at": stamp(utcnow())})
+    flagged = revised(purchase, flagged=reason[:500], updated_at=stamp(utcnow()))
     data = {"purchase_id": purchase_id, "owner_id": purchase.owner_id, "reason": reason[:500]}
     events = [event("PurchaseFlagged", subject=purchase_id, data=data, actor=SYSTEM)]
     repo.save(flagged, events, conflict=f"purchase {purchase_id} changed meanwhile")
@@ -265,9 +277,7 @@ def sweep() -> SweepReport:
         try:
             if due[0] == "close":
                 closed = close_enrollment(purchase.purchase_id)
-                if closed.status == PurchaseStatus.enrollment_closed and stamp(
-                    closed.selection_time
-                ) <= stamp(utcnow()):
+                if PURCHASE.allows(closed.status, "draw") and stamp(closed.selection_time) <= stamp(utcnow()):
                     run_selection(purchase.purchase_id)
             elif due[0] == "select":
                 run_selection(purchase.purchase_id)

@@ -1,0 +1,106 @@
+"""docs/lifecycles.md, written from the lifecycle tables: `python -m marketplace.domain.lifecycles`
+prints it (tests/unit/test_lifecycles.py holds the file to the tables). No function imports this
+module: it loads every area's models."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from marketplace.domain.agencies import AGENCY, SUBMISSION
+from marketplace.domain.lifecycle import Lifecycle, markdown
+from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
+
+LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
+    (
+        PURCHASE,
+        "A purchase starts as a `draft` (`POST /purchases`). `submit`, `publish` and `publish_direct` "
+        "are the one call `POST /purchases/{id}/submit`: a fiscal purchase (or any, where the rules "
+        "say so) goes to the admin's review, any other publishes at once, a direct selection with "
+        "its result. `approve`, `approve_direct` and `return` are `POST /purchases/{id}/review`. "
+        "`close`, `close_failed`, `draw`, `short_list`, `escalate` and `issue_letter` are the "
+        "window's tasks (the purchase's Step Functions execution, or the sweeper). `confirm` and "
+        "`accept` record one party's confirmation; `conclude` is the second of the two "
+        "(`POST .../confirmation` or `POST .../acceptance`), which confirms the purchase. "
+        "`abandon_last` is an abandonment with no reserve left to move up.",
+    ),
+    (
+        RESULT,
+        "A result is part of its purchase; its state is read from its fields: `short_listed` (no "
+        "agency picked yet), then whether the owner confirmed and the selected agency accepted, "
+        "and `lapsed` when the last agency abandoned. An abandonment moves the first reserve that "
+        "may still take part up, with a fresh window (`awaiting`).",
+    ),
+    (
+        ENROLLMENT,
+        "An enrollment starts `enrolled` (`POST /purchases/{id}/enrollments`) while the purchase's "
+        "table allows `enroll`; `withdraw` is `DELETE .../enrollments/{agency}`. `judge` marks, when "
+        "enrollment closes, whether the enrollment counts.",
+    ),
+    (
+        AGENCY,
+        "An agency starts `applying` with its first application (`POST /agencies`). `admit` and "
+        "`return` close the joint review (the last approval, or one rejection); `resubmit` is "
+        "`POST /agencies` again after a return; `change` opens a change or an extension, reviewed "
+        "the same way while the record in force stays. `suspend`, `expel` and `reinstate` are "
+        "`POST /agencies/{id}/suspension`, `/expulsion` and `/reinstatement`; an agency expelled "
+        "before it was ever admitted is reinstated as `returned` (`reinstate_applicant`) and may "
+        "apply again. `suspend_items` is the daily certificate check suspending the items an "
+        "expired certificate no longer supports.",
+    ),
+    (
+        SUBMISSION,
+        "A submission (an application, a change or an extension) is reviewed jointly by the admin "
+        "and the regulators of its items' industries: each reviewer's decision is a `review` "
+        "(`POST /agencies/{id}/reviews`), and the deciding one closes it: `approve` with the last "
+        "approval (which admits an applying agency, or puts a change in force), `return` with a "
+        "rejection. Expelling the agency returns its submission under review "
+        "(`close_on_expulsion`).",
+    ),
+)
+
+HEADER = """# Lifecycles
+
+Generated from the tables in `layers/common/python/marketplace/domain/` by
+`python -m marketplace.domain.lifecycles > docs/lifecycles.md`; a unit test fails when this file
+and the tables differ. Why tables: docs/adr/0010-lifecycle-tables.md.
+
+Each row: from a state, an action, taken by a role (`system` is a timed task), moves the record to
+a state. A row whose two states are the same changes the record but not its state (a repeat of a
+confirmation changes nothing at all). Every move is a conditional write on the row's from-state,
+so a repeated or racing request cannot apply it twice.
+
+Any other action in a state is refused with `409` and a problem document naming the state, the
+action and what the state allows, for example:
+
+```json
+{"status": 409, "title": "Conflict with the current state",
+ "detail": "purchase P-1 is failed: enroll is not allowed in that state (allowed: reannounce)",
+ "state": "failed", "action": "enroll", "allowed": ["reannounce"], "reason": "closed"}
+```
+
+Two exceptions, on purpose: an agency acting on a purchase that is not published gets `404` (it
+does not learn that the draft exists), and a window task triggered in a state its row does not
+start from changes nothing and reports the state (the Step Functions execution and the sweeper
+may both trigger a step; the second finds it done).
+"""
+
+
+def title(lifecycle: Lifecycle[Any]) -> str:
+    """The section's heading: the record, in the plural."""
+    record = lifecycle.record.capitalize()
+    return record[:-1] + "ies" if record.endswith("y") else record + "s"
+
+
+def document() -> str:
+    parts = [HEADER]
+    for lifecycle, prose in LIFECYCLES:
+        heading = title(lifecycle)
+        states = ", ".join(f"`{state.value}`" for state in lifecycle.states)
+        text = textwrap.fill(f"{prose} States: {states}.", width=100, break_on_hyphens=False)
+        parts.append(f"## {heading}\n\n{text}\n\n{markdown(lifecycle)}\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(document(), end="")
