@@ -6,10 +6,12 @@ a deployed function loads only its own area (chalicelib/areas.py).
 
 from __future__ import annotations
 
-from chalicelib import areas, middleware
+from chalicelib import areas, middleware, startup
 from chalicelib.http import Marketplace
 
 app = Marketplace(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")
 for area in areas.load(areas.selected()):
     app.register_blueprint(area.bp)
+
+startup.resume_collection()  # the function has loaded (chalicelib/startup.py)

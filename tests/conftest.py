@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -34,6 +35,14 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collector_runs() -> None:
+    """A test module may import one chalicelib module alone, which pauses the garbage collector
+    until a function's entry module has loaded (chalicelib/startup.py): the test process runs with
+    it, as a function does once started."""
+    gc.enable()
 
 
 @pytest.fixture(scope="session")

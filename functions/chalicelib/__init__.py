@@ -4,6 +4,10 @@ Logging and tracing are configured here, on first import of any area, because La
 scheduled or task function by its module path (`chalicelib.outbox.relay_outbox`), not via app.py.
 """
 
-from marketplace import observability
+from chalicelib import startup
+
+startup.pause_collection()  # first, before the imports it is for (chalicelib/startup.py)
+
+from marketplace import observability  # noqa: E402
 
 observability.configure()

@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
+from chalicelib import startup
 from chalicelib.http import SIGNED_IN, Call, route
 from chalicelib.pages import Page, PageQuery
 from marketplace.domain.notifications import MalformedEvent, Notification
@@ -83,3 +84,6 @@ def list_notifications(call: Call) -> Page[Notification]:
 )
 def mark_read(call: Call) -> Notification:
     return service.mark_read(call.caller, call.params["notification_id"])
+
+# A task function's entry module: its import is done (chalicelib/startup.py).
+startup.resume_collection()

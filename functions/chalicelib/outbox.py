@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib import startup
 from marketplace.observability import log
 from marketplace.repositories import event_bus
 
@@ -23,3 +24,6 @@ def relay_outbox(event: Any) -> dict[str, int]:
     if published:
         log(logger, logging.INFO, "outbox relayed", published=published)
     return {"published": published}
+
+# A task function's entry module: its import is done (chalicelib/startup.py).
+startup.resume_collection()

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib import startup
 from marketplace.observability import log
 from marketplace.services.certificates import daily_check
 
@@ -33,3 +34,6 @@ def check_certificates(event: Any) -> dict[str, Any]:
         "suspended_items": report.suspended_items,
         "deferred": report.deferred,
     }
+
+# A task function's entry module: its import is done (chalicelib/startup.py).
+startup.resume_collection()

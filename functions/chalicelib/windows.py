@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib import startup
 from marketplace.observability import log
 from marketplace.services import purchase_window
 
@@ -55,3 +56,6 @@ def sweep_purchases(event: Any) -> dict[str, Any]:
     if report.advanced or report.failed:
         log(logger, logging.INFO, "purchases swept", advanced=len(report.advanced), failed=len(report.failed))
     return {"advanced": report.advanced, "failed": report.failed}
+
+# A task function's entry module: its import is done (chalicelib/startup.py).
+startup.resume_collection()
