@@ -76,7 +76,7 @@ action and what the state allows, for example:
 ```json
 {"status": 409, "title": "Conflict with the current state",
  "detail": "purchase P-1 is failed: enroll is not allowed in that state (allowed: reannounce)",
- "state": "failed", "action": "enroll", "allowed": ["reannounce"], "reason": "closed"}
+ "state": "failed", "action": "enroll", "allowed": ["reannounce"], "reason": "late"}
 ```
 
 Two exceptions, on purpose: an agency acting on a purchase that is not published gets `404` (it
