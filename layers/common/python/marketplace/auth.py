@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import ipaddress
 import json
 import logging
@@ -179,8 +180,9 @@ def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - scheme and host checked
             document = json.loads(response.read())
-    except (OSError, ValueError) as exc:
-        # Not the token's fault: the caller should retry, not sign in again.
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # Not the token's fault: the caller should retry, not sign in again. A broken HTTP answer
+        # (IncompleteRead, BadStatusLine) is no OSError, yet backs off as a failed fetch.
         raise ServiceUnavailable("the token signing keys cannot be fetched just now", retry_after=5) from exc
     listed = document.get("keys", []) if isinstance(document, dict) else []
     keys = {}
