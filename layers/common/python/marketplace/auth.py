@@ -209,7 +209,15 @@ def _jwk_int(value: Any) -> int | None:
 def _rsa_key_defect(jwk: dict[str, Any]) -> str:
     """Why an RSA JWK cannot sign our tokens, or "" when it can: a small or even exponent (with e = 1
     anyone can forge a signature), a modulus too short to resist factoring, or one so long that
-    each check would cost a request's budget."""
+    each check would cost a request's budget; or a key its set publishes for something else than
+    verifying RS256 signatures (RFC 7517 `use`, `alg`, `key_ops`, each checked where present)."""
+    if "use" in jwk and jwk["use"] != "sig":
+        return f"published for use {jwk['use']!r}, not 'sig'"
+    if "alg" in jwk and jwk["alg"] != "RS256":
+        return f"published for algorithm {jwk['alg']!r}, not 'RS256'"
+    ops = jwk.get("key_ops")
+    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+        return f"its key_ops {ops!r} do not include 'verify'"
     n, e = _jwk_int(jwk.get("n")), _jwk_int(jwk.get("e"))
     if n is None or e is None:
         return "n or e is missing or not base64url"
