@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
 import json
 import logging
@@ -396,4 +397,61 @@ def test_jwks_keys_with_a_weak_exponent_or_a_huge_modulus_are_not_loaded(
     assert set(refused) == set(weak), refused
     assert "exponent 1 " in refused["e-is-1"] and "8193 bits" in refused["modulus-8193-bits"]
     # And the sound key beside them still serves
+    assert auth.verify_token(signing_key.token("admin")).role == "admin"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        http.client.IncompleteRead(b'{"keys": ['),  # the connection dropped mid-body
+        http.client.BadStatusLine("HTTP/1.1 banana"),  # something that is not an HTTP server answered
+        http.client.LineTooLong("header line"),
+    ],
+    ids=["incomplete-read", "bad-status-line", "line-too-long"],
+)
+def test_a_key_source_that_answers_broken_http_is_backed_off_like_one_that_is_down(
+    failure: Exception, monkeypatch: pytest.MonkeyPatch, signing_key: SigningKey, clock: _Clock
+) -> None:
+    opened: list[str] = []
+
+    def broken(target: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(target)
+        raise failure
+
+    monkeypatch.setattr(urllib.request, "urlopen", broken)
+    _use_jwks(monkeypatch, "https://idp.example.gov.cn/.well-known/jwks.json")
+    # The caller is told to retry (503), not handed a 500 ...
+    for _ in range(10):
+        with pytest.raises(ServiceUnavailable):
+            auth.verify_token(signing_key.token("admin"))
+    # ... and the identity provider is not asked again on every request meanwhile
+    assert len(opened) == 1
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"use": "enc"}, {"alg": "RS512"}, {"alg": "RSA-OAEP", "use": "enc"}, {"key_ops": ["encrypt"]}],
+    ids=["use-enc", "alg-rs512", "encryption-key", "key-ops-encrypt"],
+)
+def test_a_jwks_key_published_for_another_use_or_algorithm_does_not_verify_tokens(
+    members: dict[str, Any], signing_key: SigningKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A key set may list keys that are not for signing RS256 ID tokens (RFC 7517 `use`, `alg`,
+    # `key_ops`): a token naming one is refused, as PyJWT's own key client would not pick it.
+    other = SigningKey("other-use", signing_key.private)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [signing_key.jwk(), {**other.jwk(), **members}]}))
+    _use_jwks(monkeypatch, jwks.resolve().as_uri())
+    with pytest.raises(Unauthorized, match="unknown key"):
+        auth.verify_token(other.token("admin"))
+    assert auth.verify_token(signing_key.token("admin")).role == "admin"
+
+
+def test_a_jwks_key_without_use_or_alg_still_verifies_tokens(
+    signing_key: SigningKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = {k: v for k, v in signing_key.jwk().items() if k not in ("use", "alg")}
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**bare, "key_ops": ["verify"]}]}))
+    _use_jwks(monkeypatch, jwks.resolve().as_uri())
     assert auth.verify_token(signing_key.token("admin")).role == "admin"

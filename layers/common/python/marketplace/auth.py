@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import ipaddress
 import json
 import logging
@@ -179,8 +180,9 @@ def _fetch_jwks(source: str) -> dict[str, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - scheme and host checked
             document = json.loads(response.read())
-    except (OSError, ValueError) as exc:
-        # Not the token's fault: the caller should retry, not sign in again.
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # Not the token's fault: the caller should retry, not sign in again. A broken HTTP answer
+        # (IncompleteRead, BadStatusLine) is no OSError, yet backs off as a failed fetch.
         raise ServiceUnavailable("the token signing keys cannot be fetched just now", retry_after=5) from exc
     listed = document.get("keys", []) if isinstance(document, dict) else []
     keys = {}
@@ -207,7 +209,15 @@ def _jwk_int(value: Any) -> int | None:
 def _rsa_key_defect(jwk: dict[str, Any]) -> str:
     """Why an RSA JWK cannot sign our tokens, or "" when it can: a small or even exponent (with e = 1
     anyone can forge a signature), a modulus too short to resist factoring, or one so long that
-    each check would cost a request's budget."""
+    each check would cost a request's budget; or a key its set publishes for something else than
+    verifying RS256 signatures (RFC 7517 `use`, `alg`, `key_ops`, each checked where present)."""
+    if "use" in jwk and jwk["use"] != "sig":
+        return f"published for use {jwk['use']!r}, not 'sig'"
+    if "alg" in jwk and jwk["alg"] != "RS256":
+        return f"published for algorithm {jwk['alg']!r}, not 'RS256'"
+    ops = jwk.get("key_ops")
+    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+        return f"its key_ops {ops!r} do not include 'verify'"
     n, e = _jwk_int(jwk.get("n")), _jwk_int(jwk.get("e"))
     if n is None or e is None:
         return "n or e is missing or not base64url"

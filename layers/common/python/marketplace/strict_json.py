@@ -13,8 +13,12 @@ from typing import Any
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    # One pass with a set: comparing each key with every other took seconds on a large body.
+    seen: set[str] = set()
+    repeats: set[str] = set()
+    for key, _ in pairs:
+        (repeats if key in seen else seen).add(key)
+    repeated = sorted(repeats)
     if repeated:
         raise ValueError(f"repeated keys: {', '.join(repeated)}")
     return dict(pairs)
