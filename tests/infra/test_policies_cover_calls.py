@@ -121,3 +121,25 @@ def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
                 missing.setdefault(name, set()).update(denied)
     if missing:
         pytest.fail(f"calls the policy file does not allow: {missing}")
+
+
+def test_asking_for_a_draw_not_made_yet_is_allowed_its_calls(api: Api) -> None:
+    """GET /purchases/{id}/draw before the draw reads the purchase to say why there is none: the
+    404 must not become an AccessDenied (500) in a deployment."""
+    from marketplace.repositories.base import reset_connections
+    from marketplace.repositories.tables import ALL_MODELS
+    from tests.support.market import open_market
+
+    granted = policies.load()
+    recorder = Recorder()
+    for market in open_market(api):
+        purchase_id = market.publish()
+        with on_clients({"dynamodb": ("before-parameter-build", recorder.dynamodb)}):
+            reset_connections(ALL_MODELS)
+            reply = api.call("GET", f"/purchases/{purchase_id}/draw")
+        reset_connections(ALL_MODELS)
+        assert reply.status == 404, reply.body
+        assert "no draw yet" in reply.body["detail"]
+        assert recorder.calls
+        denied = {c for c in recorder.calls if not allowed(c, granted["get_draw_proof"])}
+        assert not denied, f"calls the policy file does not allow: {denied}"
