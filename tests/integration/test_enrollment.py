@@ -119,6 +119,19 @@ def test_an_enrollment_after_the_window_closed_is_late_before_and_after_closing_
     assert _count(market, purchase_id) == 2
 
 
+def test_enrolling_in_a_direct_selection_is_refused_as_direct_not_late(market: Market) -> None:
+    # Given a private purchase published with the owner's direct choice: it never has a window
+    direct = {"agency_id": agency_id(1), "reason": "唯一具备该项资质的本地机构"}
+    purchase_id = market.publish(funding_type="private", method="direct", direct=direct)
+    # When another agency enrolls before the deadline the draft named
+    reply = market.enroll(purchase_id, agency_id(2))
+    # Then it is refused for what it is, not as late, and nothing is counted
+    assert reply.status == 409 and reply.content_type.startswith("application/problem+json")
+    assert reply.body["reason"] == "direct"
+    assert reply.body["state"] == "selected"
+    assert _count(market, purchase_id) == 0
+
+
 def _refusal(market: Market, purchase_id: str, agency: str) -> list[str]:
     reply = market.enroll(purchase_id, agency)
     assert reply.status == 403, reply.body

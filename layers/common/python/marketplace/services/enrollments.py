@@ -13,6 +13,7 @@ from marketplace.domain.purchases import (
     Enrollment,
     EnrollmentStatus,
     Purchase,
+    SelectionMethod,
     stamp,
 )
 from marketplace.errors import Conflict, Forbidden, NotFound
@@ -34,9 +35,10 @@ def _require_open(purchase: Purchase, now: str, action: str) -> None:
     if not PURCHASE.allows(purchase.status, action):
         if purchase.published_at is None:
             raise NotFound(f"purchase {purchase.purchase_id} not found")
-        # Closing runs at the deadline: to the agency this is the same situation as a passed
-        # deadline, one reason (README: `late`).
-        raise PURCHASE.refusal(purchase.status, action, subject=purchase.purchase_id, reason="late")
+        # A direct selection never had a window; otherwise closing runs at the deadline, so to
+        # the agency this is the same situation as a passed deadline: one reason (README: `late`).
+        reason = "direct" if purchase.method == SelectionMethod.direct else "late"
+        raise PURCHASE.refusal(purchase.status, action, subject=purchase.purchase_id, reason=reason)
     if stamp(purchase.enrollment_deadline) <= now:
         raise Conflict("enrollment is closed: the deadline has passed", reason="late")
 
