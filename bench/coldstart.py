@@ -16,11 +16,8 @@ process's CPU time. Functions whose import loads the same modules are one measur
 
 from __future__ import annotations
 
-import compileall
-import inspect
 import json
 import os
-import py_compile
 import shutil
 import statistics
 import subprocess
@@ -66,11 +63,7 @@ def _compiled_layer() -> Path:
 
     python = BUILD_DIR / "layer" / "python"
     if not _current(python / "marketplace", LAYER_SOURCE / "marketplace"):
-        # Compiled: with the flag while the build has one, by default once it has not.
-        options: dict[str, Any] = {}
-        if "bytecode" in inspect.signature(layer.build_layer).parameters:
-            options["bytecode"] = True
-        python = layer.build_layer(out_dir=BUILD_DIR, **options).directory / "python"
+        python = layer.build_layer(out_dir=BUILD_DIR).directory / "python"
     if not _current(python / "marketplace", LAYER_SOURCE / "marketplace"):
         raise RuntimeError(f"the layer built in {python} is not compiled: the cold start would compile it")
     return python
@@ -95,6 +88,7 @@ def _current(built: Path, source: Path) -> bool:
 def deployed_tree() -> Iterator[list[str]]:
     """The import path of a deployed function on this machine: the function package (app.py and
     chalicelib, compiled as the layer is), then the layer with the runtime's boto3."""
+    from infra.bytecode import TASK_ROOT, compile_tree
     from infra.layer_check import runtime_stand_ins
 
     layer_python = _compiled_layer()
@@ -108,9 +102,7 @@ def deployed_tree() -> Iterator[list[str]]:
             package / "chalicelib",
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-        compileall.compile_dir(
-            package, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-        )
+        compile_tree(package, TASK_ROOT)  # as the build compiles the function package
         runtime_stand_ins(runtime, layer_python)
         yield [str(package), str(runtime)]
 
