@@ -14,9 +14,8 @@ a letter does not load it at its cold start.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,46 +41,45 @@ class PublicKey:
         return hashlib.sha256(self.der).hexdigest()
 
     def pem(self) -> str:
-        return der_to_pem(self.der)
+        from cryptography.hazmat.primitives import serialization
+
+        return self.loaded.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
 
 
 def public_key_from_der(der: bytes) -> PublicKey:
     """A P-256 key from a DER SubjectPublicKeyInfo; anything else (RSA, another curve, a point off
     the curve, trailing bytes) is refused with InvalidKey."""
     from cryptography.hazmat.primitives import serialization
+
+    return _accepted(lambda: serialization.load_der_public_key(der), "a DER SubjectPublicKeyInfo")
+
+
+def public_key_from_pem(pem: str) -> PublicKey:
+    """A key from the PEM `-----BEGIN PUBLIC KEY-----` form (openssl's, and GET /letters/public-key's)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return _accepted(lambda: serialization.load_pem_public_key(pem.encode()), f"a PEM {PEM_LABEL} block")
+
+
+def _accepted(load: Callable[[], Any], form: str) -> PublicKey:
+    """The loaded key if it is P-256, kept with its canonical DER (uncompressed point)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     try:
-        loaded = serialization.load_der_public_key(der)
-    except (ValueError, TypeError) as exc:
-        # cryptography refuses points that are not on the curve here, as well as malformed DER.
-        raise InvalidKey(f"not a DER SubjectPublicKeyInfo of a valid public key: {exc}") from exc
+        loaded = load()
+    except (ValueError, TypeError, UnicodeError, UnsupportedAlgorithm) as exc:
+        # cryptography refuses points that are not on the curve here, as well as malformed input.
+        raise InvalidKey(f"not {form} of a valid public key: {exc}") from exc
     if not isinstance(loaded, ec.EllipticCurvePublicKey) or not isinstance(loaded.curve, ec.SECP256R1):
         raise InvalidKey("not an id-ecPublicKey on prime256v1 (P-256)")
     canonical = loaded.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return PublicKey(der=canonical, loaded=loaded)
-
-
-def der_to_pem(der: bytes) -> str:
-    text = base64.b64encode(der).decode("ascii")
-    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
-    return "\n".join([f"-----BEGIN {PEM_LABEL}-----", *lines, f"-----END {PEM_LABEL}-----"]) + "\n"
-
-
-def public_key_from_pem(pem: str) -> PublicKey:
-    """A key from the PEM `-----BEGIN PUBLIC KEY-----` form (openssl's, and GET /letters/public-key's)."""
-    begin, end = f"-----BEGIN {PEM_LABEL}-----", f"-----END {PEM_LABEL}-----"
-    text = pem.strip()
-    if not text.startswith(begin) or not text.endswith(end):
-        raise InvalidKey(f"expected a PEM block labelled {PEM_LABEL!r}")
-    body = "".join(text[len(begin) : -len(end)].split())
-    try:
-        der = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidKey("the PEM body is not base64") from exc
-    return public_key_from_der(der)
 
 
 def signature_from_der(der: bytes) -> tuple[int, int]:
