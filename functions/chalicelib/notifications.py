@@ -85,5 +85,6 @@ def list_notifications(call: Call) -> Page[Notification]:
 def mark_read(call: Call) -> Notification:
     return service.mark_read(call.caller, call.params["notification_id"])
 
+
 # A task function's entry module: its import is done (chalicelib/startup.py).
 startup.resume_collection()

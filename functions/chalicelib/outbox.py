@@ -25,5 +25,6 @@ def relay_outbox(event: Any) -> dict[str, int]:
         log(logger, logging.INFO, "outbox relayed", published=published)
     return {"published": published}
 
+
 # A task function's entry module: its import is done (chalicelib/startup.py).
 startup.resume_collection()

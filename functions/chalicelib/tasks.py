@@ -35,5 +35,6 @@ def check_certificates(event: Any) -> dict[str, Any]:
         "deferred": report.deferred,
     }
 
+
 # A task function's entry module: its import is done (chalicelib/startup.py).
 startup.resume_collection()

@@ -57,5 +57,6 @@ def sweep_purchases(event: Any) -> dict[str, Any]:
         log(logger, logging.INFO, "purchases swept", advanced=len(report.advanced), failed=len(report.failed))
     return {"advanced": report.advanced, "failed": report.failed}
 
+
 # A task function's entry module: its import is done (chalicelib/startup.py).
 startup.resume_collection()

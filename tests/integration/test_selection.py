@@ -154,8 +154,12 @@ def test_credit_best_value_draws_a_short_list_from_the_best_credit_and_the_owner
                     reason="测试",
                     basis="x",
                     source="regulator",
+                    kind="reward" if points > 0 else "penalty",
+                    cause={"type": "decision", "id": f"d-{n}"},
+                    occurred_at="2026-11-01T00:00:00Z",
                     recorded_at="2026-11-01T00:00:00Z",
                     valid_until="2027-11-01T00:00:00Z",
+                    rules_version=1,
                 ),
                 [],
             )

@@ -122,8 +122,12 @@ def test_credit_recorded_between_closing_and_the_draw_does_not_change_the_long_l
         reason="表彰",
         basis="x",
         source="regulator",
+        kind="reward",
+        cause={"type": "decision", "id": "表彰-1"},
+        occurred_at="2026-12-04T09:00:00Z",
         recorded_at="2026-12-04T09:00:00Z",
         valid_until="2027-12-04T09:00:00Z",
+        rules_version=1,
     )
     credit.record(reward, [])
     _task("run_selection", purchase_id)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from marketplace.domain.agencies import Agency, AgencyProfile
 from marketplace.domain.catalogue import CertificateRequirement
-from marketplace.domain.credit import CreditEvent, CreditLevel, CreditStanding
+from marketplace.domain.credit import DEFAULT_RULES, CreditEvent, CreditLevel, CreditStanding
 from marketplace.domain.draw import verify
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
@@ -25,12 +25,11 @@ from marketplace.domain.purchases import (
 )
 from marketplace.domain.regions import covers, serves
 from marketplace.domain.selection import direct_result, long_list, move_up, pick, select
-from marketplace.settings import RegionalRules
 from tests.support.market import purchase_request
 from tests.support.samples import agency_profile
 
 NOW = "2026-12-02T00:00:00Z"
-RULES = RegionalRules()
+RULES = DEFAULT_RULES
 
 
 def _purchase(**changes: Any) -> Purchase:
@@ -100,15 +99,19 @@ def _event(points: int, valid_until: str = "2027-01-01T00:00:00Z") -> CreditEven
         points=points,
         reason="r",
         basis="b",
-        source="platform",
+        source="regulator",
+        kind="penalty",
+        cause={"type": "decision", "id": "d-1"},
+        occurred_at="2026-01-01T00:00:00Z",
         recorded_at="2026-01-01T00:00:00Z",
         valid_until=valid_until,
+        rules_version=1,
     )
 
 
 def test_credit_counts_only_valid_events_and_levels_follow_the_thresholds() -> None:
     standing = CreditStanding(agency_id="AG-1", events=[_event(-20), _event(-30, "2026-06-01T00:00:00Z")])
-    assert standing.score(100, NOW) == 80
+    assert standing.score(RULES, NOW) == 80
     assert standing.level(RULES, NOW) == CreditLevel.B
     assert CreditStanding(agency_id="AG-1").level(RULES, NOW) == CreditLevel.A
     assert CreditStanding(agency_id="AG-1", events=[_event(-41)]).level(RULES, NOW) == CreditLevel.D

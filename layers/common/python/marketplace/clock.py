@@ -62,6 +62,12 @@ def iso(at: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def stamp(at: datetime) -> str:
+    """Instants kept to the second, UTC: one fixed width, so that stored strings compare in time
+    order (in conditions and index ranges) and Step Functions' Wait accepts them."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_iso(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:

@@ -73,11 +73,6 @@ class RegionalRules:
     # procurement system, not to the marketplace (yuan).
     procurement_threshold_yuan: int = 1_000_000
     certificate_expiry_notice_days: int = 30
-    credit_base_score: int = 100
-    credit_level_a_min: int = 90
-    credit_level_b_min: int = 75
-    credit_level_c_min: int = 60
-    blacklist_days: int = 365
 
     @classmethod
     def from_env(cls) -> RegionalRules:
@@ -103,11 +98,6 @@ class RegionalRules:
             certificate_expiry_notice_days=_int(
                 "RULE_CERTIFICATE_EXPIRY_NOTICE_DAYS", d.certificate_expiry_notice_days
             ),
-            credit_base_score=_int("RULE_CREDIT_BASE_SCORE", d.credit_base_score),
-            credit_level_a_min=_int("RULE_CREDIT_LEVEL_A_MIN", d.credit_level_a_min),
-            credit_level_b_min=_int("RULE_CREDIT_LEVEL_B_MIN", d.credit_level_b_min),
-            credit_level_c_min=_int("RULE_CREDIT_LEVEL_C_MIN", d.credit_level_c_min),
-            blacklist_days=_int("RULE_BLACKLIST_DAYS", d.blacklist_days),
         )
 
 

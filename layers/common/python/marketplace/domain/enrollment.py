@@ -9,9 +9,8 @@ from datetime import date
 
 from marketplace.domain.agencies import Agency, AgencyStatus, check_requirements
 from marketplace.domain.catalogue import Requirement, describe
-from marketplace.domain.credit import CreditLevel, CreditStanding
+from marketplace.domain.credit import CreditLevel, CreditRules, CreditStanding
 from marketplace.domain.purchases import Purchase
-from marketplace.settings import RegionalRules
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def refusals(
     *,
     today: date,
     now: str,
-    rules: RegionalRules,
+    rules: CreditRules,
 ) -> list[Refusal]:
     """Every reason the agency cannot take part; empty when it may."""
     found: list[Refusal] = []

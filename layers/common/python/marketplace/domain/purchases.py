@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from marketplace.clock import stamp
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
@@ -31,6 +32,11 @@ class PurchaseStatus(StrEnum):
     selecting = "selecting"  # credit best-value: the short list is drawn, the owner picks one
     selected = "selected"  # a result awaits the owner's confirmation and the agency's acceptance
     confirmed = "confirmed"
+    contracted = "contracted"  # the agency countersigned the contract (合同)
+    completed = "completed"  # the owner accepted the delivered service, or let the window pass
+    evaluated = "evaluated"  # the owner rated the service (服务评价)
+    suspended = "suspended"  # an accepted challenge stopped the window (质疑)
+    cancelled = "cancelled"  # the owner cancelled a suspended purchase
 
 
 class FundingType(StrEnum):
@@ -300,12 +306,6 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
     if PURCHASE.allows(status, "issue_letter") and purchase.letter_id is None and purchase.confirmed_at:
         return "letter", purchase.confirmed_at
     return None
-
-
-def stamp(at: datetime) -> str:
-    """A purchase's instants, UTC to the second: one fixed width, so that stored strings compare in
-    time order (in conditions and index ranges) and Step Functions' Wait accepts them."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Lifecycles (docs/lifecycles.md is generated from these tables).

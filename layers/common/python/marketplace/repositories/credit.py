@@ -4,10 +4,11 @@ rewritten with each event (conditioned on the revision read, so two events never
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from pynamodb.transactions import TransactWrite
 
-from marketplace.domain.credit import CreditEvent, CreditStanding
+from marketplace.domain.credit import DEFAULT_RULES, CreditEvent, CreditRules, CreditStanding
 from marketplace.errors import Conflict
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
@@ -16,6 +17,11 @@ from marketplace.repositories.tables import CreditRow
 
 STANDING = "STANDING"
 ATTEMPTS = 5
+
+
+def rules_in_force(at: datetime) -> CreditRules:
+    """The credit rules in force at `at`. Until an admin loads a version, the shipped defaults."""
+    return DEFAULT_RULES
 
 
 def standings(agency_ids: list[str]) -> dict[str, CreditStanding]:

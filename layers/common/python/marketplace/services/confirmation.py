@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from marketplace.auth import Principal
 from marketplace.clock import utcnow
-from marketplace.domain.credit import ABANDONMENT_POINTS, CreditEvent
+from marketplace.domain.credit import CreditCause, CreditEventKind
 from marketplace.domain.model import revised
 from marketplace.domain.purchases import (
     PURCHASE,
@@ -31,6 +30,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import purchases as repo
+from marketplace.services import credit
 from marketplace.services.outcomes import confirmation_due
 from marketplace.services.purchase_access import require_owner, require_published
 from marketplace.settings import get_settings
@@ -166,16 +166,14 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
         raise Forbidden(f"only the selected agency of purchase {purchase_id} may abandon its result")
     assert agency_id is not None
     rules = get_settings().rules
-    credit_event = CreditEvent(
-        credit_event_id=f"{purchase_id}-abandoned-{agency_id}",
-        agency_id=agency_id,
-        points=ABANDONMENT_POINTS,
+    credit_event = credit.platform_event(
+        CreditEventKind.abandonment,
+        agency_id,
+        event_id=f"{purchase_id}-abandoned-{agency_id}",
+        cause=CreditCause(type="purchase", id=purchase_id, purchase_id=purchase_id),
         reason="放弃中选: abandoned a selection result",
         basis=f"purchase {purchase_id}: {reason}",
-        source="platform",
-        purchase_id=purchase_id,
-        recorded_at=now,
-        valid_until=stamp(now_at + timedelta(days=rules.blacklist_days)),
+        occurred_at=now_at,
     )
     # A reserve expelled, suspended or blacklisted since the draw does not move up (DOMAIN: such an
     # agency takes part nowhere); it is passed over, with why, in the published result. Imported
@@ -196,18 +194,7 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
             data={**base, "agency_id": agency_id, "reason": reason},
             actor=by.subject,
         ),
-        event(
-            "CreditEventRecorded",
-            subject=agency_id,
-            data={
-                "agency_id": agency_id,
-                "credit_event_id": credit_event.credit_event_id,
-                "points": credit_event.points,
-                "reason": credit_event.reason,
-                "purchase_id": purchase_id,
-            },
-            actor=by.subject,
-        ),
+        credit.recorded(credit_event, actor=by.subject),
     ]
     update: dict[str, Any] = {"result": moved, "updated_at": now}
     action = "abandon"

@@ -5,12 +5,11 @@ standings read now."""
 
 from __future__ import annotations
 
-from marketplace.clock import local_today
+from marketplace.clock import local_today, utcnow
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import Purchase
 from marketplace.repositories import agencies as agencies_repo
 from marketplace.repositories import credit as credit_repo
-from marketplace.settings import get_settings
 
 
 def refused_now(purchase: Purchase, agency_ids: list[str], now: str) -> dict[str, str]:
@@ -19,7 +18,7 @@ def refused_now(purchase: Purchase, agency_ids: list[str], now: str) -> dict[str
         return {}
     agencies = agencies_repo.profiles(agency_ids)
     standings = credit_repo.standings(agency_ids)
-    rules, today = get_settings().rules, local_today()
+    rules, today = credit_repo.rules_in_force(utcnow()), local_today()
     refused: dict[str, str] = {}
     for agency_id in agency_ids:
         agency = agencies.get(agency_id)

@@ -18,10 +18,10 @@ from marketplace.domain.purchases import (
 )
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.events import event
+from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
 from marketplace.services.purchase_access import require_owner
-from marketplace.settings import get_settings
 
 
 def _require_agency(agency_id: str, by: Principal) -> None:
@@ -66,7 +66,7 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
         purchase.item_qualification,
         today=local_today(),
         now=now,
-        rules=get_settings().rules,
+        rules=credit_repo.rules_in_force(utcnow()),
     )
     if found:
         raise Forbidden(

@@ -96,9 +96,9 @@ def _close(purchase: Purchase) -> Purchase:
     update["eligible_agencies"] = eligible
     if purchase.method == SelectionMethod.credit_best_value:
         # Fixed now, with the candidates: a credit event recorded before the selection time changes nothing.
-        base = get_settings().rules.credit_base_score
+        credit_rules = credit_repo.rules_in_force(now)
         standings = credit_repo.standings(eligible)
-        update["credit_scores"] = {a: standings[a].score(base, stamp(now)) for a in eligible}
+        update["credit_scores"] = {a: standings[a].score(credit_rules, stamp(now)) for a in eligible}
     events: list[DomainEvent] = []
     if len(eligible) < minimum:
         reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"

@@ -222,7 +222,7 @@ def _check_direct_choice(purchase: Purchase) -> None:
         purchase.item_qualification,
         today=local_today(),
         now=_now(),
-        rules=get_settings().rules,
+        rules=credit_repo.rules_in_force(utcnow()),
     )
     if found:
         raise _problem("direct.agency_id", "; ".join(r.message for r in found))
