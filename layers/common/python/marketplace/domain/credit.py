@@ -41,6 +41,7 @@ class CreditEventKind(StrEnum):
     penalty = "penalty"  # 失信惩戒: a regulator's or an external system's penalty
     serious_dishonesty = "serious_dishonesty"  # 严重失信: blacklists for the rule's period
     revocation = "revocation"  # credit repair: compensates a revoked event, never edits it
+    completion = "completion"  # a purchase completed (履约记录): counted on the profile
 
 
 class CreditCause(StrictModel):
@@ -69,6 +70,9 @@ class CreditEvent(Model):
     valid_until: str = Field(description="UTC instant after which it no longer counts")
     rules_version: int = Field(description="the version of the credit rules that gave its points")
     revokes: str | None = Field(default=None, description="a revocation: the event it compensates")
+    ratings: dict[str, int] | None = Field(
+        default=None, description="an evaluation's ratings per dimension (1-5): the profile's averages"
+    )
     purchase_id: str | None = None
 
     def counts(self, now: str) -> bool:

@@ -33,6 +33,7 @@ def platform_event(
     basis: str,
     occurred_at: datetime,
     rating: float | None = None,
+    ratings: dict[str, int] | None = None,
 ) -> CreditEvent:
     """The platform's event of `kind`, its points and validity from the rules in force when it
     occurred. `event_id` is deterministic (derived from the cause), so a retried use case records
@@ -52,7 +53,14 @@ def platform_event(
         valid_until=stamp(rules.valid_until(kind, occurred_at)),
         rules_version=rules.version,
         purchase_id=cause.purchase_id,
+        ratings=ratings,
     )
+
+
+def record(credit_event: CreditEvent, *, actor: str) -> None:
+    """Record an event on its own (not part of another change): the ledger, the agency's score and
+    the `CreditEventRecorded` event together. Recording the same event id again changes nothing."""
+    credit_repo.record(credit_event, [recorded(credit_event, actor=actor)])
 
 
 def recorded(credit_event: CreditEvent, *, actor: str) -> DomainEvent:
