@@ -47,6 +47,9 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
+    "CreditRulesLoaded",
+    "CreditLevelChanged",
+    "BlacklistLifted",
 )
 
 
