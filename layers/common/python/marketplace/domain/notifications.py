@@ -499,6 +499,17 @@ def _credit(e: _Event) -> _Told:
     )
 
 
+def _credit_level(e: _Event) -> _Told:
+    before = e.optional("previous_level")
+    text = f"信用分 {e.number('score')}，等级 {before + ' → ' if before else ''}{e.text('level')}（记录到期后重新计算）。"
+    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
+
+
+def _blacklist_lifted(e: _Event) -> _Told:
+    text = f"黑名单期限已于 {e.text('blacklisted_until')} 届满，限制自动解除。"
+    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "黑名单已解除", text)])
+
+
 # --- Agencies -----------------------------------------------------------------------------------
 
 
@@ -543,6 +554,8 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "PurchaseEscalated": _escalated,
     "PurchaseFlagged": _flagged,
     "CreditEventRecorded": _credit,
+    "CreditLevelChanged": _credit_level,
+    "BlacklistLifted": _blacklist_lifted,
     "AgencyAdmitted": _to_agency(
         lambda e: "入驻申请已通过",
         lambda e: f"{e.text('name')} 已入驻，可承接事项：{'、'.join(e.ids('items'))}。",
