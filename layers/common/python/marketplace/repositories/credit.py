@@ -155,6 +155,18 @@ def _standing(row: CreditRow) -> CreditStanding:
     return standing
 
 
+def _after(point: ScorePoint) -> dict[str, Any]:
+    """The standing an event produced, kept on its row: what the event does not say already."""
+    kept: dict[str, Any] = {"score": point.score, "level": point.level.value, "rules_version": point.rules_version}
+    if point.blacklisted_until:
+        kept["blacklisted_until"] = point.blacklisted_until
+    return kept
+
+
+def _point_after(event: CreditEvent, after: dict[str, Any]) -> ScorePoint:
+    return ScorePoint.model_validate({**after, "at": event.recorded_at, "cause": event.credit_event_id})
+
+
 def ledger(agency_id: str) -> Ledger:
     """The whole partition in one Query (strongly consistent: a recording decides on it)."""
     found = Ledger(agency_id=agency_id, standing=None)
@@ -164,9 +176,10 @@ def ledger(agency_id: str) -> Ledger:
             if row.sk == STANDING:
                 found.standing = _standing(row)
             elif row.sk.startswith(EVENT):
-                found.events.append(CreditEvent.model_validate(row.document))
+                event = CreditEvent.model_validate(row.document)
+                found.events.append(event)
                 if row.after:
-                    point = ScorePoint.model_validate(row.after)
+                    point = _point_after(event, row.after)
                     ordered.append((point.at, int(row.revision or 0), point))
             elif row.sk.startswith(HISTORY):
                 point = ScorePoint.model_validate(row.document)
@@ -296,8 +309,8 @@ def staged(credit_event: CreditEvent) -> CreditStage:
         agency_id=agency_id,
         sk=event_key(event),
         revision=revision,
-        document=event.model_dump(mode="json"),
-        after=point_of(after, event.credit_event_id).model_dump(mode="json"),
+        document=event.model_dump(mode="json", exclude_none=True),
+        after=_after(point_of(after, event.credit_event_id)),
     )
     return CreditStage(event_row, history, _standing_row(after, revision), found.revision)
 
