@@ -27,6 +27,8 @@ AREAS = (
     "enrollments",
     "results",
     "windows",
+    "credit_actions",
+    "blacklist",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

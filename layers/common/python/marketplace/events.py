@@ -47,6 +47,10 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
+    "AgencyBlacklisted",
+    "BlacklistLifted",
+    "CreditAppealFiled",
+    "CreditAppealDecided",
 )
 
 
