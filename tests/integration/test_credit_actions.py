@@ -290,9 +290,7 @@ def test_only_the_admin_imports(coded: Market) -> None:
 def test_the_directory_shows_each_agencys_credit_level(market: Market) -> None:
     path = f"/agencies/{agency_id(2)}/credit/events"
     assert regulator(market).post(path, penalty(points=-30)).status == 201
-    levels = {
-        e["agency_id"]: e["credit_level"] for e in market.api.call("GET", "/agencies").body["items"]
-    }
+    levels = {e["agency_id"]: e["credit_level"] for e in market.api.call("GET", "/agencies").body["items"]}
     assert levels == {agency_id(1): "A", agency_id(2): "C", agency_id(3): "A"}
     by_item = directory_entry(market, agency_id(2), f"?item_code={ITEM}")
     assert by_item["credit_level"] == "C" and by_item["blacklisted_until"] is None
@@ -376,7 +374,7 @@ def test_serious_dishonesty_blacklists_expels_every_item_and_lifts_by_itself(
     later = market.publish(**_window(after))
     assert market.enroll(later, agency_id(1)).status == 201
     deliver(published_events)
-    lifted = [e for e in inbox(market, "agency", agency_id(1)) if e["event_type"] == "BlacklistLifted"]
+    lifted = [e for e in inbox(market, "agency", agency_id(1)) if e["event_type"] == "AgencyReadmitted"]
     assert len(lifted) == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -139,9 +140,28 @@ def _refusal(market: Market, purchase_id: str, agency: str) -> list[str]:
     return [r["code"] for r in reply.body["reasons"]]
 
 
+def _serious(agency: str, event_id: str, *, points: int, blacklists_until: str | None = None) -> Any:
+    from marketplace.domain.credit import CreditEvent
+
+    return CreditEvent(
+        credit_event_id=event_id,
+        agency_id=agency,
+        points=points,
+        reason="严重失信",
+        basis="x",
+        source="regulator",
+        kind="serious_dishonesty" if blacklists_until else "penalty",
+        cause={"type": "decision", "id": event_id},
+        occurred_at="2026-06-01T00:00:00Z",
+        recorded_at="2026-06-01T00:00:00Z",
+        valid_until="2027-06-01T00:00:00Z",
+        rules_version=1,
+        blacklists_until=blacklists_until,
+    )
+
+
 def test_each_ineligible_agency_is_refused_with_its_reason(market: Market) -> None:
-    from marketplace.domain.credit import CreditStanding
-    from marketplace.repositories.tables import CreditRow
+    from marketplace.repositories import credit
 
     admit(["AG-OTHER-ITEM"], item="ZJ-XX-009")
     admit(["AG-SUSPENDED"], status="suspended", history=[_change("suspended")])
@@ -150,26 +170,8 @@ def test_each_ineligible_agency_is_refused_with_its_reason(market: Market) -> No
     admit(["AG-NO-CERT"])
     admit(["AG-BLACKLISTED", "AG-LEVEL-D"])
     _drop_certificates("AG-NO-CERT")
-    standing = CreditStanding(agency_id="AG-BLACKLISTED", blacklisted_until="2027-12-01T00:00:00Z")
-    CreditRow(
-        agency_id="AG-BLACKLISTED", sk="STANDING", revision=1, document=standing.model_dump(mode="json")
-    ).save()
-    low = {
-        "agency_id": "AG-LEVEL-D",
-        "events": [
-            {
-                "credit_event_id": "c-1",
-                "agency_id": "AG-LEVEL-D",
-                "points": -50,
-                "reason": "严重失信",
-                "basis": "x",
-                "source": "regulator",
-                "recorded_at": "2026-06-01T00:00:00Z",
-                "valid_until": "2027-06-01T00:00:00Z",
-            }
-        ],
-    }
-    CreditRow(agency_id="AG-LEVEL-D", sk="STANDING", revision=1, document=low).save()
+    credit.record(_serious("AG-BLACKLISTED", "c-0", points=-40, blacklists_until="2027-12-01T00:00:00Z"), [])
+    credit.record(_serious("AG-LEVEL-D", "c-1", points=-50), [])
     purchase_id = market.publish(
         exclusions=[{"agency_id": agency_id(2), "reason": "与业主存在关联关系"}],
         extra_qualification={"kind": "certificate", "certificate_type": "工程咨询资信", "min_grade": None},

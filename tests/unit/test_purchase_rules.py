@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from marketplace.domain.agencies import Agency, AgencyProfile
 from marketplace.domain.catalogue import CertificateRequirement
-from marketplace.domain.credit import DEFAULT_RULES, CreditEvent, CreditLevel, CreditStanding
+from marketplace.domain.credit import (
+    DEFAULT_RULES,
+    CreditEvent,
+    CreditLevel,
+    CreditStanding,
+    compute_standing,
+)
 from marketplace.domain.draw import verify
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
@@ -109,12 +115,16 @@ def _event(points: int, valid_until: str = "2027-01-01T00:00:00Z") -> CreditEven
     )
 
 
+def _standing(*events: CreditEvent) -> CreditStanding:
+    return compute_standing("AG-1", list(events), RULES, NOW)
+
+
 def test_credit_counts_only_valid_events_and_levels_follow_the_thresholds() -> None:
-    standing = CreditStanding(agency_id="AG-1", events=[_event(-20), _event(-30, "2026-06-01T00:00:00Z")])
+    standing = _standing(_event(-20), _event(-30, "2026-06-01T00:00:00Z"))
     assert standing.score(RULES, NOW) == 80
     assert standing.level(RULES, NOW) == CreditLevel.B
     assert CreditStanding(agency_id="AG-1").level(RULES, NOW) == CreditLevel.A
-    assert CreditStanding(agency_id="AG-1", events=[_event(-41)]).level(RULES, NOW) == CreditLevel.D
+    assert _standing(_event(-41)).level(RULES, NOW) == CreditLevel.D
     assert CreditStanding(agency_id="AG-1", blacklisted_until="2027-01-01T00:00:00Z").blacklisted(NOW)
     assert not CreditStanding(agency_id="AG-1", blacklisted_until="2026-01-01T00:00:00Z").blacklisted(NOW)
 
@@ -140,9 +150,7 @@ def test_every_refusal_is_named() -> None:
     assert _codes(extra, _agency()) == ["missing_qualification"]
     black = CreditStanding(agency_id="AG-1", blacklisted_until="2027-01-01T00:00:00Z")
     assert _codes(_purchase(), _agency(), black) == ["blacklisted"]
-    assert _codes(_purchase(), _agency(), CreditStanding(agency_id="AG-1", events=[_event(-50)])) == [
-        "credit_level"
-    ]
+    assert _codes(_purchase(), _agency(), _standing(_event(-50))) == ["credit_level"]
 
 
 def test_a_certificate_of_a_lower_grade_does_not_qualify() -> None:

@@ -47,8 +47,11 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
-    "AgencyBlacklisted",
+    "CreditRulesLoaded",
+    "CreditLevelChanged",
     "BlacklistLifted",
+    "AgencyBlacklisted",
+    "AgencyReadmitted",
     "CreditAppealFiled",
     "CreditAppealDecided",
 )

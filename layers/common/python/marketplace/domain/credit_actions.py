@@ -39,8 +39,8 @@ class RegulatorEventIn(StrictModel):
     kind: OutsideKind
     points: int | None = Field(
         default=None,
-        description="positive for a reward, negative for a penalty or serious dishonesty, at most the "
-        "rules' max_event_points either way; serious dishonesty may leave it out (the rules' points)",
+        description="positive for a reward, negative for a penalty, at most the rules' max_event_points "
+        "either way; serious dishonesty scores the rules' points (leave it out)",
     )
     reason: str = Field(min_length=1, max_length=1000, description="what the agency did")
     basis: str = Field(min_length=1, max_length=500, description="the legal basis (法律依据)")
@@ -107,9 +107,12 @@ class ImportReport(Model):
 
 def points_problem(kind: str, points: int | None, rules: CreditRules) -> str | None:
     """Why `points` cannot be the event's, or None."""
-    if points is None:
-        if kind == OutsideKind.serious_dishonesty:
+    if kind == OutsideKind.serious_dishonesty:
+        fixed = rules.points_for(CreditEventKind.serious_dishonesty)
+        if points is None or points == fixed:
             return None
+        return f"serious dishonesty scores the rules' {fixed}: leave it out"
+    if points is None:
         return f"a {kind} states its points"
     if points == 0:
         return "must not be 0"
@@ -120,12 +123,6 @@ def points_problem(kind: str, points: int | None, rules: CreditRules) -> str | N
     if abs(points) > rules.max_event_points:
         return f"at most {rules.max_event_points} either way (the credit rules in force)"
     return None
-
-
-def event_points(kind: str, points: int | None, rules: CreditRules) -> int:
-    if points is not None:
-        return points
-    return rules.points_for(CreditEventKind(kind))
 
 
 def date_problems(

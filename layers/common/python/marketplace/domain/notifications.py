@@ -525,7 +525,7 @@ def _blacklisted(e: _Event) -> _Told:
     return _Told(_credit_page(e), [Notice(r, title, text) for r in recipients])
 
 
-def _lifted(e: _Event) -> _Told:
+def _readmitted(e: _Event) -> _Told:
     agency = e.text("agency_id")
     items = "、".join(e.ids("items")) or "无"
     text = f"机构 {agency} 的黑名单已解除（{e.reasons('reason')}），恢复的服务事项：{items}。"
@@ -599,7 +599,7 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "PurchaseFlagged": _flagged,
     "CreditEventRecorded": _credit,
     "AgencyBlacklisted": _blacklisted,
-    "BlacklistLifted": _lifted,
+    "AgencyReadmitted": _readmitted,
     "CreditAppealFiled": _appeal_filed,
     "CreditAppealDecided": _appeal_decided,
     "AgencyAdmitted": _to_agency(

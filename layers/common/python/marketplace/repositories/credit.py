@@ -1,82 +1,364 @@
-"""The credit ledger in the `credit` table: append-only event rows, and one standing row per agency
-rewritten with each event (conditioned on the revision read, so two events never lose one)."""
+"""The credit ledger in the `credit` table (docs/credit.md). One partition per agency:
+
+- `EVENT#<occurred_at>#<credit_event_id>`: an event, written once (PutItem conditioned on the key
+  not existing), with the standing it produced (`after`: a point of the score over time);
+- `HISTORY#<instant>`: the score at an instant it changed by itself (an event's date passed);
+- `STANDING`: the agency's standing, rewritten whole with each change, conditioned on the
+  `revision` read; it carries `due`/`due_at` (index `by-credit-due`) while something is to come.
+
+An event is recorded once by its id: recording reads the whole partition (one Query), does nothing
+if the id is already there, and its write is conditioned on the standing's revision, which every
+recording advances; so a recording that raced another of the same id fails, reads again and sees
+it. The `RULES` partition holds the rules' versions (`V#000001`...).
+
+No write here updates or deletes a row (tests/unit/test_credit_ledger_code.py checks every write
+carries a condition; tests/infra checks no role may UpdateItem or DeleteItem on the table)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from marketplace.domain.credit import DEFAULT_RULES, CreditEvent, CreditRules, CreditStanding
-from marketplace.errors import Conflict
+from marketplace.clock import parse_iso, stamp, utcnow
+from marketplace.domain.credit import (
+    CreditEvent,
+    CreditRuleBook,
+    CreditRules,
+    CreditStanding,
+    ScorePoint,
+    compute_standing,
+    due_between,
+    point_of,
+)
+from marketplace.domain.model import revised
+from marketplace.errors import Conflict, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
-from marketplace.repositories.base import connection, translated
+from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
 from marketplace.repositories.tables import CreditRow
+from marketplace.settings import get_settings
 
 STANDING = "STANDING"
-ATTEMPTS = 5
+EVENT = "EVENT#"
+HISTORY = "HISTORY#"
+RULES = "RULES"
+RULES_VERSION = "V#"
+DUE = "DUE"
+ATTEMPTS = 6
+CACHE_SECONDS = 300
+
+# Rules: versions loaded by the admin, cached per execution environment like the calendar.
+
+_rules_cache: tuple[float, CreditRuleBook] | None = None
+
+
+@dataclass(frozen=True)
+class RulesVersion:
+    rules: CreditRules
+    loaded_at: str | None
+    loaded_by: str | None
+
+
+def rule_versions() -> list[RulesVersion]:
+    """Every version the admin loaded, oldest first (one Query on the `RULES` partition)."""
+    with translated():
+        rows = list(CreditRow.query(RULES, CreditRow.sk.startswith(RULES_VERSION), consistent_read=True))
+    return [
+        RulesVersion(
+            rules=CreditRules.model_validate(r.document["rules"]),
+            loaded_at=r.document.get("loaded_at"),
+            loaded_by=r.document.get("loaded_by"),
+        )
+        for r in rows
+    ]
+
+
+def rule_book() -> CreditRuleBook:
+    global _rules_cache
+    if _rules_cache is not None and time.monotonic() - _rules_cache[0] < CACHE_SECONDS:
+        return _rules_cache[1]
+    book = CreditRuleBook([v.rules for v in rule_versions()])
+    _rules_cache = (time.monotonic(), book)
+    return book
+
+
+def forget_rules_cache() -> None:
+    global _rules_cache
+    _rules_cache = None
+
+
+def _local_day(at: datetime) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
 def rules_in_force(at: datetime) -> CreditRules:
-    """The credit rules in force at `at`. Until an admin loads a version, the shipped defaults."""
-    return DEFAULT_RULES
+    """The credit rules in force at `at` (by the region's local date). Until an admin loads a
+    version, the shipped defaults (domain/credit.py DEFAULT_RULES)."""
+    return rule_book().in_force(_local_day(at))
+
+
+def rules_at(instant: str) -> CreditRules:
+    return rules_in_force(parse_iso(instant))
+
+
+def add_rules(rules: CreditRules, *, loaded_at: str, loaded_by: str, events: list[DomainEvent]) -> None:
+    """Store a new version; two loads that both took the same number: the second is a Conflict."""
+    row = CreditRow(
+        agency_id=RULES,
+        sk=f"{RULES_VERSION}{rules.version:06d}",
+        document={"rules": rules.model_dump(mode="json"), "loaded_at": loaded_at, "loaded_by": loaded_by},
+    )
+    with (
+        translated(conflict=f"credit rules version {rules.version} was loaded meanwhile; load again"),
+        TransactWrite(connection=connection()) as tx,
+    ):
+        tx.save(row, condition=CreditRow.sk.does_not_exist())
+        event_bus.stage(tx, events)
+    forget_rules_cache()
+
+
+# The ledger.
+
+
+@dataclass
+class Ledger:
+    """An agency's partition, read with one Query: its standing (None before its first event), its
+    events in the order they occurred, and the score over time as kept (each event's `after` and
+    the history rows), in time order."""
+
+    agency_id: str
+    standing: CreditStanding | None
+    events: list[CreditEvent] = field(default_factory=list)
+    points: list[ScorePoint] = field(default_factory=list)
+
+    @property
+    def revision(self) -> int:
+        return self.standing.revision if self.standing else 0
+
+    def has(self, credit_event_id: str) -> bool:
+        return any(e.credit_event_id == credit_event_id for e in self.events)
+
+
+def event_key(credit_event: CreditEvent) -> str:
+    return f"{EVENT}{credit_event.occurred_at}#{credit_event.credit_event_id}"
+
+
+def _standing(row: CreditRow) -> CreditStanding:
+    standing = CreditStanding.model_validate(row.document)
+    standing.revision = int(row.revision or 0)
+    return standing
+
+
+def ledger(agency_id: str) -> Ledger:
+    """The whole partition in one Query (strongly consistent: a recording decides on it)."""
+    found = Ledger(agency_id=agency_id, standing=None)
+    ordered: list[tuple[str, int, ScorePoint]] = []
+    with translated():
+        for row in CreditRow.query(agency_id, consistent_read=True):
+            if row.sk == STANDING:
+                found.standing = _standing(row)
+            elif row.sk.startswith(EVENT):
+                found.events.append(CreditEvent.model_validate(row.document))
+                if row.after:
+                    point = ScorePoint.model_validate(row.after)
+                    ordered.append((point.at, int(row.revision or 0), point))
+            elif row.sk.startswith(HISTORY):
+                point = ScorePoint.model_validate(row.document)
+                ordered.append((point.at, int(row.revision or 0), point))
+    found.points = [p for _, _, p in sorted(ordered, key=lambda o: (o[0], o[1]))]
+    return found
 
 
 def standings(agency_ids: list[str]) -> dict[str, CreditStanding]:
     """Each agency's standing; one with no credit record has an empty one (the base score)."""
     found = {a: CreditStanding(agency_id=a) for a in agency_ids}
+    if not agency_ids:
+        return found
     with translated():
         for row in CreditRow.batch_get([(a, STANDING) for a in agency_ids]):
-            found[row.agency_id] = CreditStanding.model_validate(row.document)
+            found[row.agency_id] = _standing(row)
     return found
 
 
-def record(credit_event: CreditEvent, events: list[DomainEvent]) -> None:
-    """Append the event and fold it into the standing; retried when another event lands meanwhile."""
+def events_page(agency_id: str, *, limit: int, cursor: str | None) -> tuple[list[CreditEvent], str | None]:
+    """One page of the agency's events, the latest to occur first."""
+    with translated():
+        results = CreditRow.query(
+            agency_id,
+            CreditRow.sk.startswith(EVENT),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, {"agency_id", "sk"}),
+        )
+        rows = list(results)
+    return [CreditEvent.model_validate(r.document) for r in rows], encode_cursor(results.last_evaluated_key)
+
+
+def due(now: str, *, limit: int = 100) -> list[str]:
+    """Agencies whose standing falls due by `now`, the longest due first (a Query on the sparse
+    `by-credit-due` index, never a Scan)."""
+    with translated():
+        rows = CreditRow.due_index.query(DUE, CreditRow.due_at <= now, limit=limit)
+        return [r.agency_id for r in rows]
+
+
+# Writing.
+
+
+def _standing_row(standing: CreditStanding, revision: int) -> CreditRow:
+    return CreditRow(
+        agency_id=standing.agency_id,
+        sk=STANDING,
+        revision=revision,
+        document=standing.model_dump(mode="json"),
+        due=DUE if standing.next_due else None,
+        due_at=standing.next_due,
+    )
+
+
+def _standing_condition(revision: int) -> Any:
+    """The standing as read: unchanged since (or still absent)."""
+    return CreditRow.revision == revision if revision else CreditRow.sk.does_not_exist()
+
+
+def _passed(found: Ledger, now: str) -> list[ScorePoint]:
+    """The score at each instant an event's date passed since the standing was computed (the
+    daily task records these; a recording that comes first records them instead), those that
+    changed it only."""
+    if found.standing is None or found.standing.computed_at is None:
+        return []
+    points, state = [], found.standing.state()
+    for t in due_between(found.events, found.standing.computed_at, now):
+        then = compute_standing(found.agency_id, found.events, rules_at(t), t)
+        if then.state() != state:
+            points.append(point_of(then, "expiry"))
+            state = then.state()
+    return points
+
+
+class CreditStage:
+    """What recording one event writes, for a transaction (callable with it). `recording` is
+    False when the ledger already holds the event's id: then it writes nothing."""
+
+    def __init__(
+        self, event_row: CreditRow | None, history: list[CreditRow], standing: CreditRow | None, revision: int
+    ) -> None:
+        self.recording = event_row is not None
+        self._event_row, self._history, self._standing, self._revision = (
+            event_row,
+            history,
+            standing,
+            revision,
+        )
+
+    def __call__(self, tx: TransactWrite) -> None:
+        if self._event_row is None or self._standing is None:
+            return
+        tx.save(self._event_row, condition=CreditRow.sk.does_not_exist())
+        for row in self._history:
+            tx.save(row, condition=CreditRow.sk.does_not_exist())
+        tx.save(self._standing, condition=_standing_condition(self._revision))
+
+
+def staged(credit_event: CreditEvent) -> CreditStage:
+    """What recording the event writes, for a transaction that also changes something else (an
+    abandonment changes the purchase and the agency's credit together, or neither). The ledger is
+    read now (one Query); the transaction fails if the standing changes before the commit, and
+    writes nothing if the event's id is already recorded."""
+    agency_id = credit_event.agency_id
+    found = ledger(agency_id)
+    if found.has(credit_event.credit_event_id):
+        return CreditStage(None, [], None, found.revision)
+    now = stamp(utcnow())
+    if found.standing and found.standing.computed_at and found.standing.computed_at > now:
+        now = found.standing.computed_at  # never before what is already kept
+    event = revised(credit_event, recorded_at=now)
+    history = [
+        CreditRow(
+            agency_id=agency_id,
+            sk=f"{HISTORY}{p.at}",
+            revision=found.revision,
+            document=p.model_dump(mode="json"),
+        )
+        for p in _passed(found, now)
+        if p.at < now
+    ]
+    after = compute_standing(agency_id, [*found.events, event], rules_at(now), now)
+    revision = found.revision + 1
+    event_row = CreditRow(
+        agency_id=agency_id,
+        sk=event_key(event),
+        revision=revision,
+        document=event.model_dump(mode="json"),
+        after=point_of(after, event.credit_event_id).model_dump(mode="json"),
+    )
+    return CreditStage(event_row, history, _standing_row(after, revision), found.revision)
+
+
+def record(credit_event: CreditEvent, events: list[DomainEvent]) -> bool:
+    """Append the event and fold it into the standing, with `events` in the outbox; tried again
+    when another event lands meanwhile. False (and nothing written) if the id is already recorded."""
     for attempt in range(ATTEMPTS):
         try:
-            stager = staged(credit_event)
+            stage = staged(credit_event)
+            if not stage.recording:
+                return False
             with (
                 translated(conflict=f"credit of {credit_event.agency_id} changed meanwhile"),
                 TransactWrite(connection=connection()) as tx,
             ):
-                stager(tx)
+                stage(tx)
                 event_bus.stage(tx, events)
-            return
-        except Conflict:
+            return True
+        except (Conflict, ServiceUnavailable):
             if attempt == ATTEMPTS - 1:
                 raise
+            time.sleep(0.02 * (attempt + 1))
+    return False
 
 
-def staged(credit_event: CreditEvent) -> Callable[[TransactWrite], None]:
-    """What recording the event writes, for a transaction that also changes something else (an
-    abandonment changes the purchase and the agency's credit together, or neither). The standing is
-    read now; the transaction fails if it changes before the commit."""
-    agency_id = credit_event.agency_id
-    try:
-        row = CreditRow.get(agency_id, STANDING, consistent_read=True)
-        standing, revision = CreditStanding.model_validate(row.document), int(row.revision or 0)
-    except CreditRow.DoesNotExist:
-        standing, revision = CreditStanding(agency_id=agency_id), 0
-    standing.events.append(credit_event)
-    condition = CreditRow.revision == revision if revision else CreditRow.agency_id.does_not_exist()
-    key = f"EVENT#{credit_event.recorded_at}#{credit_event.credit_event_id}"
+@dataclass(frozen=True)
+class Refresh:
+    before: CreditStanding
+    after: CreditStanding
+    points: list[ScorePoint]
 
-    def stage(tx: TransactWrite) -> None:
-        tx.save(
-            CreditRow(agency_id=agency_id, sk=key, document=credit_event.model_dump(mode="json")),
-            condition=CreditRow.sk.does_not_exist(),
-        )
-        tx.save(
-            CreditRow(
-                agency_id=agency_id,
-                sk=STANDING,
-                revision=revision + 1,
-                document=standing.model_dump(mode="json"),
-            ),
-            condition=condition,
-        )
 
-    return stage
+def refreshed(agency_id: str, now: str) -> Refresh | None:
+    """The standing recomputed at `now` with the history points passed since it was computed, or
+    None if nothing has fallen due (another run got there first)."""
+    found = ledger(agency_id)
+    if found.standing is None or not found.standing.stale(now):
+        return None
+    if found.standing.computed_at and found.standing.computed_at > now:
+        return None
+    after = compute_standing(agency_id, found.events, rules_at(now), now)
+    return Refresh(before=found.standing, after=after, points=_passed(found, now))
+
+
+def save_refresh(refresh: Refresh, events: list[DomainEvent]) -> None:
+    """Write the recomputed standing and its history points, conditioned on the standing read."""
+    revision = refresh.before.revision
+    with (
+        translated(conflict=f"credit of {refresh.after.agency_id} changed meanwhile"),
+        TransactWrite(connection=connection()) as tx,
+    ):
+        for point in refresh.points:
+            tx.save(
+                CreditRow(
+                    agency_id=refresh.after.agency_id,
+                    sk=f"{HISTORY}{point.at}",
+                    revision=revision + 1,
+                    document=point.model_dump(mode="json"),
+                ),
+                condition=CreditRow.sk.does_not_exist(),
+            )
+        tx.save(_standing_row(refresh.after, revision + 1), condition=_standing_condition(revision))
+        event_bus.stage(tx, events)

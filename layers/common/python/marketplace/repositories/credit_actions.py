@@ -30,7 +30,6 @@ GUARD = "GUARD"
 APPEAL = "APPEAL#"
 DECIDED = "#DECISION"
 STANDING = "STANDING"
-EVENT = "EVENT#"
 ATTEMPTS = 5
 
 
@@ -86,6 +85,8 @@ def record_once(
         if recorded_before(credit_event.credit_event_id) is not None:
             return False
         stage = credit_repo.staged(credit_event)
+        if not stage.recording:
+            return False  # in the ledger already
         try:
             with (
                 translated(conflict=f"credit of {credit_event.agency_id} changed meanwhile"),
@@ -106,14 +107,10 @@ def record_once(
 
 
 def find_event(agency_id: str, credit_event_id: str) -> CreditEvent | None:
-    """An event of the agency's ledger by its id (one Query of the ledger's rows)."""
-    with translated():
-        rows = CreditRow.query(agency_id, CreditRow.sk.startswith(EVENT), consistent_read=True)
-        for row in rows:
-            document = row.document or {}
-            if document.get("credit_event_id") == credit_event_id:
-                return CreditEvent.model_validate(document)
-    return None
+    """An event of the agency's ledger by its id (the ledger's one Query)."""
+    return next(
+        (e for e in credit_repo.ledger(agency_id).events if e.credit_event_id == credit_event_id), None
+    )
 
 
 # Appeals.

@@ -303,9 +303,22 @@ class PurchaseRow(Model):
     by_due = PurchaseDueIndex()
 
 
+class CreditDueIndex(GlobalSecondaryIndex["CreditRow"]):
+    """Standings with a next due instant (an event starts or stops counting, a blacklist ends), in
+    the order they fall due: the daily task reads those due by now with one Query. Sparse: only a
+    standing with something still to come carries `due`."""
+
+    Meta = _index_meta("by-credit-due", KeysOnlyProjection())
+    due = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
 class CreditRow(Model):
-    """The credit ledger (信用记录): `EVENT#<recorded_at>#<id>` rows, append-only, and a `STANDING`
-    row per agency holding what enrollment and the long list read in one get."""
+    """The credit ledger (信用记录), one partition per agency: `EVENT#<occurred_at>#<id>` rows,
+    append-only (each with the standing it produced: `after`), `HISTORY#<instant>` rows for a score
+    that changed by itself (an event's date passed), and one `STANDING` row, rewritten with each
+    change conditioned on the `revision` read. The `RULES` partition holds the credit rules'
+    versions (`V#000001`). Nothing here is updated in place or deleted."""
 
     class Meta(_Meta):
         suffix = "credit"
@@ -315,6 +328,10 @@ class CreditRow(Model):
     sk = UnicodeAttribute(range_key=True)
     revision = NumberAttribute(null=True)
     document = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    due = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due_index = CreditDueIndex()
 
 
 class InboxUnreadIndex(GlobalSecondaryIndex["InboxRow"]):

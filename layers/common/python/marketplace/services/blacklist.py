@@ -114,7 +114,7 @@ def lift_if_over(agency_id: str, *, actor: str = SYSTEM, why: str = "") -> bool:
         previous = agencies_repo.find(agency_id, consistent=True)
         agency, transition, items = _restored(previous)
         lifted = event(
-            "BlacklistLifted",
+            "AgencyReadmitted",
             subject=agency_id,
             data={
                 "agency_id": agency_id,

@@ -6,7 +6,7 @@ source id). Serious dishonesty blacklists: `services.blacklist` expels the agenc
 from __future__ import annotations
 
 from marketplace.auth import Principal
-from marketplace.clock import local_today, stamp, utcnow
+from marketplace.clock import local_today
 from marketplace.domain.credit import CreditCause, CreditEvent, CreditEventKind, CreditSource
 from marketplace.domain.credit_actions import (
     ImportBatch,
@@ -18,7 +18,6 @@ from marketplace.domain.credit_actions import (
     RegulatorEventIn,
     date_problems,
     end_of,
-    event_points,
     import_event_id,
     points_problem,
     regulator_event_id,
@@ -64,33 +63,27 @@ def record_regulator_event(agency_id: str, body: RegulatorEventIn, by: Principal
         errors.append(FieldError("points", problem))
     if errors:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
-    kind = CreditEventKind(body.kind.value)
-    until = end_of(body.valid_until, tz) if body.valid_until else rules.valid_until(kind, occurred)
-    now = utcnow()
-    credit_event = CreditEvent(
-        credit_event_id=regulator_event_id(by.org_id or by.subject, body.decision_number, agency_id),
-        agency_id=agency_id,
-        source=CreditSource.regulator,
-        kind=kind,
-        points=event_points(body.kind, body.points, rules),
+    credit_event = credit_service.external_event(
+        CreditSource.regulator,
+        CreditEventKind(body.kind.value),
+        agency_id,
+        event_id=regulator_event_id(by.org_id or by.subject, body.decision_number, agency_id),
+        cause=CreditCause(type="decision", id=body.decision_number),
         reason=body.reason,
         basis=_with_link(body.basis, body.url),
-        cause=CreditCause(type="decision", id=body.decision_number),
-        occurred_at=stamp(occurred),
-        recorded_at=stamp(now),
-        valid_until=stamp(until),
-        rules_version=rules.version,
+        occurred_at=occurred,
+        points=body.points,
+        valid_until=end_of(body.valid_until, tz) if body.valid_until else None,
     )
     events = [credit_service.recorded(credit_event, actor=by.subject)]
     recorder = by.org_id if by.role == "regulator" else None
     new = repo.record_once(credit_event, events, recorded_by=recorder)
     if new:
         event_bus.flush(events)
-    else:
-        found = repo.find_event(agency_id, credit_event.credit_event_id)
-        if found is None:
-            raise NotFound(f"credit event {credit_event.credit_event_id} is being recorded; retry shortly")
-        credit_event = found
+    found = repo.find_event(agency_id, credit_event.credit_event_id)  # as the ledger holds it
+    if found is None:
+        raise NotFound(f"credit event {credit_event.credit_event_id} is being recorded; retry shortly")
+    credit_event = found
     if credit_event.kind == CreditEventKind.serious_dishonesty:
         blacklist.enforce(agency_id, credit_event, actor=by.subject, regulator_id=recorder)
     return new, credit_event
@@ -145,29 +138,23 @@ def _import_one(source: str, record: ImportRecord, agency_id: str | None, by: Pr
             source_id=record.source_id, outcome=ImportOutcome.unknown_agency, credit_event_id=event_id
         )
     tz = _timezone()
-    occurred = start_of(record.occurred, tz)
-    rules = credit_service.rules_in_force(occurred)
-    kind = CreditEventKind(record.kind.value)
-    until = end_of(record.valid_until, tz) if record.valid_until else rules.valid_until(kind, occurred)
-    credit_event = CreditEvent(
-        credit_event_id=event_id,
-        agency_id=agency_id,
-        source=CreditSource.imported,
-        kind=kind,
-        points=event_points(record.kind, record.points, rules),
+    credit_event = credit_service.external_event(
+        CreditSource.imported,
+        CreditEventKind(record.kind.value),
+        agency_id,
+        event_id=event_id,
+        cause=CreditCause(type="import", id=f"{source}/{record.source_id}"),
         reason=record.reason or f"{source}: {_KIND_WORDS[record.kind]}",
         basis=_with_link(record.basis, record.url),
-        cause=CreditCause(type="import", id=f"{source}/{record.source_id}"),
-        occurred_at=stamp(occurred),
-        recorded_at=stamp(utcnow()),
-        valid_until=stamp(until),
-        rules_version=rules.version,
+        occurred_at=start_of(record.occurred, tz),
+        points=record.points,
+        valid_until=end_of(record.valid_until, tz) if record.valid_until else None,
     )
     events = [credit_service.recorded(credit_event, actor=by.subject)]
     new = repo.record_once(credit_event, events)
     if new:
         event_bus.flush(events)
-    if kind == CreditEventKind.serious_dishonesty:
+    if credit_event.kind == CreditEventKind.serious_dishonesty:
         blacklist.enforce(agency_id, credit_event, actor=by.subject)
     return ImportedRecord(
         source_id=record.source_id,

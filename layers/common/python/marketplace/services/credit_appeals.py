@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marketplace.auth import Principal
 from marketplace.clock import stamp, utcnow
-from marketplace.domain.credit import CreditCause, CreditEvent, CreditEventKind, CreditSource
+from marketplace.domain.credit import CreditCause, CreditEvent, CreditEventKind
 from marketplace.domain.credit_actions import revocation_id
 from marketplace.domain.credit_appeals import APPEAL, Appeal, AppealDecision, AppealDecisionIn, AppealIn
 from marketplace.errors import Conflict, Forbidden, NotFound
@@ -82,21 +82,12 @@ def decide(credit_event_id: str, body: AppealDecisionIn, by: Principal) -> Appea
         original = repo.find_event(appeal.agency_id, credit_event_id)
         if original is None:
             raise NotFound(f"agency {appeal.agency_id} has no credit event {credit_event_id}")
-        revocation = CreditEvent(
-            credit_event_id=revocation_id(credit_event_id),
-            agency_id=appeal.agency_id,
-            source=CreditSource.platform,
-            kind=CreditEventKind.revocation,
-            points=-original.points,
+        revocation = credit_service.revocation(
+            original,
+            event_id=revocation_id(credit_event_id),
             reason=f"信用修复 credit repair: event {credit_event_id} revoked on appeal: {body.reasons}",
             basis=f"the admin's decision on the agency's appeal of {credit_event_id}",
             cause=CreditCause(type="appeal", id=credit_event_id, purchase_id=original.purchase_id),
-            occurred_at=stamp(now),
-            recorded_at=stamp(now),
-            valid_until=original.valid_until,
-            rules_version=credit_service.rules_in_force(now).version,
-            revokes=credit_event_id,
-            purchase_id=original.purchase_id,
         )
     decided = transition.apply(
         appeal,
