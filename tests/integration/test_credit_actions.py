@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import Api
 from tests.support.market import ITEM, Market, agency_id, open_market
-from tests.support.samples import agency_profile, sqs_record
+from tests.support.samples import agency_profile, certificate, sqs_record
+from tests.support.schemas import EVENTS_DIR
 
 REGULATOR = ("regulator", "RG-ENV")
 ENVIRONMENT = ("environment",)
@@ -358,14 +359,18 @@ def test_serious_dishonesty_blacklists_expels_every_item_and_lifts_by_itself(
         assert len(told) == 1 and told[0]["link"] == f"/agencies/{agency_id(1)}/credit", (role, told)
 
     # When the task runs before the period ends, Then nothing lifts
-    lift = app.handler_map["lift_blacklists"]
-    assert lift({}, None)["lifted"] == []
+    schedule = json.loads((EVENTS_DIR / "functions" / "lift_blacklists.schedule.json").read_text())
+
+    def lift(*_: Any) -> dict[str, Any]:
+        return dict(app.handler_map["lift_blacklists"](schedule, None))
+
+    assert lift()["lifted"] == []
 
     # When the period has ended and the task runs
     after = datetime.fromisoformat(until.replace("Z", "+00:00")) + timedelta(hours=1)
     market.clock.set(after)
-    assert lift({}, None)["lifted"] == [agency_id(1)]
-    assert lift({}, None)["lifted"] == []  # once
+    assert lift()["lifted"] == [agency_id(1)]
+    assert lift()["lifted"] == []  # once
     # Then its items are restored and it enrolls again
     profile = market.api.call("GET", f"/agencies/{agency_id(1)}").body
     assert profile["suspended_items"] == {}
@@ -391,5 +396,7 @@ def test_an_imported_serious_dishonesty_blacklists_too(coded: Market) -> None:
     assert until is not None
     refused = market.enroll(market.publish(), agency_id(2))
     assert refused.status == 403 and "blacklisted" in [r["code"] for r in refused.body["reasons"]]
-    extension = market.agency(agency_id(2)).post(f"/agencies/{agency_id(2)}/extensions", {"certificates": []})
-    assert extension.status in (403, 422)
+    renewed = {"certificates": [certificate(expires_on="2031-12-31")]}
+    extension = market.agency(agency_id(2)).post(f"/agencies/{agency_id(2)}/extensions", renewed)
+    assert extension.status == 403 and extension.body["reason"] == "blacklisted"
+    assert extension.body["until"] == until
