@@ -27,6 +27,8 @@ AREAS = (
     "enrollments",
     "results",
     "windows",
+    "credit",
+    "credit_tasks",
     "credit_actions",
     "blacklist",
 )

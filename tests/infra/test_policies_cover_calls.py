@@ -95,6 +95,7 @@ def test_the_scenario_calls_every_operation(api: Api) -> None:
 
 
 def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
+    from marketplace.repositories import credit
     from marketplace.services import calendar
 
     granted = policies.load()
@@ -111,6 +112,7 @@ def test_every_call_an_operation_makes_is_in_its_policy(api: Api) -> None:
     with on_clients(hooks):
         for name, step in steps:
             calendar.forget_cache()  # as a fresh execution environment would
+            credit.forget_rules_cache()
             recorder.calls.clear()
             reply = step()
             status = getattr(reply, "status", 200)

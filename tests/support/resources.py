@@ -11,7 +11,7 @@ import boto3
 
 from infra.definitions import table_specs
 from marketplace import auth
-from marketplace.repositories import directory, event_bus, letters
+from marketplace.repositories import credit, directory, event_bus, letters
 from marketplace.repositories.base import reset_connections
 from marketplace.repositories.tables import ALL_MODELS
 from marketplace.services import calendar
@@ -25,6 +25,7 @@ def create_all() -> None:
     event_bus.reset_client()
     auth.clear_key_cache()
     calendar.forget_cache()
+    credit.forget_rules_cache()
     settings = get_settings()
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
     for spec in table_specs():

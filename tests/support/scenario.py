@@ -12,6 +12,7 @@ from typing import Any
 
 import botocore.session
 
+from marketplace.services import credit as credit_service
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
 from tests.support.purchase_scenario import purchase_steps
@@ -92,6 +93,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
         *_notification_steps(api),
         *_letter_steps(api),
+        *_credit_steps(api),
         ("check_certificates", certificates),
         ("relay_outbox", relay),
     ]
@@ -150,6 +152,55 @@ def _letter_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("get_letter", fresh(lambda: api.call("GET", "/letters/L-SCENARIO-1"))),
         ("get_letter_html", fresh(lambda: api.call("GET", "/letters/L-SCENARIO-1/html"))),
         ("verify_letter", fresh(lambda: api.call("POST", "/letters/verify", envelope))),
+    ]
+
+
+def _credit_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """The public profile and events of an agency with one penalty recorded beforehand, the rules
+    read and a new version loaded, and the daily task a day after the penalty stopped counting."""
+    from datetime import timedelta
+
+    from app import app
+    from marketplace.clock import local_today, stamp, utcnow
+    from marketplace.domain.credit import CreditCause, CreditEvent
+    from marketplace.repositories import event_bus
+    from marketplace.repositories.base import reset_connections
+    from marketplace.repositories.tables import ALL_MODELS
+    from tests.support.market import clock_at
+
+    now = utcnow()
+    penalty = CreditEvent(
+        credit_event_id="c-scenario-1",
+        agency_id="AG-CREDIT-1",
+        source="regulator",
+        kind="penalty",
+        points=-10,
+        reason="未按规定公示收费标准",
+        basis="《中介服务收费管理办法》第十条",
+        cause=CreditCause(type="decision", id="RG-ENV-2026-001"),
+        occurred_at=stamp(now - timedelta(hours=1)),
+        recorded_at=stamp(now),
+        valid_until=stamp(now + timedelta(days=1)),
+        rules_version=1,
+    )
+    credit_service.record(penalty, actor="RG-ENV")
+    # Clients made by that setup are forgotten: each step's own are the ones the hooks see.
+    reset_connections(ALL_MODELS)
+    event_bus.reset_client()
+    admin = api.as_role("admin")
+    rules = {"effective_from": (local_today() + timedelta(days=30)).isoformat(), "blacklist_days": 730}
+
+    def expire() -> Any:
+        with clock_at(now + timedelta(days=2)):
+            return app.handler_map["expire_credit"](_schedule("expire_credit"), None)
+
+    return [
+        ("get_agency_credit", lambda: api.call("GET", "/agencies/AG-CREDIT-1/credit")),
+        ("get_agency_credit", lambda: api.call("GET", "/agencies/AG-NO-RECORD/credit")),
+        ("list_agency_credit_events", lambda: api.call("GET", "/agencies/AG-CREDIT-1/credit/events?limit=5")),
+        ("get_credit_rules", lambda: api.call("GET", "/credit/rules")),
+        ("load_credit_rules", lambda: admin.put("/credit/rules", rules)),
+        ("expire_credit", expire),
     ]
 
 

@@ -503,6 +503,17 @@ def _credit(e: _Event) -> _Told:
     )
 
 
+def _credit_level(e: _Event) -> _Told:
+    before = e.optional("previous_level")
+    text = f"信用分 {e.number('score')}，等级 {before + ' → ' if before else ''}{e.text('level')}（记录到期后重新计算）。"
+    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
+
+
+def _blacklist_lifted(e: _Event) -> _Told:
+    text = f"黑名单期限已于 {e.text('blacklisted_until')} 届满，限制自动解除。"
+    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "黑名单已解除", text)])
+
+
 def _credit_page(e: _Event) -> str:
     return f"/agencies/{e.text('agency_id')}/credit"
 
@@ -529,7 +540,7 @@ def _readmitted(e: _Event) -> _Told:
     agency = e.text("agency_id")
     items = "、".join(e.ids("items")) or "无"
     text = f"机构 {agency} 的黑名单已解除（{e.reasons('reason')}），恢复的服务事项：{items}。"
-    title = f"黑名单已解除：{agency}"
+    title = f"服务事项已恢复（黑名单解除）：{agency}"
     return _Told(_credit_page(e), [Notice(r, title, text) for r in (e.agency(), ADMINS)])
 
 
@@ -598,6 +609,8 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "PurchaseEscalated": _escalated,
     "PurchaseFlagged": _flagged,
     "CreditEventRecorded": _credit,
+    "CreditLevelChanged": _credit_level,
+    "BlacklistLifted": _blacklist_lifted,
     "AgencyBlacklisted": _blacklisted,
     "AgencyReadmitted": _readmitted,
     "CreditAppealFiled": _appeal_filed,

@@ -193,10 +193,16 @@ def recorded(credit_event: CreditEvent, *, actor: str) -> DomainEvent:
 
 
 def _field_errors(exc: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(".".join(str(p) for p in e["loc"]) or "body", e["msg"].removeprefix("Value error, "))
-        for e in exc.errors()
-    ]
+    """Each error at its field; the rules' own checks name theirs first ("points: ...")."""
+    found = []
+    for e in exc.errors():
+        message = e["msg"].removeprefix("Value error, ")
+        where = ".".join(str(p) for p in e["loc"])
+        named, _, rest = message.partition(": ")
+        if not where and named in CreditRules.model_fields:
+            where, message = named, rest
+        found.append(FieldError(where or "body", message))
+    return found
 
 
 @dataclass(frozen=True)
