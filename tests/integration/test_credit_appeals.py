@@ -87,6 +87,20 @@ def test_the_agency_appeals_once_and_the_admin_revokes_with_a_compensating_event
     assert entry["link"] == f"/agencies/{agency_id(1)}/credit"
     public = market.api.call("GET", f"/credit/events/{event_id}/appeal").body
     assert public["status"] == "revoked" and public["revocation_event_id"] == revocation_id
+    # and the public credit profile shows the appeal with its decision, and the revocation
+    profile = market.api.call("GET", f"/agencies/{agency_id(1)}/credit").body
+    (shown,) = profile["appeals"]
+    assert (shown["credit_event_id"], shown["status"], shown["reasons"]) == (
+        event_id,
+        "revoked",
+        APPEAL["reasons"],
+    )
+    assert shown["decision_reasons"] == decision["reasons"] and shown["revocation_event_id"] == revocation_id
+    assert profile["score"] == 100
+    assert {e["credit_event_id"]: e["kind"] for e in profile["events"]} == {
+        event_id: "penalty",
+        revocation_id: "revocation",
+    }
 
 
 def test_an_upheld_event_stays(market: Market) -> None:
