@@ -29,6 +29,8 @@ AREAS = (
     "windows",
     "credit",
     "credit_tasks",
+    "credit_actions",
+    "blacklist",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -15,6 +15,7 @@ import botocore.session
 from marketplace.services import credit as credit_service
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
+from tests.support.credit_actions_scenario import credit_action_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
@@ -94,6 +95,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_notification_steps(api),
         *_letter_steps(api),
         *_credit_steps(api),
+        *credit_action_steps(api),
         ("check_certificates", certificates),
         ("relay_outbox", relay),
     ]

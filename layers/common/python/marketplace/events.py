@@ -50,6 +50,10 @@ EVENT_TYPES = (
     "CreditRulesLoaded",
     "CreditLevelChanged",
     "BlacklistLifted",
+    "AgencyBlacklisted",
+    "AgencyReadmitted",
+    "CreditAppealFiled",
+    "CreditAppealDecided",
 )
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
+from marketplace.domain.credit import CreditLevel
 from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel, revised
@@ -67,6 +68,12 @@ AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
             (state, "expel", SUPERVISORS, A.expelled)
             for state in (A.admitted, A.suspended, A.applying, A.returned)
         ),
+        # Serious dishonesty blacklists (黑名单): every item is expelled (清退) for the rules' period;
+        # the lifting task restores them when it ends (or when an appeal revokes the finding).
+        (A.admitted, "blacklist", (SYSTEM,), A.admitted),
+        (A.suspended, "blacklist", (SYSTEM,), A.suspended),
+        (A.admitted, "lift_blacklist", (SYSTEM,), A.admitted),
+        (A.suspended, "lift_blacklist", (SYSTEM,), A.suspended),
         (A.suspended, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate_applicant", ("admin",), A.returned),  # expelled before admission
@@ -521,6 +528,8 @@ class AgencySummary(Model):
     offering: Offering | None = None
     item_suspended: bool | None = None
     status_reason: str = Field(default="", description="why it is suspended or expelled")
+    credit_level: CreditLevel | None = Field(default=None, description="the credit level (A-D) today")
+    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until this instant")
 
 
 # The organisation's users.

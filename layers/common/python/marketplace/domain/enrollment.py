@@ -17,9 +17,13 @@ from marketplace.domain.purchases import Purchase
 class Refusal:
     code: str
     message: str
+    until: str | None = None  # a refusal that ends by itself (the blacklist): when
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        found = {"code": self.code, "message": self.message}
+        if self.until is not None:
+            found["until"] = self.until
+        return found
 
 
 def refusals(
@@ -68,7 +72,12 @@ def refusals(
     if excluded is not None:
         found.append(Refusal("excluded", f"the owner excluded the agency (回避): {excluded.reason}"))
     if standing.blacklisted(now):
-        found.append(Refusal("blacklisted", f"agency is blacklisted until {standing.blacklisted_until}"))
+        until = standing.blacklisted_until
+        found.append(
+            Refusal(
+                "blacklisted", f"agency is blacklisted (黑名单) for serious dishonesty until {until}", until
+            )
+        )
     elif standing.level(rules, now) == CreditLevel.D:
         found.append(Refusal("credit_level", "agencies at credit level D cannot enroll"))
     return found

@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
+from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
 
@@ -46,7 +47,10 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "`POST /agencies/{id}/suspension`, `/expulsion` and `/reinstatement`; an agency expelled "
         "before it was ever admitted is reinstated as `returned` (`reinstate_applicant`) and may "
         "apply again. `suspend_items` is the daily certificate check suspending the items an "
-        "expired certificate no longer supports.",
+        "expired certificate no longer supports. `blacklist` expels every item for the blacklist "
+        "period when serious dishonesty is recorded (a regulator's finding or an imported one); "
+        "`lift_blacklist` restores them when the period ends (the `lift_blacklists` task) or an "
+        "appeal revokes the finding.",
     ),
     (
         SUBMISSION,
@@ -56,6 +60,14 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "approval (which admits an applying agency, or puts a change in force), `return` with a "
         "rejection. Expelling the agency returns its submission under review "
         "(`close_on_expulsion`).",
+    ),
+    (
+        APPEAL,
+        "Credit repair (信用修复): the agency appeals an event of its own ledger, once "
+        "(`POST /credit/events/{id}/appeal`: `filed`); the admin decides "
+        "(`POST /credit/events/{id}/appeal/decision`): `uphold` keeps the event, `revoke` records a "
+        "compensating `revocation` event of the negated points (the event is never edited). Both are "
+        "public on the agency's credit profile.",
     ),
 )
 

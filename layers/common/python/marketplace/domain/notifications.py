@@ -50,6 +50,10 @@ def agency_inbox(agency_id: str) -> str:
     return f"agency:{agency_id}"
 
 
+def regulator_inbox(regulator_id: str) -> str:
+    return f"regulator:{regulator_id}"
+
+
 def inbox_of(role: str, org_id: str) -> str:
     """The inbox a caller reads: admins share one; everyone else reads its organisation's in its
     role. Nothing makes owner and agency ids disjoint (a department may buy and regulate): an inbox
@@ -511,6 +515,57 @@ def _blacklist_lifted(e: _Event) -> _Told:
     return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "黑名单已解除", text)])
 
 
+def _credit_page(e: _Event) -> str:
+    return f"/agencies/{e.text('agency_id')}/credit"
+
+
+def _regulator(e: _Event) -> list[str]:
+    regulator = e.optional("regulator_id")
+    return [regulator_inbox(regulator)] if regulator else []
+
+
+def _blacklisted(e: _Event) -> _Told:
+    agency, until = e.text("agency_id"), e.local_time("until")
+    items = "、".join(e.ids("items")) or "无"
+    text = (
+        f"因严重失信（{e.reasons('reason')}；依据：{e.reasons('basis')}），"
+        f"机构 {agency} 被列入黑名单至 {until}，"
+        f"期间不得报名、申请入驻或变更，已清退的服务事项：{items}。期满自动解除。"
+    )
+    title = f"列入黑名单：{agency}"
+    recipients = [e.agency(), ADMINS, *_regulator(e)]
+    return _Told(_credit_page(e), [Notice(r, title, text) for r in recipients])
+
+
+def _readmitted(e: _Event) -> _Told:
+    agency = e.text("agency_id")
+    items = "、".join(e.ids("items")) or "无"
+    text = f"机构 {agency} 的黑名单已解除（{e.reasons('reason')}），恢复的服务事项：{items}。"
+    title = f"服务事项已恢复（黑名单解除）：{agency}"
+    return _Told(_credit_page(e), [Notice(r, title, text) for r in (e.agency(), ADMINS)])
+
+
+def _appeal_filed(e: _Event) -> _Told:
+    agency, credit_event = e.text("agency_id"), e.text("credit_event_id")
+    points = e.number("points")
+    text = f"机构 {agency} 对信用记录 {credit_event}（{points:+d} 分）申请信用修复：{e.reasons('reasons')}。"
+    title = f"信用修复申请：{agency}"
+    notices = [Notice(ADMINS, title, text + "请处理。")]
+    notices += [Notice(r, title, text) for r in _regulator(e)]
+    return _Told(f"/credit/events/{credit_event}/appeal", notices)
+
+
+def _appeal_decided(e: _Event) -> _Told:
+    credit_event = e.text("credit_event_id")
+    if e.text("decision") == "revoke":
+        outcome = f"信用记录 {credit_event} 已撤销（以抵销记录 {e.text('revocation_event_id')} 冲正）"
+    else:
+        outcome = f"信用记录 {credit_event} 维持"
+    text = f"{outcome}：{e.reasons('reasons')}。"
+    title = f"信用修复决定：{credit_event}"
+    return _Told(_credit_page(e), [Notice(r, title, text) for r in (e.agency(), *_regulator(e))])
+
+
 # --- Agencies -----------------------------------------------------------------------------------
 
 
@@ -557,6 +612,10 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "CreditEventRecorded": _credit,
     "CreditLevelChanged": _credit_level,
     "BlacklistLifted": _blacklist_lifted,
+    "AgencyBlacklisted": _blacklisted,
+    "AgencyReadmitted": _readmitted,
+    "CreditAppealFiled": _appeal_filed,
+    "CreditAppealDecided": _appeal_decided,
     "AgencyAdmitted": _to_agency(
         lambda e: "入驻申请已通过",
         lambda e: f"{e.text('name')} 已入驻，可承接事项：{'、'.join(e.ids('items'))}。",

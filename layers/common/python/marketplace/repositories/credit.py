@@ -167,6 +167,7 @@ class Ledger:
     standing: CreditStanding | None
     events: list[CreditEvent] = field(default_factory=list)
     points: list[ScorePoint] = field(default_factory=list)
+    others: list[CreditRow] = field(default_factory=list)
 
     @property
     def revision(self) -> int:
@@ -219,6 +220,8 @@ def ledger(agency_id: str) -> Ledger:
             elif row.sk.startswith(HISTORY):
                 point = ScorePoint.model_validate(row.document)
                 ordered.append((point.at, int(row.revision or 0), point))
+            else:  # rows other modules keep in the partition (appeals: repositories.credit_actions)
+                found.others.append(row)
     found.points = [p for _, _, p in sorted(ordered, key=lambda o: (o[0], o[1]))]
     return found
 

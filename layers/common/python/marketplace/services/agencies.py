@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import ValidationError as PydanticValidationError
 
 from marketplace.auth import Principal
-from marketplace.clock import iso, local_today, utcnow
+from marketplace.clock import iso, local_today, stamp, utcnow
 from marketplace.domain.agencies import (
     AGENCY,
     SUBMISSION,
@@ -29,11 +29,13 @@ from marketplace.domain.agencies import (
     slots_of_reviewer,
 )
 from marketplace.domain.catalogue import ItemStatus, describe, in_force
+from marketplace.domain.credit import CreditLevel
 from marketplace.domain.model import revised
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.events import DomainEvent, event
 from marketplace.repositories import agencies as repo
 from marketplace.repositories import catalogue as catalogue_repo
+from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.services.calendar import working_calendar
 from marketplace.settings import get_settings
@@ -143,9 +145,38 @@ def _submitted_event(submission: Submission, name: str, by: Principal) -> Domain
     )
 
 
+def _require_credit(agency_id: str, doing: str) -> None:
+    """A blacklisted agency (黑名单) or one at credit level D may not apply, change or extend: a
+    403 whose `reason` a client acts on (`blacklisted`, with `until`; `credit_level`)."""
+    now = utcnow()
+    standing = credit_repo.standings([agency_id])[agency_id]
+    at = stamp(now)
+    if standing.blacklisted(at):
+        until = standing.blacklisted_until
+        message = f"agency {agency_id} is blacklisted (黑名单) until {until}: it may not {doing}"
+        raise Forbidden(
+            message,
+            reason="blacklisted",
+            until=until,
+            reasons=[{"code": "blacklisted", "message": message, "until": until}],
+        )
+    rules = credit_repo.rules_in_force(now)
+    if standing.level(rules, at) == CreditLevel.D:
+        message = (
+            f"agency {agency_id} is at credit level D (score {standing.score(rules, at)}): it may not {doing}"
+        )
+        raise Forbidden(
+            message,
+            reason="credit_level",
+            level=CreditLevel.D.value,
+            reasons=[{"code": "credit_level", "message": message, "level": CreditLevel.D.value}],
+        )
+
+
 def apply(profile: AgencyProfile, by: Principal, note: str = "") -> Submission:
     """An agency applies for admission, or resubmits an application that was returned."""
     agency_id = by.org_id
+    _require_credit(agency_id, "apply for admission")
     current = repo.find(agency_id, consistent=True)
     now = iso(utcnow())
     if current is None:
@@ -198,6 +229,7 @@ def _require_own(agency_id: str, by: Principal) -> None:
 def request_change(agency_id: str, profile: AgencyProfile, by: Principal, note: str) -> Submission:
     """A change (变更): the admitted record stays in force until the change is approved."""
     _require_own(agency_id, by)
+    _require_credit(agency_id, "change its record")
     current = repo.get(agency_id, consistent=True)
     _require_serving(current)
     _same_legal_entity(current, profile)
@@ -210,6 +242,7 @@ def request_extension(
     """An extension (延期): renewed certificates replace those with the same number (or are added),
     reviewed like a change."""
     _require_own(agency_id, by)
+    _require_credit(agency_id, "extend its record")
     current = repo.get(agency_id, consistent=True)
     _require_serving(current)
     assert current.record is not None
@@ -539,6 +572,11 @@ def get_agency(agency_id: str) -> Agency:
     return repo.get(agency_id)
 
 
+def regulates(agency: Agency, by: Principal) -> bool:
+    """Whether `by` is a regulator whose industries the agency offers (or applies to offer) items of."""
+    return by.role == "regulator" and _regulates(agency, by)
+
+
 def may_see_private(agency: Agency, viewer: Principal | None) -> bool:
     """Personal data is for the agency itself, the admin and the regulators of its industries;
     never for the public."""
@@ -579,6 +617,27 @@ def directory(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[AgencySummary], str | None]:
-    return repo.list_agencies(
+    entries, next_cursor = repo.list_agencies(
         item_code=item_code, region=region, status=status, keyword=keyword, limit=limit, cursor=cursor
     )
+    return with_credit(entries), next_cursor
+
+
+def with_credit(entries: list[AgencySummary]) -> list[AgencySummary]:
+    """Each entry with its credit level and blacklist: the page's standings in one BatchGetItem."""
+    if not entries:
+        return entries
+    now = utcnow()
+    at, rules = stamp(now), credit_repo.rules_in_force(now)
+    standings = credit_repo.standings(list(dict.fromkeys(e.agency_id for e in entries)))
+    shown = []
+    for entry in entries:
+        standing = standings[entry.agency_id]
+        shown.append(
+            revised(
+                entry,
+                credit_level=standing.level(rules, at),
+                blacklisted_until=standing.blacklisted_until if standing.blacklisted(at) else None,
+            )
+        )
+    return shown

@@ -33,12 +33,14 @@ from marketplace.domain.credit import (
     compute_standing,
     revocation_of,
 )
+from marketplace.domain.credit_appeals import Appeal
 from marketplace.domain.model import Model
 from marketplace.errors import Conflict, FieldError, ValidationFailed, invalid
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
+from marketplace.repositories.credit_actions import appeals_from
 
 logger = logging.getLogger("marketplace.credit")
 EXTERNAL_KINDS = frozenset(
@@ -377,6 +379,10 @@ class CreditProfile(Model):
     evaluations: list[EvaluationAverage]
     history: list[ScorePoint] = Field(description="the score over time: each change, oldest first")
     events: list[ProfileEvent] = Field(description="every event, the latest to occur first")
+    appeals: list[Appeal] = Field(
+        default_factory=list,
+        description="credit repair (信用修复): each appeal and its decision, oldest first",
+    )
 
 
 def _link(e: CreditEvent) -> str | None:
@@ -445,6 +451,7 @@ def profile(agency_id: str) -> CreditProfile:
         ],
         history=changes(found.points),
         events=[profile_event(e, now, revokers.get(e.credit_event_id)) for e in events],
+        appeals=appeals_from(found.others),
     )
 
 
