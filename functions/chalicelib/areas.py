@@ -31,6 +31,8 @@ AREAS = (
     "credit_tasks",
     "credit_actions",
     "blacklist",
+    "contracts",
+    "contract_deadlines",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

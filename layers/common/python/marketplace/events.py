@@ -54,6 +54,12 @@ EVENT_TYPES = (
     "AgencyReadmitted",
     "CreditAppealFiled",
     "CreditAppealDecided",
+    "ContractTemplatePublished",
+    "ContractRegistered",
+    "ContractSigned",
+    "ContractRefused",
+    "ContractReminder",
+    "ContractEscalated",
 )
 
 
