@@ -27,6 +27,7 @@ AREAS = (
     "enrollments",
     "results",
     "windows",
+    "performance",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

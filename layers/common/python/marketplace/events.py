@@ -47,6 +47,11 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
+    # Performance and evaluation (domain/performance.py).
+    "DeliveryReported",
+    "DeliveryDisputed",
+    "PurchaseCompleted",
+    "EvaluationRecorded",
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.lifecycle import Lifecycle, markdown
+from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
 
 LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
@@ -22,7 +23,11 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "window's tasks (the purchase's Step Functions execution, or the sweeper). `confirm` and "
         "`accept` record one party's confirmation; `conclude` is the second of the two "
         "(`POST .../confirmation` or `POST .../acceptance`), which confirms the purchase. "
-        "`abandon_last` is an abandonment with no reserve left to move up.",
+        "`abandon_last` is an abandonment with no reserve left to move up. After the contract: "
+        "`deliver` is the agency's `POST /purchases/{id}/delivery`; `complete` and `dispute` are "
+        "the owner's `POST /purchases/{id}/completion`; `complete_by_silence` is the daily task "
+        "completing a delivery whose window passed; `evaluate` (the owner) and `rate_output` (the "
+        "item's regulator) are `POST /purchases/{id}/evaluations`.",
     ),
     (
         RESULT,
@@ -30,6 +35,14 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "agency picked yet), then whether the owner confirmed and the selected agency accepted, "
         "and `lapsed` when the last agency abandoned. An abandonment moves the first reserve that "
         "may still take part up, with a fresh window (`awaiting`).",
+    ),
+    (
+        DELIVERY,
+        "A delivery starts `reported` with the contracted agency's first report "
+        "(`POST /purchases/{id}/delivery`). The owner's `POST /purchases/{id}/completion` accepts "
+        "it (`accept`) or disputes it with reasons (`dispute`) within the configured working days "
+        "(`RULE_COMPLETION_WORKING_DAYS`); after them the scheduled task accepts it "
+        "(`accept_by_silence`, recorded as such). A disputed delivery is reported again (`report`).",
     ),
     (
         ENROLLMENT,

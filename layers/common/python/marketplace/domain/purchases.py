@@ -16,6 +16,7 @@ from marketplace.clock import stamp
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.regions import DIVISION_PATTERN
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
@@ -217,6 +218,11 @@ class Purchase(PurchaseRequest):
     credit_scores: dict[str, int] = Field(
         default_factory=dict, description="credit best-value: each eligible agency's score, fixed at closing"
     )
+    # Performance (履约) and evaluation: domain/performance.py.
+    contracted_at: str | None = Field(
+        default=None, description="the contract's signature: the promised time limit counts from it"
+    )
+    performance: PerformanceSummary | None = None
 
     def is_owned_by(self, org_id: str) -> bool:
         return self.owner_id == org_id
@@ -254,6 +260,7 @@ class PurchasePublic(Model):
     letter_id: str | None
     reannounces: str | None
     reannounced_as: str | None
+    performance: PerformanceSummary | None = None
 
 
 PUBLIC_STATUSES = {
@@ -263,6 +270,10 @@ PUBLIC_STATUSES = {
     PurchaseStatus.selecting,
     PurchaseStatus.selected,
     PurchaseStatus.confirmed,
+    # After the award: public with its delivery, completion and evaluations (domain/performance.py).
+    PurchaseStatus.contracted,
+    PurchaseStatus.completed,
+    PurchaseStatus.evaluated,
 }
 
 
@@ -311,6 +322,7 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
 # Lifecycles (docs/lifecycles.md is generated from these tables).
 
 OWNER, AGENCY, ADMIN = ("owner",), ("agency",), ("admin",)
+REGULATOR = ("regulator",)
 BY_SYSTEM = (SYSTEM,)
 P = PurchaseStatus
 
@@ -349,6 +361,15 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.selected, "abandon_last", AGENCY, P.failed),  # no reserve remains
         (P.confirmed, "issue_letter", BY_SYSTEM, P.confirmed),
         (P.failed, "reannounce", OWNER, P.failed),
+        # Performance and evaluation (domain/performance.py): the delivery's own table says which
+        # report or decision it allows; the purchase's says when.
+        (P.contracted, "deliver", AGENCY, P.contracted),
+        (P.contracted, "dispute", OWNER, P.contracted),
+        (P.contracted, "complete", OWNER, P.completed),
+        (P.contracted, "complete_by_silence", BY_SYSTEM, P.completed),
+        (P.completed, "evaluate", OWNER, P.evaluated),
+        (P.completed, "rate_output", REGULATOR, P.completed),
+        (P.evaluated, "rate_output", REGULATOR, P.evaluated),
     ],
 )
 
