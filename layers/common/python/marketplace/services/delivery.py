@@ -65,6 +65,13 @@ def contracted_agency(purchase: Purchase) -> str:
     return result.selected_agency
 
 
+def signed_at(purchase: Purchase) -> str:
+    """When the contract was signed: the promised time limit counts from it."""
+    if purchase.contracted_at is None:
+        raise Conflict(f"purchase {purchase.purchase_id} has no signed contract on record")
+    return purchase.contracted_at
+
+
 def _time_limit(agency_id: str, item_code: str) -> int | None:
     """The time limit (working days) the agency's offering for the item promises, from its record
     in force; None when the record no longer offers the item."""
@@ -132,11 +139,10 @@ def report(purchase_id: str, body: DeliveryReport, by: Principal) -> Delivery:
             if existing is not None
             else None
         )
-        if purchase.contracted_at is None:
-            raise Conflict(f"purchase {purchase_id} has no signed contract on record")
+        contracted_at = signed_at(purchase)
         now_at = utcnow()
         now = stamp(now_at)
-        timing = _timing(purchase, agency_id, purchase.contracted_at, now_at)
+        timing = _timing(purchase, agency_id, contracted_at, now_at)
         already_late = existing is not None and existing.late_recorded
         record_late = timing.late and not already_late
         fields: dict[str, Any] = {
@@ -145,7 +151,7 @@ def report(purchase_id: str, body: DeliveryReport, by: Principal) -> Delivery:
             "file_sha256": body.file_sha256,
             "file_ref": body.file_ref,
             "reported_at": now,
-            "contracted_at": purchase.contracted_at,
+            "contracted_at": contracted_at,
             "time_limit_working_days": timing.time_limit,
             "promised_by": timing.promised_by,
             "working_days_taken": timing.taken,
