@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marketplace.clock import stamp, utcnow
@@ -88,3 +89,63 @@ def credit_events(agency: str, kind: str | None = None) -> list[dict[str, Any]]:
         if row.document and "credit_event_id" in row.document
     ]
     return [e for e in found if kind is None or e["kind"] == kind]
+
+
+def performance_steps(api: Any, ids: dict[str, str], *, owner_id: str) -> list[tuple[str, Any]]:
+    """The scenario's steps after the award (tests/support/scenario.py), on the purchase the purchase
+    steps confirmed (`ids["random"]`): delivery, a dispute, the delivery again, completion by the
+    owner's silence (the task, past the window), both evaluations, the public list. The clock is
+    fixed after the scenario's week and restored by the last step."""
+    from app import app
+    from marketplace.clock import FixedClock, get_clock, parse_iso, use_clock
+    from tests.support.schemas import EVENTS_DIR
+
+    owner = api.as_role("owner", owner_id)
+    regulator = api.as_role("regulator", "RG-ENV", industries=("environment",))
+    clock = FixedClock(datetime(2026, 12, 14, 2, 0, tzinfo=UTC))
+    previous = get_clock()
+    reported: dict[str, str] = {}
+
+    def path(suffix: str) -> str:
+        return f"/purchases/{ids['random']}{suffix}"
+
+    def winner() -> Any:
+        return api.as_role("agency", owner.get(path("")).body["result"]["selected_agency"])
+
+    def first_delivery() -> Any:
+        use_clock(clock)
+        _sign(ids["random"])  # stands in for the contract's signature until its routes are in
+        return winner().post(path("/delivery"), REPORT)
+
+    def delivery_again() -> Any:
+        reply = winner().post(path("/delivery"), {**REPORT, "report_number": "HP-2026-0042-R1"})
+        reported["deadline"] = reply.body["completion_deadline"]
+        return reply
+
+    def silence() -> Any:
+        clock.set(parse_iso(reported["deadline"]) + timedelta(seconds=1))
+        event = json.loads(
+            (EVENTS_DIR / "functions" / "complete_silent_deliveries.schedule.json").read_text()
+        )
+        result = app.handler_map["complete_silent_deliveries"](event, None)
+        assert result["completed"] == [ids["random"]], result
+        return result
+
+    def listed() -> Any:
+        try:
+            return api.call("GET", path("/evaluations"))
+        finally:
+            use_clock(previous)
+
+    return [
+        ("report_delivery", first_delivery),
+        (
+            "decide_completion",
+            lambda: owner.post(path("/completion"), {"decision": "dispute", "reasons": "缺数据"}),
+        ),
+        ("report_delivery", delivery_again),
+        ("complete_silent_deliveries", silence),
+        ("evaluate_purchase", lambda: owner.post(path("/evaluations"), OWNER_RATINGS)),
+        ("evaluate_purchase", lambda: regulator.post(path("/evaluations"), {"output_quality": 4})),
+        ("list_evaluations", listed),
+    ]
