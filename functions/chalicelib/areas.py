@@ -27,6 +27,8 @@ AREAS = (
     "enrollments",
     "results",
     "windows",
+    "contracts",
+    "contract_deadlines",
     "performance",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketplace.clock import stamp, utcnow
 from tests.support.market import Market, agency_id
 
 # Monday 7 December 2026, 10:00 in Hangzhou: the contract is signed.
@@ -34,34 +33,21 @@ def contracted(market: Market, *, signed: datetime = SIGNED) -> tuple[str, str]:
     """A purchase whose contract the agency signed at `signed` (the clock is left there)."""
     purchase_id, winner = confirmed(market)
     market.clock.set(signed)
-    _sign(purchase_id)
+    _sign(market, purchase_id, winner)
     assert market.purchase(purchase_id)["status"] == "contracted"
     return purchase_id, winner
 
 
-def _sign(purchase_id: str) -> None:
-    """The purchase's table's confirmed → contracted row, applied through the purchases repository
-    (the contract routes belong to another change; this stands in for their signature)."""
-    from marketplace.domain.lifecycle import Transition
-    from marketplace.domain.purchases import PURCHASE, PurchaseStatus
-    from marketplace.repositories import purchases as repo
-
-    row = next(
-        (
-            r
-            for r in PURCHASE.rows
-            if r.source == PurchaseStatus.confirmed and r.target == PurchaseStatus.contracted
-        ),
-        None,
+def _sign(market: Market, purchase_id: str, winner: str) -> None:
+    """The owner registers an uploaded contract and the agency countersigns it, through the
+    contract routes."""
+    upload = {"upload": {"file_ref": "OA-2026-0042.pdf", "sha256": "ab" * 32}, "amount_yuan": "150000.00"}
+    registered = market.owner.post(f"/purchases/{purchase_id}/contract", upload)
+    assert registered.status == 201, registered.body
+    signed = market.agency(winner).post(
+        f"/purchases/{purchase_id}/contract/signature", {"decision": "accept"}
     )
-    if row is None:  # until the contract's rows are in the table
-        row = Transition(
-            PurchaseStatus.confirmed, "sign_contract", ("agency",), PurchaseStatus.contracted, PURCHASE
-        )
-    purchase = repo.get(purchase_id, consistent=True)
-    now = stamp(utcnow())
-    changed = row.apply(purchase, contracted_at=now, updated_at=now)
-    repo.save(changed, [], conflict="changed meanwhile", transition=row)
+    assert signed.status == 200 and signed.body["status"] == "contracted", signed.body
 
 
 def delivered(market: Market, purchase_id: str, winner: str) -> dict[str, Any]:
@@ -93,9 +79,9 @@ def credit_events(agency: str, kind: str | None = None) -> list[dict[str, Any]]:
 
 def performance_steps(api: Any, ids: dict[str, str], *, owner_id: str) -> list[tuple[str, Any]]:
     """The scenario's steps after the award (tests/support/scenario.py), on the purchase the purchase
-    steps confirmed (`ids["random"]`): delivery, a dispute, the delivery again, completion by the
-    owner's silence (the task, past the window), both evaluations, the public list. The clock is
-    fixed after the scenario's week and restored by the last step."""
+    and contract steps contracted (`ids["random"]`): delivery, a dispute, the delivery again,
+    completion by the owner's silence (the task, past the window), both evaluations, the public
+    list. The clock is fixed after the scenario's week and restored by the last step."""
     from app import app
     from marketplace.clock import FixedClock, get_clock, parse_iso, use_clock
     from tests.support.schemas import EVENTS_DIR
@@ -113,8 +99,7 @@ def performance_steps(api: Any, ids: dict[str, str], *, owner_id: str) -> list[t
         return api.as_role("agency", owner.get(path("")).body["result"]["selected_agency"])
 
     def first_delivery() -> Any:
-        use_clock(clock)
-        _sign(ids["random"])  # stands in for the contract's signature until its routes are in
+        use_clock(clock)  # the contract steps signed the purchase's contract earlier
         return winner().post(path("/delivery"), REPORT)
 
     def delivery_again() -> Any:

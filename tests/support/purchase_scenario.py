@@ -14,6 +14,7 @@ from marketplace.clock import FixedClock, get_clock, parse_iso, use_clock
 from marketplace.repositories.base import reset_connections
 from marketplace.repositories.tables import ALL_MODELS
 from tests.conftest import Api
+from tests.support.contract_scenario import contract_steps
 from tests.support.market import AFTER_DEADLINE, OPENS, admit, purchase_request
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -147,6 +148,7 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
                 {"purchase_id": ids["best"], "error": {"Error": "X"}}, None
             ),
         ),
+        *contract_steps(api, owner_id, item, ids, clock),
         (
             "check_confirmation",
             finish(at(lambda: after_confirmation_deadline("best"), task("check_confirmation", "best"))),

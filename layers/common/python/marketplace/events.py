@@ -47,6 +47,12 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
+    "ContractTemplatePublished",
+    "ContractRegistered",
+    "ContractSigned",
+    "ContractRefused",
+    "ContractReminder",
+    "ContractEscalated",
     # Performance and evaluation (domain/performance.py).
     "DeliveryReported",
     "DeliveryDisputed",

@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
+from marketplace.domain.contracts import CONTRACT
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
@@ -23,11 +24,15 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "window's tasks (the purchase's Step Functions execution, or the sweeper). `confirm` and "
         "`accept` record one party's confirmation; `conclude` is the second of the two "
         "(`POST .../confirmation` or `POST .../acceptance`), which confirms the purchase. "
-        "`abandon_last` is an abandonment with no reserve left to move up. After the contract: "
-        "`deliver` is the agency's `POST /purchases/{id}/delivery`; `complete` and `dispute` are "
-        "the owner's `POST /purchases/{id}/completion`; `complete_by_silence` is the daily task "
-        "completing a delivery whose window passed; `evaluate` (the owner) and `rate_output` (the "
-        "item's regulator) are `POST /purchases/{id}/evaluations`.",
+        "`abandon_last` is an abandonment with no reserve left to move up. "
+        "`register_contract` is `POST /purchases/{id}/contract`; `sign_contract` and `refuse_contract` "
+        "are `POST /purchases/{id}/contract/signature`; `remind_contract` and `escalate_contract` are "
+        "the hourly contract task (reminders 7 and 1 days before the contract deadline, the admin told "
+        "once at it). After the contract: `deliver` is the agency's `POST /purchases/{id}/delivery`; "
+        "`complete` and `dispute` are the owner's `POST /purchases/{id}/completion`; "
+        "`complete_by_silence` is the hourly task completing a delivery whose window passed; "
+        "`evaluate` (the owner) and `rate_output` (the item's regulator) are "
+        "`POST /purchases/{id}/evaluations`.",
     ),
     (
         RESULT,
@@ -35,6 +40,15 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "agency picked yet), then whether the owner confirmed and the selected agency accepted, "
         "and `lapsed` when the last agency abandoned. An abandonment moves the first reserve that "
         "may still take part up, with a fresh window (`awaiting`).",
+    ),
+    (
+        CONTRACT,
+        "A contract is part of its purchase. The owner's first `POST /purchases/{id}/contract` (generated "
+        "from the item's template, or uploaded by reference and hash) makes it `awaiting_signature`; "
+        "another registration before the agency acts `replace`s it (the earlier one stays listed); "
+        "`sign` and `refuse` are the selected agency's `POST .../contract/signature` (a signature "
+        "makes the purchase `contracted`; a refusal records `contract_refused` on the agency's "
+        "credit); after a refusal the owner may `register` a new one within the deadline.",
     ),
     (
         DELIVERY,

@@ -489,6 +489,60 @@ def _flagged(e: _Event) -> _Told:
     return _Told(_purchase(e), [Notice(ADMINS, f"流程异常：{e.text('purchase_id')}", text)])
 
 
+def _contract(e: _Event) -> str:
+    return f"/purchases/{e.text('purchase_id')}/contract"
+
+
+def _contract_registered(e: _Event) -> _Told:
+    purchase, deadline = e.text("purchase_id"), e.local_time("deadline")
+    again = "（替换此前登记的合同）" if e.data.get("replaces") is True else ""
+    amount = e.text("amount_yuan")
+    text = f"业主已登记采购 {purchase} 的合同{again}，金额 {amount} 元，请于 {deadline} 前签署或拒绝。"
+    return _Told(_contract(e), [Notice(e.agency(), f"合同待签署：{purchase}", text)])
+
+
+def _contract_signed(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    title = f"合同已签订：{purchase}"
+    owner_text = (
+        f"机构 {e.text('agency_id')} 已签署采购 {purchase} 的合同（签订日期 {e.text('signed_on')}）。"
+    )
+    agency_text = f"您已签署采购 {purchase} 的合同（签订日期 {e.text('signed_on')}），请按约履行。"
+    return _Told(_contract(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)])
+
+
+def _contract_refused(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    reasons = e.reasons("reasons")
+    text = f"机构 {e.text('agency_id')} 拒绝签署采购 {purchase} 的合同：{reasons}。您可在期限内重新登记合同。"
+    return _Told(_contract(e), [Notice(e.owner(), f"合同被拒签：{purchase}", text)])
+
+
+def _contract_reminder(e: _Event) -> _Told:
+    purchase, deadline, days = e.text("purchase_id"), e.local_time("deadline"), e.number("days_left")
+    title = f"合同签订即将到期：{purchase}"
+    if e.text("waiting_for") == "agency":
+        owner_text = f"采购 {purchase} 的合同尚待机构签署，签订期限 {deadline}（约 {days} 天）。"
+        agency_text = (
+            f"请于 {deadline} 前签署或拒绝采购 {purchase} 的合同（约剩 {days} 天），逾期将记入信用记录。"
+        )
+    else:
+        owner_text = f"请于 {deadline} 前登记采购 {purchase} 的合同（约剩 {days} 天）。"
+        agency_text = f"采购 {purchase} 的合同尚待业主登记，签订期限 {deadline}（约 {days} 天）。"
+    return _Told(_contract(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)])
+
+
+def _contract_escalated(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    fault = "机构未按时签署" if e.text("at_fault") == "agency" else "业主未按时登记合同"
+    text = f"采购 {purchase} 到期未签订合同（{fault}）：{e.reasons('reason')}。"
+    title = f"逾期未签订合同：{purchase}"
+    return _Told(
+        _contract(e),
+        [Notice(ADMINS, title, text), Notice(e.owner(), title, text), Notice(e.agency(), title, text)],
+    )
+
+
 def _credit(e: _Event) -> _Told:
     points = e.number("points")
     about = f"（采购 {e.optional('purchase_id')}）" if e.optional("purchase_id") else ""
@@ -597,6 +651,11 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "PurchaseEscalated": _escalated,
     "PurchaseFlagged": _flagged,
     "CreditEventRecorded": _credit,
+    "ContractRegistered": _contract_registered,
+    "ContractSigned": _contract_signed,
+    "ContractRefused": _contract_refused,
+    "ContractReminder": _contract_reminder,
+    "ContractEscalated": _contract_escalated,
     "DeliveryReported": _delivered,
     "DeliveryDisputed": _disputed,
     "PurchaseCompleted": _completed,

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.clock import stamp
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
+from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.performance import PerformanceSummary
@@ -218,10 +219,17 @@ class Purchase(PurchaseRequest):
     credit_scores: dict[str, int] = Field(
         default_factory=dict, description="credit best-value: each eligible agency's score, fixed at closing"
     )
-    # Performance (履约) and evaluation: domain/performance.py.
-    contracted_at: str | None = Field(
-        default=None, description="the contract's signature: the promised time limit counts from it"
+    contract_deadline: str | None = Field(
+        default=None, description="confirmation + RULE_CONTRACT_DAYS calendar days: sign the contract by then"
     )
+    contract: Contract | None = Field(default=None, description="the contract (合同) registered, if any")
+    contract_reminders: list[int] = Field(
+        default_factory=list, description="the reminders sent, in days before the contract deadline"
+    )
+    contract_escalated_at: str | None = Field(
+        default=None, description="when the admin was told that no contract was signed by the deadline"
+    )
+    # Performance (履约) and evaluation: domain/performance.py.
     performance: PerformanceSummary | None = None
 
     def is_owned_by(self, org_id: str) -> bool:
@@ -260,6 +268,9 @@ class PurchasePublic(Model):
     letter_id: str | None
     reannounces: str | None
     reannounced_as: str | None
+    contract: ContractPublic | None = Field(
+        default=None, description="that a contract exists, its state, date, amount and hash"
+    )
     performance: PerformanceSummary | None = None
 
 
@@ -270,8 +281,8 @@ PUBLIC_STATUSES = {
     PurchaseStatus.selecting,
     PurchaseStatus.selected,
     PurchaseStatus.confirmed,
-    # After the award: public with its delivery, completion and evaluations (domain/performance.py).
     PurchaseStatus.contracted,
+    # After the award: public with its delivery, completion and evaluations (domain/performance.py).
     PurchaseStatus.completed,
     PurchaseStatus.evaluated,
 }
@@ -299,6 +310,13 @@ class Enrollment(Model):
 
 
 DUE = "DUE"
+CONTRACT_DUE = "CONTRACT"  # the contract task's own part of the due index (reminders, escalation)
+
+
+def due_partition(step: str) -> str:
+    """The due index's partition a step is queried in: the sweeper's (`DUE`, every few minutes)
+    or the contract task's (hourly), so neither reads the other's purchases."""
+    return CONTRACT_DUE if step == "contract" else DUE
 
 
 def next_due(purchase: Purchase) -> tuple[str, str] | None:
@@ -316,6 +334,13 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
         return "confirmation", purchase.result.confirmation_deadline
     if PURCHASE.allows(status, "issue_letter") and purchase.letter_id is None and purchase.confirmed_at:
         return "letter", purchase.confirmed_at
+    if (
+        PURCHASE.allows(status, "escalate_contract")
+        and purchase.contract_deadline
+        and purchase.contract_escalated_at is None
+    ):
+        deadline = datetime.fromisoformat(purchase.contract_deadline.replace("Z", "+00:00"))
+        return "contract", stamp(next_milestone(deadline, purchase.contract_reminders))
     return None
 
 
@@ -361,6 +386,14 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.selected, "abandon_last", AGENCY, P.failed),  # no reserve remains
         (P.confirmed, "issue_letter", BY_SYSTEM, P.confirmed),
         (P.failed, "reannounce", OWNER, P.failed),
+        # The contract (合同): the owner registers it (again after a refusal, or replacing one the
+        # agency has not acted on); the agency countersigns or refuses it; the contract task reminds
+        # both parties before the deadline and tells the admin when none is signed by then.
+        (P.confirmed, "register_contract", OWNER, P.confirmed),
+        (P.confirmed, "sign_contract", AGENCY, P.contracted),
+        (P.confirmed, "refuse_contract", AGENCY, P.confirmed),
+        (P.confirmed, "remind_contract", BY_SYSTEM, P.confirmed),
+        (P.confirmed, "escalate_contract", BY_SYSTEM, P.confirmed),
         # Performance and evaluation (domain/performance.py): the delivery's own table says which
         # report or decision it allows; the purchase's says when.
         (P.contracted, "deliver", AGENCY, P.contracted),

@@ -29,6 +29,7 @@ from marketplace.domain.purchases import (
     EnrollmentStatus,
     Purchase,
     PurchaseStatus,
+    due_partition,
     next_due,
     stamp,
 )
@@ -131,7 +132,7 @@ def _state_actions(purchase: Purchase) -> list[Any]:
     if due is None:
         actions += [PurchaseRow.due.remove(), PurchaseRow.due_at.remove()]
     else:
-        actions += [PurchaseRow.due.set(DUE), PurchaseRow.due_at.set(due[1])]
+        actions += [PurchaseRow.due.set(due_partition(due[0])), PurchaseRow.due_at.set(due[1])]
     return actions
 
 

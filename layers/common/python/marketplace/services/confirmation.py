@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from marketplace.auth import Principal
-from marketplace.clock import utcnow
+from marketplace.clock import parse_iso, utcnow
+from marketplace.domain.contracts import deadline_from
 from marketplace.domain.credit import CreditCause, CreditEventKind
 from marketplace.domain.model import revised
 from marketplace.domain.purchases import (
@@ -124,6 +125,9 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
     if result_state(result) == ResultState.confirmed:
         action = "conclude"  # the second of the two confirms the purchase
         update["confirmed_at"] = now
+        # The contract is due within RULE_CONTRACT_DAYS calendar days of confirmation (合同).
+        days = get_settings().rules.contract_days
+        update["contract_deadline"] = stamp(deadline_from(parse_iso(now), days))
         events.append(event("PurchaseConfirmed", subject=purchase.purchase_id, data=data, actor=by.subject))
     transition = PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
     changed = transition.apply(purchase, **update)

@@ -66,10 +66,12 @@ def contracted_agency(purchase: Purchase) -> str:
 
 
 def signed_at(purchase: Purchase) -> str:
-    """When the contract was signed: the promised time limit counts from it."""
-    if purchase.contracted_at is None:
+    """When the agency countersigned the contract (domain/contracts.py): the promised time limit
+    counts from it."""
+    contract = purchase.contract
+    if contract is None or contract.signed_at is None:
         raise Conflict(f"purchase {purchase.purchase_id} has no signed contract on record")
-    return purchase.contracted_at
+    return contract.signed_at
 
 
 def _time_limit(agency_id: str, item_code: str) -> int | None:
