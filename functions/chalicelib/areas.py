@@ -33,6 +33,7 @@ AREAS = (
     "blacklist",
     "contracts",
     "contract_deadlines",
+    "performance",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

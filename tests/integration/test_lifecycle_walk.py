@@ -19,6 +19,7 @@ from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.lifecycle import Transition
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE
 from tests.conftest import Api
+from tests.support.after_award import OWNER_RATINGS, REPORT, completed, contracted, delivered
 from tests.support.market import (
     AFTER_DEADLINE,
     Market,
@@ -144,7 +145,60 @@ CALLS = [
         frozenset({"reannounce"}),
         lambda m, p: m.owner.post(f"/purchases/{p}/reannouncement", REANNOUNCED),
     ),
+    # Performance and evaluation (domain/performance.py).
+    Call(
+        "delivery",
+        frozenset({"deliver"}),
+        lambda m, p: _winner(m, p).post(f"/purchases/{p}/delivery", REPORT),
+        by_agency=True,
+    ),
+    Call(
+        "completion",
+        frozenset({"complete"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/completion", {"decision": "accept"}),
+    ),
+    Call(
+        "dispute",
+        frozenset({"dispute"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/completion", {"decision": "dispute", "reasons": "缺数据"}),
+    ),
+    Call("silence", frozenset({"complete_by_silence"}), lambda m, p: _silence(m, p), task=True),
+    Call(
+        "evaluation",
+        frozenset({"evaluate"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/evaluations", OWNER_RATINGS),
+    ),
+    Call(
+        "output_rating",
+        frozenset({"rate_output"}),
+        lambda m, p: m.api.as_role("regulator", "RG-ENV", industries=ENV).post(
+            f"/purchases/{p}/evaluations", {"output_quality": 4}
+        ),
+        by_agency=True,  # a regulator, like an agency, does not learn that an unpublished purchase exists
+    ),
 ]
+
+
+def _silence(market: Market, purchase_id: str) -> Any:
+    """The silence task's step for one purchase, past its delivery's window when it has one."""
+    from marketplace.services import delivery, purchase_window
+
+    deadline = (market.purchase(purchase_id).get("performance") or {}).get("completion_deadline")
+    if deadline:
+        market.clock.set(parse_iso(deadline) + timedelta(seconds=1))
+    return purchase_window.window_state(delivery.complete_by_silence(purchase_id))
+
+
+def _delivered(market: Market) -> str:
+    purchase_id, winner = contracted(market)
+    delivered(market, purchase_id, winner)
+    return purchase_id
+
+
+def _evaluated(market: Market) -> str:
+    purchase_id, _ = completed(market)
+    assert market.owner.post(f"/purchases/{purchase_id}/evaluations", OWNER_RATINGS).status == 201
+    return purchase_id
 
 
 def _request_of(market: Market, purchase_id: str) -> dict[str, Any]:
@@ -240,6 +294,9 @@ IN_STATE: dict[str, Arrange] = {
     "selecting": lambda m, _: _drawn(m, m.publish(**BEST_VALUE)),
     "selected": lambda m, _: _drawn(m, m.publish()),
     "confirmed": lambda m, _: _confirmed(m, _drawn(m, m.publish())),
+    "contracted": lambda m, _: contracted(m)[0],
+    "completed": lambda m, _: completed(m)[0],
+    "evaluated": lambda m, _: _evaluated(m),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -256,6 +313,9 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("selected", "conclude"): lambda m, _: _accepted(m, _drawn(m, m.publish())),
     ("selected", "abandon_last"): lambda m, _: _drawn(m, m.publish(reserves=0)),
     ("confirmed", "issue_letter"): _confirmed_without_letter,
+    ("contracted", "complete"): lambda m, _: _delivered(m),
+    ("contracted", "dispute"): lambda m, _: _delivered(m),
+    ("contracted", "complete_by_silence"): lambda m, _: _delivered(m),
 }
 
 

@@ -21,13 +21,14 @@ EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 Step = tuple[str, Callable[[], Any]]
 
 
-def purchase_steps(api: Api, owner_id: str, item: str) -> list[Step]:
-    """`owner_id` must be registered and `item` active by the time these steps run."""
+def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | None = None) -> list[Step]:
+    """`owner_id` must be registered and `item` active by the time these steps run. `ids` receives
+    the purchases' ids as they are drafted (`random` ends confirmed), for the steps that follow."""
     from app import app
 
     admin, owner = api.as_role("admin"), api.as_role("owner", owner_id)
     agencies = ["AG-P1", "AG-P2", "AG-P3"]
-    ids: dict[str, str] = {}
+    ids = {} if ids is None else ids
     once = {"idempotency-key": "enroll-1"}  # one enrollment with a key: its grants are checked too
     admit(agencies, item=item)  # admission has its own steps: these are written straight to the table
     reset_connections(ALL_MODELS)  # the steps' calls go through clients created (and watched) later

@@ -16,6 +16,7 @@ from marketplace.services import credit as credit_service
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
 from tests.support.credit_actions_scenario import credit_action_steps
+from tests.support.after_award import performance_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
@@ -55,6 +56,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
     admin, owner = api.as_role("admin"), api.as_role("owner", "OW-1")
     definition = {k: v for k, v in catalogue_item().items() if k != "code"}
     once = {"idempotency-key": "k-1"}
+    purchases: dict[str, str] = {}  # the purchase steps' ids: the performance steps use the confirmed one
 
     # A row a failed flush left behind long ago: the relay publishes and deletes it.
     OutboxRow(event_id="e-1", created_at="2020-01-01T00:00:00Z", detail_type="OwnerUpdated", detail={}).save()
@@ -91,7 +93,8 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),
         ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
         *_agency_steps(api),
-        *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
+        *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM, ids=purchases),
+        *performance_steps(api, purchases, owner_id="OW-1"),
         *_notification_steps(api),
         *_letter_steps(api),
         *_credit_steps(api),

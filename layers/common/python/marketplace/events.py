@@ -60,6 +60,11 @@ EVENT_TYPES = (
     "ContractRefused",
     "ContractReminder",
     "ContractEscalated",
+    # Performance and evaluation (domain/performance.py).
+    "DeliveryReported",
+    "DeliveryDisputed",
+    "PurchaseCompleted",
+    "EvaluationRecorded",
 )
 
 

@@ -68,6 +68,7 @@ class RegionalRules:
     challenge_working_days: int = 7
     challenge_answer_working_days: int = 7
     complaint_working_days: int = 15
+    completion_working_days: int = 10  # the owner accepts or disputes a delivery; silence accepts
     private_purchases_need_review: bool = False
     # Fiscal purchases at or above the government procurement threshold belong to the
     # procurement system, not to the marketplace (yuan).
@@ -91,6 +92,7 @@ class RegionalRules:
                 "RULE_CHALLENGE_ANSWER_WORKING_DAYS", d.challenge_answer_working_days
             ),
             complaint_working_days=_int("RULE_COMPLAINT_WORKING_DAYS", d.complaint_working_days),
+            completion_working_days=_int("RULE_COMPLETION_WORKING_DAYS", d.completion_working_days),
             private_purchases_need_review=_bool(
                 "RULE_PRIVATE_PURCHASES_NEED_REVIEW", d.private_purchases_need_review
             ),

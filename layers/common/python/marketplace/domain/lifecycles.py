@@ -11,6 +11,7 @@ from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.contracts import CONTRACT
 from marketplace.domain.lifecycle import Lifecycle, markdown
+from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
 
 LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
@@ -28,7 +29,11 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "`register_contract` is `POST /purchases/{id}/contract`; `sign_contract` and `refuse_contract` "
         "are `POST /purchases/{id}/contract/signature`; `remind_contract` and `escalate_contract` are "
         "the hourly contract task (reminders 7 and 1 days before the contract deadline, the admin told "
-        "once at it).",
+        "once at it). After the contract: `deliver` is the agency's `POST /purchases/{id}/delivery`; "
+        "`complete` and `dispute` are the owner's `POST /purchases/{id}/completion`; "
+        "`complete_by_silence` is the hourly task completing a delivery whose window passed; "
+        "`evaluate` (the owner) and `rate_output` (the item's regulator) are "
+        "`POST /purchases/{id}/evaluations`.",
     ),
     (
         RESULT,
@@ -45,6 +50,14 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "`sign` and `refuse` are the selected agency's `POST .../contract/signature` (a signature "
         "makes the purchase `contracted`; a refusal records `contract_refused` on the agency's "
         "credit); after a refusal the owner may `register` a new one within the deadline.",
+    ),
+    (
+        DELIVERY,
+        "A delivery starts `reported` with the contracted agency's first report "
+        "(`POST /purchases/{id}/delivery`). The owner's `POST /purchases/{id}/completion` accepts "
+        "it (`accept`) or disputes it with reasons (`dispute`) within the configured working days "
+        "(`RULE_COMPLETION_WORKING_DAYS`); after them the scheduled task accepts it "
+        "(`accept_by_silence`, recorded as such). A disputed delivery is reported again (`report`).",
     ),
     (
         ENROLLMENT,

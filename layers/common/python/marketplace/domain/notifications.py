@@ -618,6 +618,58 @@ def _appeal_decided(e: _Event) -> _Told:
     text = f"{outcome}：{e.reasons('reasons')}。"
     title = f"信用修复决定：{credit_event}"
     return _Told(_credit_page(e), [Notice(r, title, text) for r in (e.agency(), *_regulator(e))])
+# --- Performance and evaluation (domain/performance.py) -----------------------------------------
+
+
+def _delivered(e: _Event) -> _Told:
+    purchase, deadline = e.text("purchase_id"), e.local_time("completion_deadline")
+    again = "（重新交付）" if e.number("reports") > 1 else ""
+    late = "，已超过承诺时限" if e.data.get("late") is True else ""
+    owner_text = (
+        f"机构 {e.text('agency_id')} 报告已完成服务{again}（报告编号 {e.text('report_number')}{late}）。"
+        f"请于 {deadline} 前确认完成或提出异议；逾期未答复视为确认完成。"
+    )
+    agency_text = f"您已报告采购 {purchase} 的服务完成{again}{late}；业主将于 {deadline} 前确认。"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), f"服务已交付：{purchase}", owner_text),
+            Notice(e.agency(), f"交付已报告：{purchase}", agency_text),
+        ],
+    )
+
+
+def _disputed(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    text = (
+        f"业主对采购 {purchase} 的交付（报告编号 {e.text('report_number')}）提出异议："
+        f"{e.reasons('reasons')}。请处理后重新报告交付。"
+    )
+    return _Told(_purchase(e), [Notice(e.agency(), f"交付有异议：{purchase}", text)])
+
+
+def _completed(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    how = "业主逾期未答复，视为确认完成" if e.data.get("accepted_by_silence") is True else "业主已确认完成"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), f"采购已完成：{purchase}", f"{how}。请对服务进行评价。"),
+            Notice(e.agency(), f"采购已完成：{purchase}", f"{how}。"),
+        ],
+    )
+
+
+def _evaluated(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    who = "业主" if e.text("rater") == "owner" else "行业主管部门"
+    average = e.data.get("average")
+    score = f"{average:g}" if isinstance(average, int | float) else "?"
+    text = f"{who}对采购 {purchase} 的服务作出评价：平均 {score} 分（满分 5 分）。评价已公开。"
+    notices = [Notice(e.agency(), f"收到服务评价：{purchase}", text)]
+    if e.text("rater") == "regulator":
+        notices.append(Notice(e.owner(), f"主管部门已评价：{purchase}", text))
+    return _Told(f"/purchases/{purchase}/evaluations", notices)
 
 
 # --- Agencies -----------------------------------------------------------------------------------
@@ -675,6 +727,10 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "ContractRefused": _contract_refused,
     "ContractReminder": _contract_reminder,
     "ContractEscalated": _contract_escalated,
+    "DeliveryReported": _delivered,
+    "DeliveryDisputed": _disputed,
+    "PurchaseCompleted": _completed,
+    "EvaluationRecorded": _evaluated,
     "AgencyAdmitted": _to_agency(
         lambda e: "入驻申请已通过",
         lambda e: f"{e.text('name')} 已入驻，可承接事项：{'、'.join(e.ids('items'))}。",

@@ -17,6 +17,7 @@ from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.regions import DIVISION_PATTERN
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
@@ -228,6 +229,8 @@ class Purchase(PurchaseRequest):
     contract_escalated_at: str | None = Field(
         default=None, description="when the admin was told that no contract was signed by the deadline"
     )
+    # Performance (履约) and evaluation: domain/performance.py.
+    performance: PerformanceSummary | None = None
 
     def is_owned_by(self, org_id: str) -> bool:
         return self.owner_id == org_id
@@ -268,6 +271,7 @@ class PurchasePublic(Model):
     contract: ContractPublic | None = Field(
         default=None, description="that a contract exists, its state, date, amount and hash"
     )
+    performance: PerformanceSummary | None = None
 
 
 PUBLIC_STATUSES = {
@@ -278,6 +282,9 @@ PUBLIC_STATUSES = {
     PurchaseStatus.selected,
     PurchaseStatus.confirmed,
     PurchaseStatus.contracted,
+    # After the award: public with its delivery, completion and evaluations (domain/performance.py).
+    PurchaseStatus.completed,
+    PurchaseStatus.evaluated,
 }
 
 
@@ -340,6 +347,7 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
 # Lifecycles (docs/lifecycles.md is generated from these tables).
 
 OWNER, AGENCY, ADMIN = ("owner",), ("agency",), ("admin",)
+REGULATOR = ("regulator",)
 BY_SYSTEM = (SYSTEM,)
 P = PurchaseStatus
 
@@ -386,6 +394,15 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.confirmed, "refuse_contract", AGENCY, P.confirmed),
         (P.confirmed, "remind_contract", BY_SYSTEM, P.confirmed),
         (P.confirmed, "escalate_contract", BY_SYSTEM, P.confirmed),
+        # Performance and evaluation (domain/performance.py): the delivery's own table says which
+        # report or decision it allows; the purchase's says when.
+        (P.contracted, "deliver", AGENCY, P.contracted),
+        (P.contracted, "dispute", OWNER, P.contracted),
+        (P.contracted, "complete", OWNER, P.completed),
+        (P.contracted, "complete_by_silence", BY_SYSTEM, P.completed),
+        (P.completed, "evaluate", OWNER, P.evaluated),
+        (P.completed, "rate_output", REGULATOR, P.completed),
+        (P.evaluated, "rate_output", REGULATOR, P.evaluated),
     ],
 )
 
