@@ -27,6 +27,8 @@ AREAS = (
     "enrollments",
     "results",
     "windows",
+    "challenges",
+    "challenge_deadlines",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

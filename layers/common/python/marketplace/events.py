@@ -47,6 +47,15 @@ EVENT_TYPES = (
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",
+    "ChallengeFiled",
+    "ChallengeAnswered",
+    "ChallengeEscalated",
+    "ComplaintFiled",
+    "ComplaintDecided",
+    "PurchaseSuspended",
+    "PurchaseResumed",
+    "PurchaseCancelled",
+    "ResultAnnulled",
 )
 
 

@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
+from marketplace.domain.challenges import CHALLENGE
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
 
@@ -22,14 +23,31 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "window's tasks (the purchase's Step Functions execution, or the sweeper). `confirm` and "
         "`accept` record one party's confirmation; `conclude` is the second of the two "
         "(`POST .../confirmation` or `POST .../acceptance`), which confirms the purchase. "
-        "`abandon_last` is an abandonment with no reserve left to move up.",
+        "`abandon_last` is an abandonment with no reserve left to move up. `suspend` is an accepted "
+        "challenge (`POST /challenges/{id}/answer`) or an upheld complaint about the announcement "
+        "(`POST /challenges/{id}/decision`) before the result: the window stops; `resume_enrollment`, "
+        "`resume_closed` and `resume_selecting` are `POST /purchases/{id}/resumption`, back to the "
+        "state it had with every remaining deadline moved by the time it was suspended; `cancel` is "
+        "`POST /purchases/{id}/cancellation`. `annul` (and `annul_last`, no candidate left) is an "
+        "accepted challenge or an upheld complaint about a result not yet confirmed.",
     ),
     (
         RESULT,
         "A result is part of its purchase; its state is read from its fields: `short_listed` (no "
         "agency picked yet), then whether the owner confirmed and the selected agency accepted, "
-        "and `lapsed` when the last agency abandoned. An abandonment moves the first reserve that "
-        "may still take part up, with a fresh window (`awaiting`).",
+        "and `lapsed` when the last agency abandoned or was annulled. An abandonment moves the first "
+        "reserve that may still take part up, with a fresh window (`awaiting`); an annulment does too, "
+        "or, with no reserve left, the next candidate of the draw proof's ranking.",
+    ),
+    (
+        CHALLENGE,
+        "A challenge (质疑) starts `filed` (`POST /purchases/{id}/challenges`, an enrolled agency). "
+        "`accept` and `reject` are the owner's answer (`POST /challenges/{id}/answer`); `lapse` is the "
+        "sweeper escalating a challenge unanswered at its deadline to the admin. `complain` is the "
+        "challenger's complaint (`POST /challenges/{id}/complaint`) after a rejection or no answer "
+        "(from `filed` once the answer deadline passed, before the sweeper ran); `uphold` and "
+        "`dismiss` are the regulator's or the admin's decision (`POST /challenges/{id}/decision`); "
+        "`close` is the sweeper ending a complaint window that passed.",
     ),
     (
         ENROLLMENT,
