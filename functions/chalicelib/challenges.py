@@ -24,7 +24,9 @@ bp = Blueprint(__name__)
 
 
 class ResumptionRequest(StrictModel):
-    note: str = Field(default="", max_length=2000, description="what was corrected, published with the resumption")
+    note: str = Field(
+        default="", max_length=2000, description="what was corrected, published with the resumption"
+    )
 
 
 class CancellationRequest(StrictModel):
@@ -61,7 +63,9 @@ def file_challenge(call: Call) -> Challenge:
     response=Page[Challenge],
 )
 def list_challenges(call: Call) -> Page[Challenge]:
-    return Page[Challenge](items=service.list_for_purchase(call.params["purchase_id"], call.principal), cursor=None)
+    return Page[Challenge](
+        items=service.list_for_purchase(call.params["purchase_id"], call.principal), cursor=None
+    )
 
 
 @route(

@@ -17,11 +17,12 @@ import pytest
 from marketplace.clock import parse_iso
 from marketplace.settings import get_settings
 from tests.conftest import Api
-from tests.support.market import AFTER_DEADLINE, DEADLINE, OPENS, OWNER, Market, agency_id, open_market
-
+from tests.support.market import AFTER_DEADLINE, DEADLINE, OPENS, Market, agency_id, open_market
 from tests.support.purchase_scenario import EVENTS_DIR
 
-SCHEDULE = json.loads((EVENTS_DIR / "functions" / "sweep_challenges.schedule.json").read_text(encoding="utf-8"))
+SCHEDULE = json.loads(
+    (EVENTS_DIR / "functions" / "sweep_challenges.schedule.json").read_text(encoding="utf-8")
+)
 # Seven working days from Tuesday 1 December 2026 (Hangzhou): the end of Thursday 10 December.
 ANNOUNCEMENT_LAST_DAY = "2026-12-10T15:59:59Z"
 
@@ -85,7 +86,10 @@ def test_only_an_agency_enrolled_in_the_purchase_may_challenge_it(market: Market
     # An admitted agency that did not enroll, and one that withdrew, are refused
     assert market.agency(agency_id(3)).post(path, _challenge()).status == 403
     assert market.enroll(purchase_id, agency_id(4)).status == 201
-    assert market.agency(agency_id(4)).delete(f"/purchases/{purchase_id}/enrollments/{agency_id(4)}").status == 200
+    assert (
+        market.agency(agency_id(4)).delete(f"/purchases/{purchase_id}/enrollments/{agency_id(4)}").status
+        == 200
+    )
     assert market.agency(agency_id(4)).post(path, _challenge()).status == 403
     # The owner is not a challenger
     assert market.owner.post(path, _challenge()).status == 403
@@ -132,7 +136,9 @@ def test_a_result_is_challenged_only_once_published_and_the_announcement_only_be
         ({**_challenge(), "challenger_name": "x"}, "challenger_name"),
     ],
 )
-def test_bad_input_names_the_field_and_writes_nothing(market: Market, body: dict[str, Any], field: str) -> None:
+def test_bad_input_names_the_field_and_writes_nothing(
+    market: Market, body: dict[str, Any], field: str
+) -> None:
     purchase_id = _published(market)
     reply = market.agency(agency_id(1)).post(f"/purchases/{purchase_id}/challenges", body)
     assert reply.status == 422, reply.body
@@ -233,7 +239,9 @@ def test_resuming_gives_the_window_exactly_the_time_it_had_left(market: Market, 
     assert new_deadline - resumed_at == left
     assert parse_iso(reply.body["selection_time"]) == new_deadline  # the selection time moved with it
     (suspension,) = reply.body["suspensions"]
-    assert suspension["resumed_at"] and suspension["shifted_seconds"] == int((resumed_at - suspended_at).total_seconds())
+    assert suspension["resumed_at"] and suspension["shifted_seconds"] == int(
+        (resumed_at - suspended_at).total_seconds()
+    )
     assert PurchaseRow.get(purchase_id, "PURCHASE#WINDOW").open_until == reply.body["enrollment_deadline"]
     # A new execution times the rest of the window, from the moved deadline
     execution = _execution(f"{purchase_id}-r1")
@@ -246,7 +254,10 @@ def test_resuming_gives_the_window_exactly_the_time_it_had_left(market: Market, 
         app.handler_map["close_enrollment"]({"purchase_id": purchase_id}, None)
     market.clock.set(new_deadline + timedelta(seconds=1))
     assert market.enroll(purchase_id, agency_id(4)).body["reason"] == "late"
-    assert app.handler_map["close_enrollment"]({"purchase_id": purchase_id}, None)["status"] == "enrollment_closed"
+    assert (
+        app.handler_map["close_enrollment"]({"purchase_id": purchase_id}, None)["status"]
+        == "enrollment_closed"
+    )
     # Resuming twice: the second finds nothing suspended
     assert market.owner.post(f"/purchases/{purchase_id}/resumption", {}).status == 409
     assert published_events.types().count("PurchaseResumed") == 1
@@ -273,16 +284,25 @@ def test_a_short_list_suspended_resumes_with_its_confirmation_time_left(market: 
 
 def test_cancelling_ends_a_suspended_purchase(market: Market, published_events) -> None:
     purchase_id = _published(market)
-    assert market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": "x"}).status == 409  # not suspended
+    assert (
+        market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": "x"}).status == 409
+    )  # not suspended
     assert _answer(market, _file(market, purchase_id)["challenge_id"], "accept").status == 200
     bad = market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": ""})
     assert bad.status == 422 and {e["field"] for e in bad.body["errors"]} == {"reason"}
     assert market.purchase(purchase_id)["status"] == "suspended"  # nothing written
-    other = market.api.as_role("owner", "OW-OTHER").post(f"/purchases/{purchase_id}/cancellation", {"reason": "x"})
+    other = market.api.as_role("owner", "OW-OTHER").post(
+        f"/purchases/{purchase_id}/cancellation", {"reason": "x"}
+    )
     assert other.status == 403
-    reply = market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": "质疑成立，项目需重新论证"})
+    reply = market.owner.post(
+        f"/purchases/{purchase_id}/cancellation", {"reason": "质疑成立，项目需重新论证"}
+    )
     assert reply.status == 200, reply.body
-    assert reply.body["status"] == "cancelled" and reply.body["cancellation"]["reason"] == "质疑成立，项目需重新论证"
+    assert (
+        reply.body["status"] == "cancelled"
+        and reply.body["cancellation"]["reason"] == "质疑成立，项目需重新论证"
+    )
     assert market.owner.post(f"/purchases/{purchase_id}/resumption", {}).status == 409
     assert market.enroll(purchase_id, agency_id(3)).status == 409
     assert market.api.call("GET", f"/purchases/{purchase_id}").body["cancellation"]["reason"]
@@ -313,7 +333,9 @@ def test_a_bad_answer_names_the_field_and_changes_nothing(market: Market) -> Non
 # Complaints and decisions.
 
 
-def test_a_complaint_comes_only_from_the_challenger_after_a_rejection(market: Market, published_events) -> None:
+def test_a_complaint_comes_only_from_the_challenger_after_a_rejection(
+    market: Market, published_events
+) -> None:
     purchase_id = _published(market)
     challenge = _file(market, purchase_id)["challenge_id"]
     path = f"/challenges/{challenge}/complaint"
@@ -388,7 +410,9 @@ def test_only_the_items_regulator_or_the_admin_decides(market: Market) -> None:
 def test_an_upheld_complaint_about_the_announcement_leaves_the_purchase_suspended(market: Market) -> None:
     purchase_id = _published(market)
     challenge = _complained(market, purchase_id, 1, "announcement")
-    reply = market.admin.post(f"/challenges/{challenge}/decision", {"decision": "uphold", "reasons": "排斥潜在机构"})
+    reply = market.admin.post(
+        f"/challenges/{challenge}/decision", {"decision": "uphold", "reasons": "排斥潜在机构"}
+    )
     assert reply.status == 200, reply.body
     assert reply.body["status"] == "upheld"
     purchase = market.purchase(purchase_id)
@@ -443,9 +467,13 @@ def test_an_upheld_complaint_on_a_result_moves_the_reserve_up_and_records_credit
 def test_with_no_reserve_the_next_candidate_of_the_draws_ranking_is_selected(market: Market) -> None:
     purchase_id, result = _selected(market, reserves=0)
     assert result["reserves"] == []
-    ranking = [r["agency_id"] for r in market.api.call("GET", f"/purchases/{purchase_id}/draw").body["ranking"]]
+    ranking = [
+        r["agency_id"] for r in market.api.call("GET", f"/purchases/{purchase_id}/draw").body["ranking"]
+    ]
     challenge = _complained(market, purchase_id, _challenger(result), "result")
-    reply = market.admin.post(f"/challenges/{challenge}/decision", {"decision": "uphold", "reasons": "评审程序违规"})
+    reply = market.admin.post(
+        f"/challenges/{challenge}/decision", {"decision": "uphold", "reasons": "评审程序违规"}
+    )
     assert reply.status == 200, reply.body
     moved = market.purchase(purchase_id)["result"]
     assert moved["selected_agency"] == ranking[1]

@@ -14,6 +14,7 @@ import botocore.session
 
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
+from tests.support.challenge_scenario import challenge_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
@@ -90,6 +91,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
         *_agency_steps(api),
         *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
+        *challenge_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
         *_notification_steps(api),
         *_letter_steps(api),
         ("check_certificates", certificates),

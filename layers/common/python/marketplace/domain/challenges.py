@@ -70,7 +70,9 @@ class AnswerRequest(StrictModel):
 
 
 class ComplaintRequest(StrictModel):
-    reasons: str = Field(min_length=1, max_length=4000, description="why the answer (or its absence) does not satisfy")
+    reasons: str = Field(
+        min_length=1, max_length=4000, description="why the answer (or its absence) does not satisfy"
+    )
 
 
 class DecisionRequest(StrictModel):
@@ -114,13 +116,19 @@ class Challenge(Model):
     grounds: list[str]
     reasons: str
     status: ChallengeStatus
-    challenger_id: str | None = Field(default=None, description="shown to the owner, the regulator, the admin")
-    challenger_name: str | None = Field(default=None, description="shown to the owner, the regulator, the admin")
+    challenger_id: str | None = Field(
+        default=None, description="shown to the owner, the regulator, the admin"
+    )
+    challenger_name: str | None = Field(
+        default=None, description="shown to the owner, the regulator, the admin"
+    )
     purchase_status: str = Field(description="the purchase's state when the challenge was filed")
     filed_at: str
     answer_deadline: str
     answer: Answer | None = None
-    escalated_at: str | None = Field(default=None, description="no answer by the deadline: the admin was told")
+    escalated_at: str | None = Field(
+        default=None, description="no answer by the deadline: the admin was told"
+    )
     complaint_deadline: str | None = Field(
         default=None, description="set by a rejection (from the answer) or by the answer deadline passing"
     )

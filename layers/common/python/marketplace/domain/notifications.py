@@ -517,7 +517,9 @@ def _subject(e: _Event) -> str:
 
 def _challenge_filed(e: _Event) -> _Told:
     purchase, deadline = e.text("purchase_id"), e.local_time("answer_deadline")
-    owner_text = f"机构 {e.text('agency_id')} 对采购 {purchase} 的{_subject(e)}提出质疑，请于 {deadline} 前答复。"
+    owner_text = (
+        f"机构 {e.text('agency_id')} 对采购 {purchase} 的{_subject(e)}提出质疑，请于 {deadline} 前答复。"
+    )
     agency_text = f"您对采购 {purchase} 的{_subject(e)}的质疑已提交，业主应于 {deadline} 前答复。"
     return _Told(
         _purchase(e),
@@ -548,7 +550,9 @@ def _challenge_answered(e: _Event) -> _Told:
 def _challenge_escalated(e: _Event) -> _Told:
     purchase = e.text("purchase_id")
     deadline = e.local_time("complaint_deadline")
-    admin_text = f"业主 {e.text('owner_id')} 未在期限内答复机构 {e.text('agency_id')} 对采购 {purchase} 的质疑。"
+    admin_text = (
+        f"业主 {e.text('owner_id')} 未在期限内答复机构 {e.text('agency_id')} 对采购 {purchase} 的质疑。"
+    )
     agency_text = f"业主未在期限内答复您对采购 {purchase} 的质疑；您可于 {deadline} 前向行业监管部门投诉。"
     owner_text = f"您未在期限内答复采购 {purchase} 的质疑，已报管理员。"
     return _Told(
@@ -563,14 +567,18 @@ def _challenge_escalated(e: _Event) -> _Told:
 
 def _complaint_filed(e: _Event) -> _Told:
     purchase = e.text("purchase_id")
-    text = f"机构 {e.text('agency_id')} 就采购 {purchase} 的{_subject(e)}投诉：{e.reasons('reasons')}。请处理。"
+    text = (
+        f"机构 {e.text('agency_id')} 就采购 {purchase} 的{_subject(e)}投诉：{e.reasons('reasons')}。请处理。"
+    )
     title = f"收到投诉：{purchase}"
     return _Told(
         _purchase(e),
         [
             Notice(industry_inbox(e.text("industry")), title, text),
             Notice(ADMINS, title, text),
-            Notice(e.owner(), title, f"机构 {e.text('agency_id')} 就采购 {purchase} 的质疑答复向监管部门投诉。"),
+            Notice(
+                e.owner(), title, f"机构 {e.text('agency_id')} 就采购 {purchase} 的质疑答复向监管部门投诉。"
+            ),
             Notice(e.agency(), f"投诉已提交：{purchase}", f"您就采购 {purchase} 的投诉已提交监管部门。"),
         ],
     )
@@ -633,7 +641,9 @@ def _cancelled(e: _Event) -> _Told:
 def _annulled(e: _Event) -> _Told:
     purchase, previous, agency = e.text("purchase_id"), e.text("agency_id"), e.optional("replaced_by")
     why = e.reasons("reason")
-    notices = [Notice(e.agency(), f"中选结果被撤销：{purchase}", f"您在采购 {purchase} 的中选被撤销：{why}。")]
+    notices = [
+        Notice(e.agency(), f"中选结果被撤销：{purchase}", f"您在采购 {purchase} 的中选被撤销：{why}。")
+    ]
     if agency:
         deadline = e.local_time("confirmation_deadline")
         owner_text = f"{previous} 的中选被撤销（{why}），{agency} 递补，请于 {deadline} 前确认。"
@@ -641,7 +651,11 @@ def _annulled(e: _Event) -> _Told:
         text = f"您递补为采购 {purchase} 的中选机构，请于 {deadline} 前确认接受或放弃。"
         notices.append(Notice(agency_inbox(agency), f"您已递补中选：{purchase}", text))
     else:
-        notices.append(Notice(e.owner(), f"中选结果被撤销：{purchase}", f"{previous} 的中选被撤销（{why}），无可递补机构。"))
+        notices.append(
+            Notice(
+                e.owner(), f"中选结果被撤销：{purchase}", f"{previous} 的中选被撤销（{why}），无可递补机构。"
+            )
+        )
     others = Enrollees(purchase, f"中选结果被撤销：{purchase}", f"采购 {purchase} 的中选结果被撤销：{why}。")
     return _Told(_purchase(e), notices, enrollees=others)
 

@@ -249,7 +249,9 @@ class Purchase(PurchaseRequest):
     credit_scores: dict[str, int] = Field(
         default_factory=dict, description="credit best-value: each eligible agency's score, fixed at closing"
     )
-    suspensions: list[Suspension] = Field(default_factory=list, description="the last is current while suspended")
+    suspensions: list[Suspension] = Field(
+        default_factory=list, description="the last is current while suspended"
+    )
     cancellation: Cancellation | None = None
 
     @property

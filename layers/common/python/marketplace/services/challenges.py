@@ -182,12 +182,6 @@ def list_for_purchase(purchase_id: str, by: Principal | None) -> list[Challenge]
     return [c if sees_challenger(c, purchase, by) else public_view(c) for c in repo.of_purchase(purchase_id)]
 
 
-def get(challenge: str, by: Principal | None) -> Challenge:
-    found = repo.get(challenge, consistent=False)
-    purchase = purchase_repo.get(found.purchase_id)
-    return found if sees_challenger(found, purchase, by) else public_view(found)
-
-
 # The owner's answer.
 
 
@@ -195,7 +189,9 @@ def answer(challenge: str, request: AnswerRequest, by: Principal) -> Challenge:
     def attempt() -> Challenge:
         current = repo.get(challenge)
         purchase = purchase_repo.get(current.purchase_id, consistent=True)
-        require_owner(purchase, by, f"only the owner of purchase {purchase.purchase_id} answers its challenges")
+        require_owner(
+            purchase, by, f"only the owner of purchase {purchase.purchase_id} answers its challenges"
+        )
         transition = CHALLENGE.expect(current.status, request.decision, subject=challenge)
         now_at = utcnow()
         now = stamp(now_at)
@@ -329,7 +325,12 @@ def _annul(
         failure = "the selected agency's result was annulled and no candidate remains"
         update["failure_reason"] = failure
         rules = get_settings().rules
-        failed = {**base, "reason": failure, "eligible": purchase.eligible or 0, "minimum": rules.min_eligible_enrollees}
+        failed = {
+            **base,
+            "reason": failure,
+            "eligible": purchase.eligible or 0,
+            "minimum": rules.min_eligible_enrollees,
+        }
         events.append(event("PurchaseFailed", subject=purchase.purchase_id, data=failed, actor=SYSTEM))
     credit_stage = None
     if credit_event is not None:
@@ -373,7 +374,9 @@ def complain(challenge: str, request: ComplaintRequest, by: Principal) -> Challe
                 deadline=current.answer_deadline,
                 reason="not_yet",
             )
-        deadline, _ = _deadline(parse_iso(current.answer_deadline), get_settings().rules.complaint_working_days)
+        deadline, _ = _deadline(
+            parse_iso(current.answer_deadline), get_settings().rules.complaint_working_days
+        )
     assert deadline is not None
     if now > deadline:
         raise Conflict(f"the complaint period ended at {deadline}", deadline=deadline, reason="late")
@@ -473,7 +476,9 @@ def _decided(
             suspension.stop(changed)
             return upheld
         if purchase.status == PurchaseStatus.suspended:
-            effect = "the purchase stays suspended: the owner corrects the announcement and resumes, or cancels"
+            effect = (
+                "the purchase stays suspended: the owner corrects the announcement and resumes, or cancels"
+            )
         else:
             effect = f"recorded: the purchase is {purchase.status.value}; referred to the admin"
         upheld = decided(effect)
@@ -553,7 +558,13 @@ def sweep() -> SweepReport:
             continue  # answered, complained or swept meanwhile: nothing left to do
         except Exception as exc:
             report.failed[challenge.challenge_id] = f"{type(exc).__name__}: {exc}"
-            log(logger, logging.WARNING, "challenge sweep failed", challenge_id=challenge.challenge_id, error=str(exc))
+            log(
+                logger,
+                logging.WARNING,
+                "challenge sweep failed",
+                challenge_id=challenge.challenge_id,
+                error=str(exc),
+            )
     return report
 
 

@@ -32,7 +32,9 @@ from marketplace.repositories import purchases as repo
 from marketplace.services.purchase_access import require_owner
 
 
-def suspended(purchase: Purchase, challenge_id: str, now: str, actor: str) -> tuple[Purchase, Any, DomainEvent]:
+def suspended(
+    purchase: Purchase, challenge_id: str, now: str, actor: str
+) -> tuple[Purchase, Any, DomainEvent]:
     """The purchase suspended by `challenge_id`, the transition, and the `PurchaseSuspended` event.
     The caller saves it with `window_stager` in the same transaction, then calls `stop`."""
     transition = PURCHASE.expect(purchase.status, "suspend", subject=purchase.purchase_id)
@@ -44,7 +46,11 @@ def suspended(purchase: Purchase, challenge_id: str, now: str, actor: str) -> tu
         "challenge_id": challenge_id,
         "from_status": purchase.status.value,
     }
-    return changed, transition, event("PurchaseSuspended", subject=purchase.purchase_id, data=data, actor=actor)
+    return (
+        changed,
+        transition,
+        event("PurchaseSuspended", subject=purchase.purchase_id, data=data, actor=actor),
+    )
 
 
 def window_stager(purchase: Purchase) -> Any:
@@ -57,7 +63,9 @@ def window_stager(purchase: Purchase) -> Any:
 
 def stop(purchase: Purchase) -> None:
     """Stop the execution that was timing the window: a suspended purchase waits for its owner."""
-    workflows.stop_window(purchase.purchase_id, "suspended by a challenge", execution=workflows.execution_name(purchase))
+    workflows.stop_window(
+        purchase.purchase_id, "suspended by a challenge", execution=workflows.execution_name(purchase)
+    )
 
 
 def resume(purchase_id: str, note: str, by: Principal) -> Purchase:
@@ -111,7 +119,9 @@ def cancel(purchase_id: str, reason: str, by: Principal) -> Purchase:
     data = {"purchase_id": purchase_id, "owner_id": purchase.owner_id, "reason": reason}
     events = [event("PurchaseCancelled", subject=purchase_id, data=data, actor=by.subject)]
     try:
-        repo.save(cancelled, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
+        repo.save(
+            cancelled, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition
+        )
     except Conflict:
         current = repo.get(purchase_id, consistent=True)
         raise PURCHASE.refusal(current.status, "cancel", subject=purchase_id) from None
