@@ -34,6 +34,8 @@ AREAS = (
     "contracts",
     "contract_deadlines",
     "performance",
+    "challenges",
+    "challenge_deadlines",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -25,7 +25,8 @@ bp = Blueprint(__name__)
     description="Refused (403, with `reasons[]`) when the agency is not admitted for the item, lacks a "
     "required qualification, has the item suspended, is excluded, expelled, blacklisted or at credit level "
     "D; 409 when the window has closed (`reason: late`, whether or not closing has run yet), the purchase "
-    "is a direct selection with no enrollment (`reason: direct`) or the agency has already enrolled "
+    "is a direct selection with no enrollment (`reason: direct`), is suspended by a challenge (`reason: "
+    "suspended`) or the agency has already enrolled "
     "(`reason: duplicate`).",
 )
 def enroll(call: Call) -> Enrollment:

@@ -17,6 +17,7 @@ from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
 from tests.support.credit_actions_scenario import credit_action_steps
 from tests.support.after_award import performance_steps
+from tests.support.challenge_scenario import challenge_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
@@ -95,6 +96,8 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_agency_steps(api),
         *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM, ids=purchases),
         *performance_steps(api, purchases, owner_id="OW-1"),
+        *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
+        *challenge_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
         *_notification_steps(api),
         *_letter_steps(api),
         *_credit_steps(api),

@@ -65,6 +65,15 @@ EVENT_TYPES = (
     "DeliveryDisputed",
     "PurchaseCompleted",
     "EvaluationRecorded",
+    "ChallengeFiled",
+    "ChallengeAnswered",
+    "ChallengeEscalated",
+    "ComplaintFiled",
+    "ComplaintDecided",
+    "PurchaseSuspended",
+    "PurchaseResumed",
+    "PurchaseCancelled",
+    "ResultAnnulled",
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.contracts import CONTRACT
+from marketplace.domain.challenges import CHALLENGE
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
@@ -33,14 +34,31 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "`complete` and `dispute` are the owner's `POST /purchases/{id}/completion`; "
         "`complete_by_silence` is the hourly task completing a delivery whose window passed; "
         "`evaluate` (the owner) and `rate_output` (the item's regulator) are "
-        "`POST /purchases/{id}/evaluations`.",
+        "`POST /purchases/{id}/evaluations`. `suspend` is an accepted "
+        "challenge (`POST /challenges/{id}/answer`) or an upheld complaint about the announcement "
+        "(`POST /challenges/{id}/decision`) before the result: the window stops; `resume_enrollment`, "
+        "`resume_closed` and `resume_selecting` are `POST /purchases/{id}/resumption`, back to the "
+        "state it had with every remaining deadline moved by the time it was suspended; `cancel` is "
+        "`POST /purchases/{id}/cancellation`. `annul` (and `annul_last`, no candidate left) is an "
+        "accepted challenge or an upheld complaint about a result not yet confirmed.",
     ),
     (
         RESULT,
         "A result is part of its purchase; its state is read from its fields: `short_listed` (no "
         "agency picked yet), then whether the owner confirmed and the selected agency accepted, "
-        "and `lapsed` when the last agency abandoned. An abandonment moves the first reserve that "
-        "may still take part up, with a fresh window (`awaiting`).",
+        "and `lapsed` when the last agency abandoned or was annulled. An abandonment moves the first "
+        "reserve that may still take part up, with a fresh window (`awaiting`); an annulment does too, "
+        "or, with no reserve left, the next candidate of the draw proof's ranking.",
+    ),
+    (
+        CHALLENGE,
+        "A challenge (质疑) starts `filed` (`POST /purchases/{id}/challenges`, an enrolled agency). "
+        "`accept` and `reject` are the owner's answer (`POST /challenges/{id}/answer`); `lapse` is the "
+        "sweeper escalating a challenge unanswered at its deadline to the admin. `complain` is the "
+        "challenger's complaint (`POST /challenges/{id}/complaint`) after a rejection or no answer "
+        "(from `filed` once the answer deadline passed, before the sweeper ran); `uphold` and "
+        "`dismiss` are the regulator's or the admin's decision (`POST /challenges/{id}/decision`); "
+        "`close` is the sweeper ending a complaint window that passed.",
     ),
     (
         CONTRACT,

@@ -52,6 +52,9 @@ def agency_inbox(agency_id: str) -> str:
 
 def regulator_inbox(regulator_id: str) -> str:
     return f"regulator:{regulator_id}"
+def industry_inbox(industry: str) -> str:
+    """The regulators of an industry, together (a complaint is for whichever of them decides it)."""
+    return f"industry:{industry}"
 
 
 def inbox_of(role: str, org_id: str) -> str:
@@ -635,6 +638,28 @@ def _delivered(e: _Event) -> _Told:
         [
             Notice(e.owner(), f"服务已交付：{purchase}", owner_text),
             Notice(e.agency(), f"交付已报告：{purchase}", agency_text),
+# --- Challenges and complaints (质疑投诉) -----------------------------------------------------------
+# The public never reads these: the challenger is named to the owner, the regulators and the admin.
+
+
+SUBJECTS = {"announcement": "采购公告", "result": "选取结果"}
+
+
+def _subject(e: _Event) -> str:
+    return SUBJECTS.get(e.text("subject"), e.text("subject"))
+
+
+def _challenge_filed(e: _Event) -> _Told:
+    purchase, deadline = e.text("purchase_id"), e.local_time("answer_deadline")
+    owner_text = (
+        f"机构 {e.text('agency_id')} 对采购 {purchase} 的{_subject(e)}提出质疑，请于 {deadline} 前答复。"
+    )
+    agency_text = f"您对采购 {purchase} 的{_subject(e)}的质疑已提交，业主应于 {deadline} 前答复。"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), f"收到质疑：{purchase}", owner_text),
+            Notice(e.agency(), f"质疑已提交：{purchase}", agency_text),
         ],
     )
 
@@ -656,6 +681,56 @@ def _completed(e: _Event) -> _Told:
         [
             Notice(e.owner(), f"采购已完成：{purchase}", f"{how}。请对服务进行评价。"),
             Notice(e.agency(), f"采购已完成：{purchase}", f"{how}。"),
+def _challenge_answered(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    accepted = e.text("decision") == "accept"
+    verdict = "接受" if accepted else "驳回"
+    text = f"业主{verdict}了您对采购 {purchase} 的{_subject(e)}的质疑：{e.reasons('answer')}。"
+    if not accepted and e.optional("complaint_deadline"):
+        text += f"如不满意，可于 {e.local_time('complaint_deadline')} 前向行业监管部门投诉。"
+    owner_text = f"您已{verdict}机构 {e.text('agency_id')} 对采购 {purchase} 的质疑。"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.agency(), f"质疑已答复：{purchase}", text),
+            Notice(e.owner(), f"质疑已答复：{purchase}", owner_text),
+        ],
+    )
+
+
+def _challenge_escalated(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    deadline = e.local_time("complaint_deadline")
+    admin_text = (
+        f"业主 {e.text('owner_id')} 未在期限内答复机构 {e.text('agency_id')} 对采购 {purchase} 的质疑。"
+    )
+    agency_text = f"业主未在期限内答复您对采购 {purchase} 的质疑；您可于 {deadline} 前向行业监管部门投诉。"
+    owner_text = f"您未在期限内答复采购 {purchase} 的质疑，已报管理员。"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(ADMINS, f"质疑逾期未答复：{purchase}", admin_text),
+            Notice(e.agency(), f"质疑逾期未答复：{purchase}", agency_text),
+            Notice(e.owner(), f"质疑逾期未答复：{purchase}", owner_text),
+        ],
+    )
+
+
+def _complaint_filed(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    text = (
+        f"机构 {e.text('agency_id')} 就采购 {purchase} 的{_subject(e)}投诉：{e.reasons('reasons')}。请处理。"
+    )
+    title = f"收到投诉：{purchase}"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(industry_inbox(e.text("industry")), title, text),
+            Notice(ADMINS, title, text),
+            Notice(
+                e.owner(), title, f"机构 {e.text('agency_id')} 就采购 {purchase} 的质疑答复向监管部门投诉。"
+            ),
+            Notice(e.agency(), f"投诉已提交：{purchase}", f"您就采购 {purchase} 的投诉已提交监管部门。"),
         ],
     )
 
@@ -670,6 +745,80 @@ def _evaluated(e: _Event) -> _Told:
     if e.text("rater") == "regulator":
         notices.append(Notice(e.owner(), f"主管部门已评价：{purchase}", text))
     return _Told(f"/purchases/{purchase}/evaluations", notices)
+def _complaint_decided(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    verdict = "投诉成立" if e.text("decision") == "uphold" else "投诉驳回"
+    text = f"采购 {purchase} 的投诉处理结果：{verdict}。{e.reasons('reasons')}。"
+    title = f"{verdict}：{purchase}"
+    return _Told(
+        _purchase(e),
+        [Notice(e.agency(), title, text), Notice(e.owner(), title, text), Notice(ADMINS, title, text)],
+    )
+
+
+def _suspended(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    text = f"采购 {purchase} 因质疑暂停，计时停止；恢复后按剩余时间继续。"
+    title = f"采购暂停：{purchase}"
+    return _Told(
+        _purchase(e),
+        [
+            Notice(e.owner(), title, f"{text}请修正后恢复，或取消采购。"),
+            Notice(ADMINS, title, text),
+        ],
+        enrollees=Enrollees(purchase, title, f"{text}暂停期间不能报名或撤销报名。"),
+    )
+
+
+def _resumed(e: _Event) -> _Told:
+    purchase, status = e.text("purchase_id"), e.text("status")
+    if status == "enrollment_open":
+        text = f"采购 {purchase} 已恢复，报名截止顺延至 {e.local_time('enrollment_deadline')}。"
+    elif status == "enrollment_closed":
+        text = f"采购 {purchase} 已恢复，选取时间顺延至 {e.local_time('selection_time')}。"
+    else:
+        text = f"采购 {purchase} 已恢复，确认截止顺延至 {e.local_time('confirmation_deadline')}。"
+    note = e.optional("note")
+    text += f"业主说明：{note}" if note else ""
+    title = f"采购恢复：{purchase}"
+    return _Told(
+        _purchase(e),
+        [Notice(e.owner(), title, text), Notice(ADMINS, title, text)],
+        enrollees=Enrollees(purchase, title, text),
+    )
+
+
+def _cancelled(e: _Event) -> _Told:
+    purchase = e.text("purchase_id")
+    text = f"采购 {purchase} 已取消：{e.reasons('reason')}。"
+    title = f"采购取消：{purchase}"
+    return _Told(
+        _purchase(e),
+        [Notice(e.owner(), title, text), Notice(ADMINS, title, text)],
+        enrollees=Enrollees(purchase, title, text),
+    )
+
+
+def _annulled(e: _Event) -> _Told:
+    purchase, previous, agency = e.text("purchase_id"), e.text("agency_id"), e.optional("replaced_by")
+    why = e.reasons("reason")
+    notices = [
+        Notice(e.agency(), f"中选结果被撤销：{purchase}", f"您在采购 {purchase} 的中选被撤销：{why}。")
+    ]
+    if agency:
+        deadline = e.local_time("confirmation_deadline")
+        owner_text = f"{previous} 的中选被撤销（{why}），{agency} 递补，请于 {deadline} 前确认。"
+        notices.append(Notice(e.owner(), f"中选结果被撤销：{purchase}", owner_text))
+        text = f"您递补为采购 {purchase} 的中选机构，请于 {deadline} 前确认接受或放弃。"
+        notices.append(Notice(agency_inbox(agency), f"您已递补中选：{purchase}", text))
+    else:
+        notices.append(
+            Notice(
+                e.owner(), f"中选结果被撤销：{purchase}", f"{previous} 的中选被撤销（{why}），无可递补机构。"
+            )
+        )
+    others = Enrollees(purchase, f"中选结果被撤销：{purchase}", f"采购 {purchase} 的中选结果被撤销：{why}。")
+    return _Told(_purchase(e), notices, enrollees=others)
 
 
 # --- Agencies -----------------------------------------------------------------------------------
@@ -731,6 +880,15 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "DeliveryDisputed": _disputed,
     "PurchaseCompleted": _completed,
     "EvaluationRecorded": _evaluated,
+    "ChallengeFiled": _challenge_filed,
+    "ChallengeAnswered": _challenge_answered,
+    "ChallengeEscalated": _challenge_escalated,
+    "ComplaintFiled": _complaint_filed,
+    "ComplaintDecided": _complaint_decided,
+    "PurchaseSuspended": _suspended,
+    "PurchaseResumed": _resumed,
+    "PurchaseCancelled": _cancelled,
+    "ResultAnnulled": _annulled,
     "AgencyAdmitted": _to_agency(
         lambda e: "入驻申请已通过",
         lambda e: f"{e.text('name')} 已入驻，可承接事项：{'、'.join(e.ids('items'))}。",

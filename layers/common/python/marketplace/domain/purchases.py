@@ -152,6 +152,37 @@ class PassedOver(Model):
     at: str
 
 
+class Annulment(Model):
+    """A selected agency whose selection was annulled (a challenge accepted, a complaint upheld)."""
+
+    agency_id: str
+    challenge_id: str
+    reason: str
+    at: str
+    replaced_by: str | None = Field(default=None, description="null: no candidate was left")
+    replaced_from: str | None = Field(
+        default=None, description="`reserves`, or `ranking`: the next candidate of the draw proof's ranking"
+    )
+
+
+class Suspension(Model):
+    """An accepted challenge stopped the window (质疑暂停); resuming gives back the time it had left."""
+
+    challenge_id: str
+    from_status: str = Field(description="the state the purchase resumes to")
+    suspended_at: str
+    resumed_at: str | None = None
+    shifted_seconds: int | None = Field(
+        default=None, description="how long it was suspended: every remaining deadline moved by this much"
+    )
+    note: str = Field(default="", description="the owner's note on resuming (what was corrected)")
+
+
+class Cancellation(Model):
+    reason: str
+    at: str
+
+
 class Result(Model):
     """The selection's outcome and what happened to it since."""
 
@@ -169,6 +200,7 @@ class Result(Model):
     abandoned: list[Abandonment] = Field(default_factory=list)
     passed_over: list[PassedOver] = Field(default_factory=list)
     escalated_at: str | None = None
+    annulled: list[Annulment] = Field(default_factory=list, description="selections annulled by a challenge")
     deadline_counts_weekends_only: bool = Field(
         default=False,
         description="the confirmation deadline runs into a year with no calendar loaded: its working "
@@ -231,6 +263,15 @@ class Purchase(PurchaseRequest):
     )
     # Performance (履约) and evaluation: domain/performance.py.
     performance: PerformanceSummary | None = None
+    suspensions: list[Suspension] = Field(
+        default_factory=list, description="the last is current while suspended"
+    )
+    cancellation: Cancellation | None = None
+
+    @property
+    def window_runs(self) -> int:
+        """How many times the window was started again after a suspension."""
+        return sum(1 for s in self.suspensions if s.resumed_at)
 
     def is_owned_by(self, org_id: str) -> bool:
         return self.owner_id == org_id
@@ -272,6 +313,8 @@ class PurchasePublic(Model):
         default=None, description="that a contract exists, its state, date, amount and hash"
     )
     performance: PerformanceSummary | None = None
+    suspensions: list[Suspension] = Field(default_factory=list)
+    cancellation: Cancellation | None = None
 
 
 PUBLIC_STATUSES = {
@@ -285,6 +328,8 @@ PUBLIC_STATUSES = {
     # After the award: public with its delivery, completion and evaluations (domain/performance.py).
     PurchaseStatus.completed,
     PurchaseStatus.evaluated,
+    PurchaseStatus.suspended,
+    PurchaseStatus.cancelled,
 }
 
 
@@ -349,6 +394,7 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
 OWNER, AGENCY, ADMIN = ("owner",), ("agency",), ("admin",)
 REGULATOR = ("regulator",)
 BY_SYSTEM = (SYSTEM,)
+CHALLENGE_DECIDERS = ("owner", "regulator", "admin")  # an accepted challenge, an upheld complaint
 P = PurchaseStatus
 
 PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
@@ -403,8 +449,30 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.completed, "evaluate", OWNER, P.evaluated),
         (P.completed, "rate_output", REGULATOR, P.completed),
         (P.evaluated, "rate_output", REGULATOR, P.evaluated),
+        # Challenges (质疑, domain/challenges.py): an owner accepting a challenge before the result
+        # suspends the window; resuming returns to the state it had, with the time it had left.
+        # A regulator upholding a complaint about the announcement suspends it too.
+        (P.enrollment_open, "suspend", CHALLENGE_DECIDERS, P.suspended),
+        (P.enrollment_closed, "suspend", CHALLENGE_DECIDERS, P.suspended),
+        (P.selecting, "suspend", CHALLENGE_DECIDERS, P.suspended),
+        (P.suspended, "resume_enrollment", OWNER, P.enrollment_open),
+        (P.suspended, "resume_closed", OWNER, P.enrollment_closed),
+        (P.suspended, "resume_selecting", OWNER, P.selecting),
+        (P.suspended, "cancel", OWNER, P.cancelled),
+        # A result annulled (a result challenge accepted, a complaint upheld): the next reserve, or
+        # the next candidate of the draw's ranking, is selected with a fresh window; none left fails.
+        # Only before both parties confirmed: a confirmed purchase has its signed letter, and an upheld
+        # complaint about it is referred to the admin (docs/challenges.md).
+        (P.selected, "annul", CHALLENGE_DECIDERS, P.selected),
+        (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
     ],
 )
+
+RESUME_ACTIONS = {
+    PurchaseStatus.enrollment_open: "resume_enrollment",
+    PurchaseStatus.enrollment_closed: "resume_closed",
+    PurchaseStatus.selecting: "resume_selecting",
+}
 
 
 ENROLLMENT: Lifecycle[EnrollmentStatus] = Lifecycle(
@@ -431,7 +499,7 @@ class ResultState(StrEnum):
 
 def result_state(result: Result) -> ResultState:
     if result.selected_agency is None:
-        return ResultState.lapsed if result.abandoned else ResultState.short_listed
+        return ResultState.lapsed if result.abandoned or result.annulled else ResultState.short_listed
     if result.owner_confirmed_at and result.agency_accepted_at:
         return ResultState.confirmed
     if result.owner_confirmed_at:
@@ -460,6 +528,8 @@ RESULT: Lifecycle[ResultState] = Lifecycle(
         *((state, "abandon", AGENCY, R.awaiting) for state in _OPEN_RESULTS[1:]),
         *((state, "abandon_last", AGENCY, R.lapsed) for state in _OPEN_RESULTS[1:]),
         *((state, "escalate", BY_SYSTEM, state) for state in _OPEN_RESULTS),
+        *((state, "annul", CHALLENGE_DECIDERS, R.awaiting) for state in _OPEN_RESULTS[1:]),
+        *((state, "annul_last", CHALLENGE_DECIDERS, R.lapsed) for state in _OPEN_RESULTS[1:]),
     ],
     field=None,
     state_of=result_state,

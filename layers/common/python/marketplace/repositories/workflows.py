@@ -1,5 +1,10 @@
 """Step Functions: each published purchase's window runs as one execution of
-statemachines/purchase-window.asl.json, named after the purchase so that it starts once."""
+statemachines/purchase-window.asl.json, named after the purchase so that it starts once.
+
+A suspension (an accepted challenge) stops the execution: nothing waits or polls while the purchase
+is suspended. Resuming starts a new execution, named after the purchase and how many times its
+window was resumed (`<purchase id>-r<n>`, execution names cannot be reused), with the moved
+deadlines as its input (docs/adr/0011-suspension.md)."""
 
 from __future__ import annotations
 
@@ -36,6 +41,12 @@ def window_input(purchase: Purchase) -> dict[str, Any]:
     }
 
 
+def execution_name(purchase: Purchase) -> str:
+    """The name of the purchase's current execution."""
+    runs = purchase.window_runs
+    return purchase.purchase_id if not runs else f"{purchase.purchase_id}-r{runs}"
+
+
 def start_window(purchase: Purchase) -> bool:
     """Start the purchase's window; False when it could not be started. Publication has already
     been saved by then, so a failure here is not the caller's: the sweeper (every 5 minutes) runs
@@ -43,7 +54,7 @@ def start_window(purchase: Purchase) -> bool:
     arn = get_settings().state_machine_arn_prefix + PURCHASE_WINDOW
     try:
         _sfn().start_execution(
-            stateMachineArn=arn, name=purchase.purchase_id, input=json.dumps(window_input(purchase))
+            stateMachineArn=arn, name=execution_name(purchase), input=json.dumps(window_input(purchase))
         )
     except (ClientError, BotoCoreError) as exc:
         code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
@@ -60,12 +71,15 @@ def start_window(purchase: Purchase) -> bool:
     return True
 
 
-def stop_window(purchase_id: str, why: str) -> None:
-    """Stop the purchase's window once nothing is left for it to time (the purchase is confirmed):
-    otherwise it would wait for the confirmation deadline only to find the purchase confirmed, and
-    AWS bills every state it enters. A failure leaves the execution to end by itself, as before."""
+def stop_window(purchase_id: str, why: str, *, execution: str | None = None) -> None:
+    """Stop the purchase's window once nothing is left for it to time (the purchase is confirmed),
+    or while it is suspended: otherwise it would wait for the confirmation deadline only to find the
+    purchase confirmed, and AWS bills every state it enters. A failure leaves the execution to end
+    by itself, as before: each of its tasks finds the purchase in a state it does not act on.
+    `execution`: the current execution's name (`execution_name`), the purchase id by default."""
     prefix = get_settings().state_machine_arn_prefix
-    arn = prefix.replace(":stateMachine:", ":execution:", 1) + f"{PURCHASE_WINDOW}:{purchase_id}"
+    name = execution or purchase_id
+    arn = prefix.replace(":stateMachine:", ":execution:", 1) + f"{PURCHASE_WINDOW}:{name}"
     try:
         _sfn().stop_execution(executionArn=arn, cause=why)
     except (ClientError, BotoCoreError) as exc:

@@ -136,7 +136,11 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
     )
     event_bus.flush(events)
     if action == "conclude":  # both parties have confirmed: the window has nothing left to watch
-        workflows.stop_window(purchase.purchase_id, "confirmed: no deadline left to watch")
+        workflows.stop_window(
+            purchase.purchase_id,
+            "confirmed: no deadline left to watch",
+            execution=workflows.execution_name(changed),
+        )
     return changed
 
 

@@ -13,6 +13,7 @@ from marketplace.domain.purchases import (
     Enrollment,
     EnrollmentStatus,
     Purchase,
+    PurchaseStatus,
     SelectionMethod,
     stamp,
 )
@@ -38,6 +39,8 @@ def _require_open(purchase: Purchase, now: str, action: str) -> None:
         # A direct selection never had a window; otherwise closing runs at the deadline, so to
         # the agency this is the same situation as a passed deadline: one reason (README: `late`).
         reason = "direct" if purchase.method == SelectionMethod.direct else "late"
+        if purchase.status == PurchaseStatus.suspended:
+            reason = "suspended"  # an accepted challenge stopped the window; it may resume
         raise PURCHASE.refusal(purchase.status, action, subject=purchase.purchase_id, reason=reason)
     if stamp(purchase.enrollment_deadline) <= now:
         raise Conflict("enrollment is closed: the deadline has passed", reason="late")
