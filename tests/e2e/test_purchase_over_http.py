@@ -9,19 +9,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
 from marketplace.domain.draw import verify
 from marketplace.domain.purchases import stamp
+from tests.e2e.http_client import Client, admit, until
 from tests.support.market import purchase_request
-from tests.support.samples import agency_profile, catalogue_item, owner_profile, unique_credit_code
+from tests.support.samples import catalogue_item, owner_profile, unique_credit_code
 
 pytestmark = pytest.mark.e2e
 
@@ -32,43 +30,6 @@ WINDOW_SECONDS = 20
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Client:
-    def __init__(self, api: str, token: str | None = None) -> None:
-        self.api = api
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str) -> requests.Response:
-        return requests.get(self.api + path, headers=self.headers, timeout=15)
-
-    def post(self, path: str, body: Any = None) -> requests.Response:
-        return requests.post(self.api + path, json=body, headers=self.headers, timeout=15)
-
-
-def _admit(stack: Any, agency: str) -> None:
-    profile = agency_profile()
-    profile["legal_entity"]["credit_code"] = unique_credit_code("91330106")
-    profile["legal_entity"]["name"] = f"浙江测试环境咨询有限公司{agency[-2:]}"
-    profile["offerings"][0]["item_code"] = ITEM
-    applicant = Client(stack.api, stack.token("agency", agency))
-    assert applicant.post("/agencies", profile).status_code == 201
-    approve = {"submission": 1, "decision": "approve"}
-    for reviewer in (stack.token("admin"), stack.token("regulator", "RG-ENV", industries=("environment",))):
-        reply = Client(stack.api, reviewer).post(f"/agencies/{agency}/reviews", approve)
-        assert reply.status_code == 200, reply.text
-
-
-def _until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_stack) -> None:
     stack = local_stack
     admin, public = Client(stack.api, stack.token("admin")), Client(stack.api)
@@ -77,7 +38,7 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
     assert owner.post("/owners", owner_profile(unique_credit_code("11330100")[:16])).status_code == 201
     agencies = [f"E2E-AG-{RUN}-{n}" for n in (1, 2, 3)]
     for agency in agencies:
-        _admit(stack, agency)
+        admit(stack, agency, ITEM)
 
     # Published: a private purchase publishes on submission, its window closing in seconds.
     deadline = stamp(datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS))
@@ -112,7 +73,7 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
     assert public.get(f"/purchases/{purchase_id}").json()["enrollments"] == 3
 
     # Nobody closes it: the execution waits for the deadline, closes, draws.
-    page = _until(
+    page = until(
         lambda: (p := public.get(f"/purchases/{purchase_id}").json())["status"] == "selected" and p,
         timeout=WINDOW_SECONDS + 60,
         what="the window to close and the draw to run",
@@ -137,7 +98,7 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
     assert owner.post(f"/purchases/{purchase_id}/confirmation").status_code == 200
     accepted = Client(stack.api, stack.token("agency", winner)).post(f"/purchases/{purchase_id}/acceptance")
     assert accepted.status_code == 200, accepted.text
-    letter_id = _until(
+    letter_id = until(
         lambda: public.get(f"/purchases/{purchase_id}").json()["letter_id"], timeout=30, what="the letter"
     )
     letter = public.get(f"/letters/{letter_id}")
@@ -160,7 +121,7 @@ def test_a_purchase_runs_by_itself_from_publication_to_a_verified_letter(local_s
         (stack.token("owner", OWNER), "LetterIssued"),
     ):
         inbox = Client(stack.api, token)
-        _until(
+        until(
             lambda inbox=inbox, wanted=wanted: any(
                 n.get("event_type") == wanted
                 for n in inbox.get("/me/notifications?limit=100").json()["items"]
