@@ -10,7 +10,8 @@ window's tasks called as the state machine calls them, with the clock moved past
 deadline follows); one public read of the purchase and one of the draw proof; the owner confirms
 and the selected agency accepts (which issues the confirmation letter); and the notification
 consumer, invoked once per event the bus delivers to it (the `notifications` rule's detail types),
-with that event alone in its batch.
+with that event alone in its batch. After the award, the rest of the lifecycle: an uploaded contract
+countersigned, the delivery reported and accepted, the owner's and the regulator's evaluations.
 
 Each step's calls are recorded in order (bench/aws_calls.py), with the DynamoDB request units each
 consumes. Clients and caches are warm after their first use, as in a reused execution environment.
@@ -149,9 +150,28 @@ def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> list[str]:
     notes = []
     if not any(c["operation"] == "Sign" for c in drive.steps[-1]["calls"]):
         notes.append(_letter_apart(drive))
+    _after_award(drive, path, owner, winner)
     for entry in [e for e in drive.published if e["DetailType"] in NOTIFIED_TYPES]:
         drive.notify(entry)
     return notes
+
+
+def _after_award(drive: Drive, path: str, owner: Any, winner: Any) -> None:
+    """The rest of the lifecycle: an uploaded contract countersigned, the service delivered and
+    accepted, the owner's and the item's regulator's ratings (each recording a credit event)."""
+    regulator = drive.api.as_role("regulator", "RG-ENV", industries=("environment",))
+    contract = {"upload": {"file_ref": "HT-2026-001", "sha256": "c0" * 32}, "amount_yuan": "96000.00"}
+    drive.step("register_contract", "api", lambda: owner.post(path + "/contract", contract), 201)
+    accept = {"decision": "accept"}
+    drive.step("sign_contract", "api", lambda: winner.post(path + "/contract/signature", accept))
+    delivery = {"report_number": "HP-2026-001", "file_sha256": "d1" * 32}
+    drive.step("report_delivery", "api", lambda: winner.post(path + "/delivery", delivery), 201)
+    drive.step("decide_completion", "api", lambda: owner.post(path + "/completion", accept))
+    ratings = {"quality": 5, "timeliness": 4, "attitude": 5, "fee_reasonableness": 4, "standards": 5}
+    rated = {**ratings, "comment": "报告规范"}
+    drive.step("evaluate", "api", lambda: owner.post(path + "/evaluations", rated), 201)
+    output = {"output_quality": 5, "comment": "合规"}
+    drive.step("evaluate", "api", lambda: regulator.post(path + "/evaluations", output), 201)
 
 
 def drive(enrollments: int = ENROLLMENTS) -> dict[str, Any]:
