@@ -293,6 +293,10 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
             + ") is not one of its reviewers"
         )
     SUBMISSION.expect(submission.status, "review", subject=f"{agency_id}/{number}")
+    if decision == ReviewDecision.approve:
+        # Blacklisted or at level D since it applied: no item may be opened to it (a change could add
+        # one the blacklist never expelled); the reviewers may only reject.
+        _require_credit(agency_id, "be approved (reject it instead)")
     now = iso(utcnow())
     decided = {d.slot for d in submission.decisions}
     open_slots = [s for s in slots if s not in decided]
