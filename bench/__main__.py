@@ -16,7 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import coldstart, cost, draw_timing, dynamodb_calls, purchase_calls, report, sizes, transitions
+from bench import (
+    coldstart,
+    cost,
+    credit_calls,
+    draw_timing,
+    dynamodb_calls,
+    purchase_calls,
+    report,
+    sizes,
+    transitions,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make bench"
@@ -80,6 +90,11 @@ def main() -> int:
     results["enroll_round_trips"] = enrollment["deciding_calls"] if enrollment else None
     results["enroll_dynamodb_calls_total"] = enrollment["total_calls"] if enrollment else None
     results["enroll_wru"] = enrollment["wru"] if enrollment else None
+
+    credit = _attempt("credit", errors, credit_calls.measure)
+    results["credit"] = credit
+    results["credit_profile_round_trips"] = credit["profile_round_trips"] if credit else None
+    results["credit_event_wru"] = credit["wru"] if credit else None
 
     window = _attempt("sfn_transitions", errors, transitions.measure)
     results["sfn_transitions"] = window

@@ -15,6 +15,8 @@ LAYER_MAX = 24 * 1024 * 1024  # with bytecode and cryptography (docs/adr/0009-la
 ENROLL_ROUND_TRIPS_MAX = 2
 ENROLL_WRU_MAX = 10
 COST_PER_PURCHASE_USD_MAX = 0.0007
+CREDIT_PROFILE_ROUND_TRIPS_MAX = 1
+CREDIT_EVENT_WRU_MAX = 6
 SFN_TRANSITIONS_MAX = 12
 DRAW_10000_MS_MAX = 50
 NOT_MEASURED = "not measured (see Errors)"
@@ -69,6 +71,14 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ),
         "enroll_wru": _target(
             f"<= {ENROLL_WRU_MAX}", results.get("enroll_wru"), lambda v: v <= ENROLL_WRU_MAX
+        ),
+        "credit_profile_round_trips": _target(
+            f"<= {CREDIT_PROFILE_ROUND_TRIPS_MAX}",
+            results.get("credit_profile_round_trips"),
+            lambda v: v <= CREDIT_PROFILE_ROUND_TRIPS_MAX,
+        ),
+        "credit_event_wru": _target(
+            f"<= {CREDIT_EVENT_WRU_MAX}", results.get("credit_event_wru"), lambda v: v <= CREDIT_EVENT_WRU_MAX
         ),
         "cost_per_purchase_usd": _target(
             f"<= {COST_PER_PURCHASE_USD_MAX}",
@@ -132,6 +142,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     lines += _enrollment(results)
+    lines += _credit(results)
     lines += _transitions(results)
     lines += _draw(results)
     lines += _cost(results)
@@ -191,6 +202,41 @@ def _enrollment(results: dict[str, Any]) -> list[str]:
         by_api = ", ".join(f"{k} {v}" for k, v in scenario.items())
         lines.append(f"- The shared scenario (table above) counts for `enroll`: {by_api}.")
     return [*lines, ""]
+
+
+def _credit(results: dict[str, Any]) -> list[str]:
+    c = results.get("credit")
+    lines = ["## Credit: the public profile and recording an event (bench/credit_calls.py)", ""]
+    if not c:
+        return [*lines, NOT_MEASURED, ""]
+    cases = "; ".join(
+        f"{name} {case['wru']:g} ("
+        + ", ".join(
+            f"{b['call']} {b['wru']:g} + {b['index_wru']:g} on the due index" for b in case["by_call"]
+        )
+        + f"; read first: {case['rru']:g} RRU)"
+        for name, case in c["cases"].items()
+    )
+    profile_calls = ", ".join(c["profile_calls"])
+    no_record = ", ".join(c["no_record_profile_calls"])
+    lines += [
+        f"In-process on moto, an agency with {c['events_before']} events (abandonment, completion, "
+        "an owner's evaluation, a regulator's penalty and reward).",
+        "",
+        f"- **credit_profile_round_trips = {c['profile_round_trips']}**: `GET /agencies/{{id}}/credit` "
+        f"in a fresh execution environment: {profile_calls} of the agency's partition (the standing, "
+        f"every event with the score it left, the history rows), {c['profile_rru']:g} RRU. An agency "
+        f"with no record at all: {no_record} (its partition, empty, then the credit rules for the base "
+        "score, cached for 5 minutes per execution environment).",
+        f"- **credit_event_wru = {c['wru']:g}** (the costliest, `{c['worst_case']}`): the credit "
+        "table's write request units to record one event and keep the standing current, in one "
+        "transaction (2 WRU per KB of each item: the event row with the score it left, the standing; "
+        f"the due index's entry at 1 WRU per KB, 2 when it moves). Per case: {cases}.",
+        "- With the `CreditEventRecorded` outbox row in the same transaction and its delete once "
+        f"published (`services.credit.record`): {c['with_outbox']['wru']:g} WRU.",
+        "",
+    ]
+    return lines
 
 
 def _transitions(results: dict[str, Any]) -> list[str]:

@@ -374,6 +374,41 @@ def test_the_admin_loads_a_version_in_force_from_its_date(api: Api, published_ev
     assert admin.put("/credit/rules", {"effective_from": _future(20)}).body["version"] == 3
 
 
+def test_a_new_version_applies_to_every_standing_from_its_date(api: Api, published_events: Any) -> None:
+    from marketplace.domain.credit import changes, checkpoints, compute_standing
+    from marketplace.repositories import credit as repo
+    from marketplace.services import credit
+
+    with clock_at(T0):
+        credit.record(_penalty("AG-RULES", "RG-R1", -20), actor="RG")
+        credit.record(_penalty("AG-RULES-2", "RG-R2", -5), actor="RG")
+        loaded = api.as_role("admin").put(
+            "/credit/rules", {"effective_from": "2026-12-05", "base_score": 110}
+        )
+        assert loaded.status == 200, loaded.body
+    assert api.call("GET", "/agencies/AG-RULES/credit").body["level"] == "B"  # 80 under version 1
+
+    ran = _expire(T0 + timedelta(days=5))
+    assert sorted(ran["recomputed"]) == ["AG-RULES", "AG-RULES-2"]
+    assert _expire(T0 + timedelta(days=6))["recomputed"] == []  # brought to version 2 once
+    with clock_at(T0 + timedelta(days=6)):
+        profile = api.call("GET", "/agencies/AG-RULES/credit").body
+        ledger = repo.ledger("AG-RULES")
+        at = ledger.standing.computed_at
+        assert (
+            ledger.standing.model_dump()
+            == compute_standing("AG-RULES", ledger.events, repo.rules_at(at), at).model_dump()
+        )
+        recomputed = checkpoints("AG-RULES", ledger.events, repo.rules_at, at, repo.rule_changes())
+        assert changes(ledger.points) == changes(recomputed)
+    assert (profile["score"], profile["level"], profile["rules_version"]) == (90, "A", 2)
+    assert [(p["at"], p["score"], p["cause"]) for p in profile["history"]] == [
+        ("2026-12-01T02:00:00Z", 80, "RG-R1"),
+        ("2026-12-04T16:00:00Z", 90, "rules"),  # 2026-12-05 00:00 in Asia/Shanghai
+    ]
+    assert "CreditLevelChanged" in published_events.types()
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -190,6 +190,10 @@ class CreditRuleBook:
     def latest_version(self) -> int:
         return max(r.version for r in self.versions)
 
+    def effective_days(self) -> list[date]:
+        """The days a loaded version takes effect (the shipped defaults' excluded)."""
+        return sorted({r.effective_from for r in self.versions if r is not DEFAULT_RULES})
+
 
 class InvalidCreditEvent(ValueError):
     """An event the rules do not allow: `field` names what is wrong."""
@@ -345,6 +349,7 @@ def point_of(standing: CreditStanding, cause: str) -> ScorePoint:
 
 RulesAt = Callable[[str], CreditRules]
 EXPIRY = "expiry"
+RULES_CHANGE = "rules"
 
 
 def due_between(events: list[CreditEvent], after: str, until: str) -> list[str]:
@@ -359,15 +364,26 @@ def due_between(events: list[CreditEvent], after: str, until: str) -> list[str]:
     return sorted(found)
 
 
-def checkpoints(agency_id: str, events: list[CreditEvent], rules_at: RulesAt, until: str) -> list[ScorePoint]:
-    """The standing at every instant it may have changed up to `until`: each event's recording
-    and each date an event starts or stops counting. Recomputed from the ledger alone."""
+def checkpoints(
+    agency_id: str,
+    events: list[CreditEvent],
+    rules_at: RulesAt,
+    until: str,
+    rule_changes: tuple[str, ...] = (),
+) -> list[ScorePoint]:
+    """The standing at every instant it may have changed up to `until`: each event's recording,
+    each date an event starts or stops counting, and each instant a new version of the rules took
+    effect (`rule_changes`) after the first event. Recomputed from the ledger and the rules alone."""
     causes: dict[str, str] = {}
     for e in sorted(events, key=lambda e: e.recorded_at):
         if e.recorded_at <= until:
             causes[e.recorded_at] = e.credit_event_id
     for t in due_between(events, "", until):
         causes.setdefault(t, EXPIRY)
+    first = min((e.recorded_at for e in events), default=until)
+    for t in rule_changes:
+        if first < t <= until:
+            causes.setdefault(t, RULES_CHANGE)
     return [
         point_of(compute_standing(agency_id, events, rules_at(t), t), cause)
         for t, cause in sorted(causes.items())

@@ -505,7 +505,8 @@ def _credit(e: _Event) -> _Told:
 
 def _credit_level(e: _Event) -> _Told:
     before = e.optional("previous_level")
-    text = f"信用分 {e.number('score')}，等级 {before + ' → ' if before else ''}{e.text('level')}（记录到期后重新计算）。"
+    level = f"{before} → {e.text('level')}" if before else e.text("level")
+    text = f"信用分 {e.number('score')}，等级 {level}（记录到期后重新计算）。"
     return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
 
 

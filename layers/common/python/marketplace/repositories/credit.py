@@ -25,6 +25,8 @@ from pynamodb.transactions import TransactWrite
 
 from marketplace.clock import parse_iso, stamp, utcnow
 from marketplace.domain.credit import (
+    EXPIRY,
+    RULES_CHANGE,
     CreditEvent,
     CreditRuleBook,
     CreditRules,
@@ -35,7 +37,7 @@ from marketplace.domain.credit import (
     point_of,
 )
 from marketplace.domain.model import revised
-from marketplace.errors import Conflict, ServiceUnavailable
+from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, decode_cursor, encode_cursor, translated
@@ -47,7 +49,9 @@ EVENT = "EVENT#"
 HISTORY = "HISTORY#"
 RULES = "RULES"
 RULES_VERSION = "V#"
-DUE = "DUE"
+DUE = "DUE"  # the due index's partition of standings with something to come, by when
+IDLE = "IDLE"  # and of those with nothing to come, by agency: every standing is in the index
+APPLIED = "APPLIED"  # the RULES partition's row naming the version the standings were last brought to
 ATTEMPTS = 6
 CACHE_SECONDS = 300
 
@@ -107,6 +111,33 @@ def rules_at(instant: str) -> CreditRules:
     return rules_in_force(parse_iso(instant))
 
 
+def rule_changes() -> tuple[str, ...]:
+    """The instants (local midnight, in UTC) at which a loaded version of the rules takes effect."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(get_settings().timezone)
+    return tuple(stamp(datetime(d.year, d.month, d.day, tzinfo=zone)) for d in rule_book().effective_days())
+
+
+def applied_rules_version() -> int:
+    """The rules' version every standing was last brought to by the daily task (the shipped 1 at first)."""
+    try:
+        with translated():
+            row = CreditRow.get(RULES, APPLIED, consistent_read=True)
+    except NotFound:
+        return 1
+    return int(row.revision or 1)
+
+
+def mark_rules_applied(version: int, *, previous: int) -> None:
+    """Record that every standing is now computed with `version` (condition: the version read)."""
+    condition = CreditRow.revision == previous if previous != 1 else CreditRow.sk.does_not_exist()
+    with translated(conflict="another run brought the standings to the rules meanwhile"):
+        CreditRow(agency_id=RULES, sk=APPLIED, revision=version, document={"version": version}).save(
+            condition=condition
+        )
+
+
 def add_rules(rules: CreditRules, *, loaded_at: str, loaded_by: str, events: list[DomainEvent]) -> None:
     """Store a new version; two loads that both took the same number: the second is a Conflict."""
     row = CreditRow(
@@ -156,6 +187,22 @@ def _standing(row: CreditRow) -> CreditStanding:
     return standing
 
 
+def _after(point: ScorePoint) -> dict[str, Any]:
+    """The standing an event produced, kept on its row: what the event does not say already."""
+    kept: dict[str, Any] = {
+        "score": point.score,
+        "level": point.level.value,
+        "rules_version": point.rules_version,
+    }
+    if point.blacklisted_until:
+        kept["blacklisted_until"] = point.blacklisted_until
+    return kept
+
+
+def _point_after(event: CreditEvent, after: dict[str, Any]) -> ScorePoint:
+    return ScorePoint.model_validate({**after, "at": event.recorded_at, "cause": event.credit_event_id})
+
+
 def ledger(agency_id: str) -> Ledger:
     """The whole partition in one Query (strongly consistent: a recording decides on it)."""
     found = Ledger(agency_id=agency_id, standing=None)
@@ -165,9 +212,10 @@ def ledger(agency_id: str) -> Ledger:
             if row.sk == STANDING:
                 found.standing = _standing(row)
             elif row.sk.startswith(EVENT):
-                found.events.append(CreditEvent.model_validate(row.document))
+                event = CreditEvent.model_validate(row.document)
+                found.events.append(event)
                 if row.after:
-                    point = ScorePoint.model_validate(row.after)
+                    point = _point_after(event, row.after)
                     ordered.append((point.at, int(row.revision or 0), point))
             elif row.sk.startswith(HISTORY):
                 point = ScorePoint.model_validate(row.document)
@@ -204,6 +252,15 @@ def events_page(agency_id: str, *, limit: int, cursor: str | None) -> tuple[list
     return [CreditEvent.model_validate(r.document) for r in rows], encode_cursor(results.last_evaluated_key)
 
 
+def every_standing() -> list[str]:
+    """Every agency with a standing (both partitions of the due index, Queries, never a Scan): the
+    daily task's pass when a new version of the rules takes effect."""
+    with translated():
+        idle = [r.agency_id for r in CreditRow.due_index.query(IDLE)]
+        waiting = [r.agency_id for r in CreditRow.due_index.query(DUE)]
+    return sorted({*idle, *waiting})
+
+
 def due(now: str, *, limit: int = 100) -> list[str]:
     """Agencies whose standing falls due by `now`, the longest due first (a Query on the sparse
     `by-credit-due` index, never a Scan)."""
@@ -221,8 +278,8 @@ def _standing_row(standing: CreditStanding, revision: int) -> CreditRow:
         sk=STANDING,
         revision=revision,
         document=standing.model_dump(mode="json"),
-        due=DUE if standing.next_due else None,
-        due_at=standing.next_due,
+        due=DUE if standing.next_due else IDLE,
+        due_at=standing.next_due or standing.agency_id,
     )
 
 
@@ -231,17 +288,28 @@ def _standing_condition(revision: int) -> Any:
     return CreditRow.revision == revision if revision else CreditRow.sk.does_not_exist()
 
 
-def _passed(found: Ledger, now: str) -> list[ScorePoint]:
-    """The score at each instant an event's date passed since the standing was computed (the
-    daily task records these; a recording that comes first records them instead), those that
-    changed it only."""
+def _changes_since(found: Ledger, now: str) -> dict[str, str]:
+    """The instants in (computed, now] at which the standing may have changed by itself: an
+    event's date passed (`expiry`), a new version of the rules took effect (`rules`)."""
     if found.standing is None or found.standing.computed_at is None:
+        return {}
+    since = found.standing.computed_at
+    causes = {t: RULES_CHANGE for t in rule_changes() if since < t <= now}
+    causes.update({t: EXPIRY for t in due_between(found.events, since, now)})
+    return causes
+
+
+def _passed(found: Ledger, now: str) -> list[ScorePoint]:
+    """The score at each instant it changed by itself since the standing was computed (the daily
+    task records these; a recording that comes first records them instead), those that changed it
+    only."""
+    if found.standing is None:
         return []
     points, state = [], found.standing.state()
-    for t in due_between(found.events, found.standing.computed_at, now):
+    for t, cause in sorted(_changes_since(found, now).items()):
         then = compute_standing(found.agency_id, found.events, rules_at(t), t)
         if then.state() != state:
-            points.append(point_of(then, "expiry"))
+            points.append(point_of(then, cause))
             state = then.state()
     return points
 
@@ -299,8 +367,8 @@ def staged(credit_event: CreditEvent) -> CreditStage:
         agency_id=agency_id,
         sk=event_key(event),
         revision=revision,
-        document=event.model_dump(mode="json"),
-        after=point_of(after, event.credit_event_id).model_dump(mode="json"),
+        document=event.model_dump(mode="json", exclude_none=True),
+        after=_after(point_of(after, event.credit_event_id)),
     )
     return CreditStage(event_row, history, _standing_row(after, revision), found.revision)
 
@@ -338,9 +406,7 @@ def refreshed(agency_id: str, now: str) -> Refresh | None:
     """The standing recomputed at `now` with the history points passed since it was computed, or
     None if nothing has fallen due (another run got there first)."""
     found = ledger(agency_id)
-    if found.standing is None or not found.standing.stale(now):
-        return None
-    if found.standing.computed_at and found.standing.computed_at > now:
+    if found.standing is None or not _changes_since(found, now):
         return None
     after = compute_standing(agency_id, found.events, rules_at(now), now)
     return Refresh(before=found.standing, after=after, points=_passed(found, now))

@@ -294,41 +294,48 @@ def _changed_events(before: CreditStanding, after: CreditStanding, now: str) -> 
     return found
 
 
+def _refresh(agency_id: str, now: str, report: ExpiryReport) -> None:
+    try:
+        refresh = credit_repo.refreshed(agency_id, now)
+        if refresh is None:
+            return
+        events = _changed_events(refresh.before, refresh.after, now)
+        credit_repo.save_refresh(refresh, events)
+        event_bus.flush(events)
+    except Conflict:
+        report.deferred.append(agency_id)  # recorded meanwhile: that recording recomputed it
+        return
+    report.recomputed.append(agency_id)
+    if any(e.detail_type == "BlacklistLifted" for e in events):
+        report.lifted.append(agency_id)
+    log(logger, logging.INFO, "credit recomputed", agency_id=agency_id, score=refresh.after.computed_score)
+
+
 def expire_due(batch: int = 100) -> ExpiryReport:
     """Daily: recompute every standing whose next date has passed (an event stops, or starts,
-    counting; a blacklist ends), found by a Query on the `by-credit-due` index. A level that
-    changes emits `CreditLevelChanged`; a blacklist that ends emits `BlacklistLifted` (the agency's
-    expulsion for it is undone by its consumer). One that another change got to first is skipped;
-    one that fails is left for the next run."""
+    counting; a blacklist ends), found by a Query on the `by-credit-due` index; and, on the first
+    run after a new version of the rules takes effect, every standing (its base score and level
+    thresholds apply from then). A level that changes emits `CreditLevelChanged`; a blacklist that
+    ends emits `BlacklistLifted` (the agency's expulsion for it is undone by its consumer). One
+    that another change got to first is skipped; one that fails is left for the next run."""
     now = stamp(utcnow())
     report = ExpiryReport()
     seen: set[str] = set()
     while True:
         todo = [a for a in credit_repo.due(now, limit=batch) if a not in seen]
         if not todo:
-            return report
+            break
         for agency_id in todo:
             seen.add(agency_id)
-            try:
-                refresh = credit_repo.refreshed(agency_id, now)
-                if refresh is None:
-                    continue
-                events = _changed_events(refresh.before, refresh.after, now)
-                credit_repo.save_refresh(refresh, events)
-                event_bus.flush(events)
-            except Conflict:
-                report.deferred.append(agency_id)  # recorded meanwhile: that recording recomputed it
-                continue
-            report.recomputed.append(agency_id)
-            if any(e.detail_type == "BlacklistLifted" for e in events):
-                report.lifted.append(agency_id)
-            log(
-                logger,
-                logging.INFO,
-                "credit recomputed",
-                agency_id=agency_id,
-                score=refresh.after.computed_score,
-            )
+            _refresh(agency_id, now, report)
+    in_force, applied = rules_in_force(parse_iso(now)).version, credit_repo.applied_rules_version()
+    if in_force != applied:
+        for agency_id in credit_repo.every_standing():
+            if agency_id not in seen:
+                _refresh(agency_id, now, report)
+        # One deferred was recorded meanwhile, and so computed with the rules in force.
+        credit_repo.mark_rules_applied(in_force, previous=applied)
+    return report
 
 
 # The public profile.
