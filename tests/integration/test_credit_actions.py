@@ -419,3 +419,18 @@ def test_a_blacklisted_applicant_may_neither_be_approved_nor_resubmit(market: Ma
     again = applicant.post("/agencies", profile)
     assert again.status == 403 and again.body["reason"] == "blacklisted"
     assert again.body["until"] == standing("AG-NEW").blacklisted_until
+
+
+def test_an_expelled_agency_reinstated_during_its_blacklist_stays_expelled_from_its_items(
+    market: Market,
+) -> None:
+    supervision = {"reason": "违规转包", "basis": "管理办法第十五条"}
+    assert market.admin.post(f"/agencies/{agency_id(1)}/expulsion", supervision).status == 200
+    assert regulator(market).post(f"/agencies/{agency_id(1)}/credit/events", dishonesty()).status == 201
+    reinstated = market.admin.post(f"/agencies/{agency_id(1)}/reinstatement", supervision)
+    assert reinstated.status == 200 and reinstated.body["status"] == "admitted"
+    assert reinstated.body["suspended_items"][ITEM].startswith("黑名单 blacklisted until")
+    entry = directory_entry(market, agency_id(1), f"?item_code={ITEM}")
+    assert entry["status"] == "admitted" and entry["item_suspended"] is True
+    refused = market.enroll(market.publish(), agency_id(1))
+    assert {r["code"] for r in refused.body["reasons"]} == {"item_suspended", "blacklisted"}

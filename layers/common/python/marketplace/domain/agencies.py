@@ -70,10 +70,9 @@ AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
         ),
         # Serious dishonesty blacklists (黑名单): every item is expelled (清退) for the rules' period;
         # the lifting task restores them when it ends (or when an appeal revokes the finding).
-        (A.admitted, "blacklist", (SYSTEM,), A.admitted),
-        (A.suspended, "blacklist", (SYSTEM,), A.suspended),
-        (A.admitted, "lift_blacklist", (SYSTEM,), A.admitted),
-        (A.suspended, "lift_blacklist", (SYSTEM,), A.suspended),
+        # An expelled agency's items are marked too: reinstated during the period, they stay closed.
+        *((state, "blacklist", (SYSTEM,), state) for state in (A.admitted, A.suspended, A.expelled)),
+        *((state, "lift_blacklist", (SYSTEM,), state) for state in (A.admitted, A.suspended, A.expelled)),
         (A.suspended, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate_applicant", ("admin",), A.returned),  # expelled before admission
