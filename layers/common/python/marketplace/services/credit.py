@@ -414,7 +414,7 @@ def profile(agency_id: str) -> CreditProfile:
     with no record shows the base score of the rules in force (no read of the agency: an unknown
     id looks the same)."""
     now = stamp(utcnow())
-    found = credit_repo.ledger(agency_id)
+    found = credit_repo.ledger(agency_id, consistent=False)
     standing = found.standing
     if standing is None or standing.computed_at is None:
         rules = rules_in_force(parse_iso(now))
