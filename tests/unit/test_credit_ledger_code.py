@@ -21,7 +21,9 @@ def _method(call: ast.Call) -> str | None:
 
 
 def _store(receiver: str) -> bool:
-    return any(word in receiver.lower() for word in ("row", "tx", "transact", "connection", "table", "client"))
+    return any(
+        word in receiver.lower() for word in ("row", "tx", "transact", "connection", "table", "client")
+    )
 
 
 def test_every_write_in_the_credit_repository_is_a_conditioned_put() -> None:

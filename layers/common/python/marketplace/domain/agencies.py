@@ -521,6 +521,10 @@ class AgencySummary(Model):
     offering: Offering | None = None
     item_suspended: bool | None = None
     status_reason: str = Field(default="", description="why it is suspended or expelled")
+    credit_level: str | None = Field(
+        default=None, description="its credit level (A-D); the profile: GET /agencies/{agency_id}/credit"
+    )
+    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until then")
 
 
 # The organisation's users.

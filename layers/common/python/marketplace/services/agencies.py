@@ -579,6 +579,16 @@ def directory(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[AgencySummary], str | None]:
-    return repo.list_agencies(
+    """A page of the directory, each with its credit level and blacklist (services.credit.levels:
+    one BatchGetItem for the page)."""
+    from marketplace.services.credit import levels
+
+    found, next_cursor = repo.list_agencies(
         item_code=item_code, region=region, status=status, keyword=keyword, limit=limit, cursor=cursor
     )
+    credit = levels([a.agency_id for a in found])
+    shown = [
+        revised(a, credit_level=credit[a.agency_id][0], blacklisted_until=credit[a.agency_id][1])
+        for a in found
+    ]
+    return shown, next_cursor
