@@ -456,3 +456,27 @@ def test_two_loads_at_once_never_take_the_same_version(api: Api) -> None:
     versions = [v["version"] for v in api.call("GET", "/credit/rules").body["versions"]]
     assert len(versions) == len(set(versions)) == statuses.count(200)
     assert set(statuses) <= {200, 409} and 200 in statuses
+
+
+def test_the_directory_shows_each_agency_level_and_blacklist(api: Api) -> None:
+    from marketplace.domain.credit import CreditEventKind, CreditSource
+    from marketplace.services import credit
+    from tests.support.market import admit
+
+    admit(["AG-DIR-1", "AG-DIR-2"])
+    with clock_at(T0):
+        serious = credit.external_event(
+            CreditSource.imported,
+            CreditEventKind.serious_dishonesty,
+            "AG-DIR-1",
+            event_id="XYCN-DIR-1",
+            cause=_cause("import", "信用中国:DIR-1"),
+            reason="严重失信主体名单",
+            basis="信用中国",
+            occurred_at=T0,
+        )
+        credit.record(serious, actor="system")
+        listed = api.call("GET", "/agencies?status=admitted").body["items"]
+    shown = {a["agency_id"]: (a["credit_level"], a["blacklisted_until"]) for a in listed}
+    assert shown["AG-DIR-1"] == ("C", "2027-12-01T02:00:00Z")  # 100 - 40
+    assert shown["AG-DIR-2"] == ("A", None)

@@ -10,7 +10,6 @@ from enum import StrEnum
 from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
-from marketplace.domain.credit import CreditLevel
 from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel, revised
@@ -527,8 +526,10 @@ class AgencySummary(Model):
     offering: Offering | None = None
     item_suspended: bool | None = None
     status_reason: str = Field(default="", description="why it is suspended or expelled")
-    credit_level: CreditLevel | None = Field(default=None, description="the credit level (A-D) today")
-    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until this instant")
+    credit_level: str | None = Field(
+        default=None, description="its credit level (A-D); the profile: GET /agencies/{agency_id}/credit"
+    )
+    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until then")
 
 
 # The organisation's users.

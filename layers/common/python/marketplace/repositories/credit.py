@@ -203,12 +203,13 @@ def _point_after(event: CreditEvent, after: dict[str, Any]) -> ScorePoint:
     return ScorePoint.model_validate({**after, "at": event.recorded_at, "cause": event.credit_event_id})
 
 
-def ledger(agency_id: str) -> Ledger:
-    """The whole partition in one Query (strongly consistent: a recording decides on it)."""
+def ledger(agency_id: str, *, consistent: bool = True) -> Ledger:
+    """The whole partition in one Query (strongly consistent when a recording decides on it; the
+    public profile reads it eventually consistent, at half the read units)."""
     found = Ledger(agency_id=agency_id, standing=None)
     ordered: list[tuple[str, int, ScorePoint]] = []
     with translated():
-        for row in CreditRow.query(agency_id, consistent_read=True):
+        for row in CreditRow.query(agency_id, consistent_read=consistent):
             if row.sk == STANDING:
                 found.standing = _standing(row)
             elif row.sk.startswith(EVENT):
