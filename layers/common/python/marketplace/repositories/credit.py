@@ -227,6 +227,17 @@ def ledger(agency_id: str, *, consistent: bool = True) -> Ledger:
     return found
 
 
+def find_event(agency_id: str, credit_event_id: str) -> CreditEvent | None:
+    """One event of the agency's ledger by its id (an appeal names it), or None."""
+    return next((e for e in ledger(agency_id).events if e.credit_event_id == credit_event_id), None)
+
+
+def pending_points(found: Ledger, now: str) -> list[ScorePoint]:
+    """The history points the daily task will record for a standing read at `now` (the profile
+    shows them before it runs)."""
+    return _passed(found, now)
+
+
 def standings(agency_ids: list[str]) -> dict[str, CreditStanding]:
     """Each agency's standing; one with no credit record has an empty one (the base score)."""
     found = {a: CreditStanding(agency_id=a) for a in agency_ids}

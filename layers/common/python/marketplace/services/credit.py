@@ -441,6 +441,7 @@ def profile(agency_id: str) -> CreditProfile:
         computed_at = None
     elif standing.stale(now):
         # The daily task has not run yet since an event's date passed: what it will keep.
+        found.points = [*found.points, *credit_repo.pending_points(found, now)]
         standing = compute_standing(agency_id, found.events, credit_repo.rules_at(now), now)
         computed_at = standing.computed_at
     else:
