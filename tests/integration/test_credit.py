@@ -151,7 +151,11 @@ def test_a_mix_of_events_kept_equals_the_recomputation_from_the_ledger(
     # 100 - 5 (abandonment) + 5 (its revocation) - 8 + 6 - 40 + 1 (a rounded 4.2 rates 1 point)
     assert profile["score"] == 59 and profile["level"] == "D"
 
-    # The short penalty stops counting after 10 days: the task recomputes, the score rises by 8.
+    # The short penalty stops counting after 10 days: before the task runs, the profile shows what
+    # it will keep; then the task recomputes and the score rises by 8.
+    with clock_at(T0 + timedelta(days=10, hours=1)):
+        pending = api.call("GET", f"/agencies/{agency}/credit").body
+    assert pending["score"] == 67 and pending["history"][-1]["score"] == 67
     assert _expire(T0 + timedelta(days=11))["recomputed"] == [agency]
     assert api.call("GET", f"/agencies/{agency}/credit").body["score"] == 67
     # A year on, the blacklist ends by itself and the serious dishonesty and the others stop counting.
@@ -203,6 +207,10 @@ def test_replaying_an_event_changes_nothing(api: Api, published_events: Any) -> 
         assert _partition("AG-REPLAY") == before
         assert api.call("GET", "/agencies/AG-REPLAY/credit").body == profile
     assert published_events.types().count("CreditEventRecorded") == 1
+    from marketplace.repositories import credit as repo
+
+    assert repo.find_event("AG-REPLAY", "RG-1").occurred_at == "2026-12-01T02:00:00Z"  # the first
+    assert repo.find_event("AG-REPLAY", "RG-NONE") is None
 
 
 def test_two_events_at_once_are_both_counted(api: Api) -> None:
@@ -456,3 +464,27 @@ def test_two_loads_at_once_never_take_the_same_version(api: Api) -> None:
     versions = [v["version"] for v in api.call("GET", "/credit/rules").body["versions"]]
     assert len(versions) == len(set(versions)) == statuses.count(200)
     assert set(statuses) <= {200, 409} and 200 in statuses
+
+
+def test_the_directory_shows_each_agency_level_and_blacklist(api: Api) -> None:
+    from marketplace.domain.credit import CreditEventKind, CreditSource
+    from marketplace.services import credit
+    from tests.support.market import admit
+
+    admit(["AG-DIR-1", "AG-DIR-2"])
+    with clock_at(T0):
+        serious = credit.external_event(
+            CreditSource.imported,
+            CreditEventKind.serious_dishonesty,
+            "AG-DIR-1",
+            event_id="XYCN-DIR-1",
+            cause=_cause("import", "信用中国:DIR-1"),
+            reason="严重失信主体名单",
+            basis="信用中国",
+            occurred_at=T0,
+        )
+        credit.record(serious, actor="system")
+        listed = api.call("GET", "/agencies?status=admitted").body["items"]
+    shown = {a["agency_id"]: (a["credit_level"], a["blacklisted_until"]) for a in listed}
+    assert shown["AG-DIR-1"] == ("C", "2027-12-01T02:00:00Z")  # 100 - 40
+    assert shown["AG-DIR-2"] == ("A", None)

@@ -400,3 +400,37 @@ def test_an_imported_serious_dishonesty_blacklists_too(coded: Market) -> None:
     extension = market.agency(agency_id(2)).post(f"/agencies/{agency_id(2)}/extensions", renewed)
     assert extension.status == 403 and extension.body["reason"] == "blacklisted"
     assert extension.body["until"] == until
+
+
+def test_a_blacklisted_applicant_may_neither_be_approved_nor_resubmit(market: Market) -> None:
+    """A regulator's remit covers an agency applying for items of its industries: its finding
+    blacklists the applicant, whose application can then only be rejected, and it may not resubmit."""
+    applicant = market.api.as_role("agency", "AG-NEW")
+    profile = agency_profile(first16="91330106MA2H7Y50")
+    assert applicant.post("/agencies", profile).status == 201
+    found = regulator(market).post("/agencies/AG-NEW/credit/events", dishonesty())
+    assert found.status == 201, found.body
+    approve = {"submission": 1, "decision": "approve"}
+    refused = market.admin.post("/agencies/AG-NEW/reviews", approve)
+    assert refused.status == 403 and refused.body["reason"] == "blacklisted"
+    reject = {"submission": 1, "decision": "reject", "reasons": "严重失信，列入黑名单"}
+    assert market.admin.post("/agencies/AG-NEW/reviews", reject).status == 200
+    assert market.api.call("GET", "/agencies/AG-NEW").body["status"] == "returned"
+    again = applicant.post("/agencies", profile)
+    assert again.status == 403 and again.body["reason"] == "blacklisted"
+    assert again.body["until"] == standing("AG-NEW").blacklisted_until
+
+
+def test_an_expelled_agency_reinstated_during_its_blacklist_stays_expelled_from_its_items(
+    market: Market,
+) -> None:
+    supervision = {"reason": "违规转包", "basis": "管理办法第十五条"}
+    assert market.admin.post(f"/agencies/{agency_id(1)}/expulsion", supervision).status == 200
+    assert regulator(market).post(f"/agencies/{agency_id(1)}/credit/events", dishonesty()).status == 201
+    reinstated = market.admin.post(f"/agencies/{agency_id(1)}/reinstatement", supervision)
+    assert reinstated.status == 200 and reinstated.body["status"] == "admitted"
+    assert reinstated.body["suspended_items"][ITEM].startswith("黑名单 blacklisted until")
+    entry = directory_entry(market, agency_id(1), f"?item_code={ITEM}")
+    assert entry["status"] == "admitted" and entry["item_suspended"] is True
+    refused = market.enroll(market.publish(), agency_id(1))
+    assert {r["code"] for r in refused.body["reasons"]} == {"item_suspended", "blacklisted"}

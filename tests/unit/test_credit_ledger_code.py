@@ -9,6 +9,9 @@ from pathlib import Path
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "python" / "marketplace"
 REPOSITORY = LAYER / "repositories" / "credit.py"
+# Credit actions keep their own rows in the table (appeals, their decisions, guards): new rows only,
+# each a conditioned put, and never an event row (events go through REPOSITORY's staged()).
+ACTIONS = LAYER / "repositories" / "credit_actions.py"
 FORBIDDEN = {"update", "delete", "batch_write", "update_item", "delete_item", "execute_statement"}
 
 
@@ -21,7 +24,9 @@ def _method(call: ast.Call) -> str | None:
 
 
 def _store(receiver: str) -> bool:
-    return any(word in receiver.lower() for word in ("row", "tx", "transact", "connection", "table", "client"))
+    return any(
+        word in receiver.lower() for word in ("row", "tx", "transact", "connection", "table", "client")
+    )
 
 
 def test_every_write_in_the_credit_repository_is_a_conditioned_put() -> None:
@@ -55,9 +60,30 @@ def test_event_rows_are_written_only_when_their_key_is_new() -> None:
     assert len(event_rows) == 1
 
 
+def test_credit_actions_write_only_new_rows_of_their_own() -> None:
+    tree = ast.parse(ACTIONS.read_text(encoding="utf-8"))
+    saves = [c for c in _calls(tree) if _method(c) == "save"]
+    assert saves
+    for call in saves:
+        (condition,) = [k.value for k in call.keywords if k.arg == "condition"]
+        assert ast.unparse(condition) == "_new()", ast.unparse(call)
+    assert "def _new() -> Any:\n    return CreditRow.sk.does_not_exist()" in ACTIONS.read_text(
+        encoding="utf-8"
+    )
+    changes = [
+        ast.unparse(c)
+        for c in _calls(tree)
+        if _method(c) in FORBIDDEN and isinstance(c.func, ast.Attribute) and _store(ast.unparse(c.func.value))
+    ]
+    assert not changes
+    built = [c for c in _calls(tree) if isinstance(c.func, ast.Name) and c.func.id == "CreditRow"]
+    keys = [ast.unparse(k.value) for c in built for k in c.keywords if k.arg == "sk"]
+    assert keys and not any("EVENT" in key for key in keys), keys
+
+
 def test_no_other_module_writes_the_credit_table() -> None:
     for path in LAYER.rglob("*.py"):
-        if path in (REPOSITORY, LAYER / "repositories" / "tables.py"):
+        if path in (REPOSITORY, ACTIONS, LAYER / "repositories" / "tables.py"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for call in _calls(tree):

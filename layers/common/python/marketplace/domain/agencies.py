@@ -10,7 +10,6 @@ from enum import StrEnum
 from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
-from marketplace.domain.credit import CreditLevel
 from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel, revised
@@ -70,10 +69,9 @@ AGENCY: Lifecycle[AgencyStatus] = Lifecycle(
         ),
         # Serious dishonesty blacklists (黑名单): every item is expelled (清退) for the rules' period;
         # the lifting task restores them when it ends (or when an appeal revokes the finding).
-        (A.admitted, "blacklist", (SYSTEM,), A.admitted),
-        (A.suspended, "blacklist", (SYSTEM,), A.suspended),
-        (A.admitted, "lift_blacklist", (SYSTEM,), A.admitted),
-        (A.suspended, "lift_blacklist", (SYSTEM,), A.suspended),
+        # An expelled agency's items are marked too: reinstated during the period, they stay closed.
+        *((state, "blacklist", (SYSTEM,), state) for state in (A.admitted, A.suspended, A.expelled)),
+        *((state, "lift_blacklist", (SYSTEM,), state) for state in (A.admitted, A.suspended, A.expelled)),
         (A.suspended, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate", ("admin",), A.admitted),
         (A.expelled, "reinstate_applicant", ("admin",), A.returned),  # expelled before admission
@@ -528,8 +526,10 @@ class AgencySummary(Model):
     offering: Offering | None = None
     item_suspended: bool | None = None
     status_reason: str = Field(default="", description="why it is suspended or expelled")
-    credit_level: CreditLevel | None = Field(default=None, description="the credit level (A-D) today")
-    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until this instant")
+    credit_level: str | None = Field(
+        default=None, description="its credit level (A-D); the profile: GET /agencies/{agency_id}/credit"
+    )
+    blacklisted_until: str | None = Field(default=None, description="blacklisted (黑名单) until then")
 
 
 # The organisation's users.

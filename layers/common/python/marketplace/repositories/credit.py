@@ -203,12 +203,13 @@ def _point_after(event: CreditEvent, after: dict[str, Any]) -> ScorePoint:
     return ScorePoint.model_validate({**after, "at": event.recorded_at, "cause": event.credit_event_id})
 
 
-def ledger(agency_id: str) -> Ledger:
-    """The whole partition in one Query (strongly consistent: a recording decides on it)."""
+def ledger(agency_id: str, *, consistent: bool = True) -> Ledger:
+    """The whole partition in one Query (strongly consistent when a recording decides on it; the
+    public profile reads it eventually consistent, at half the read units)."""
     found = Ledger(agency_id=agency_id, standing=None)
     ordered: list[tuple[str, int, ScorePoint]] = []
     with translated():
-        for row in CreditRow.query(agency_id, consistent_read=True):
+        for row in CreditRow.query(agency_id, consistent_read=consistent):
             if row.sk == STANDING:
                 found.standing = _standing(row)
             elif row.sk.startswith(EVENT):
@@ -224,6 +225,17 @@ def ledger(agency_id: str) -> Ledger:
                 found.others.append(row)
     found.points = [p for _, _, p in sorted(ordered, key=lambda o: (o[0], o[1]))]
     return found
+
+
+def find_event(agency_id: str, credit_event_id: str) -> CreditEvent | None:
+    """One event of the agency's ledger by its id (an appeal names it), or None."""
+    return next((e for e in ledger(agency_id).events if e.credit_event_id == credit_event_id), None)
+
+
+def pending_points(found: Ledger, now: str) -> list[ScorePoint]:
+    """The history points the daily task will record for a standing read at `now` (the profile
+    shows them before it runs)."""
+    return _passed(found, now)
 
 
 def standings(agency_ids: list[str]) -> dict[str, CreditStanding]:

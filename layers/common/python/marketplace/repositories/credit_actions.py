@@ -108,9 +108,7 @@ def record_once(
 
 def find_event(agency_id: str, credit_event_id: str) -> CreditEvent | None:
     """An event of the agency's ledger by its id (the ledger's one Query)."""
-    return next(
-        (e for e in credit_repo.ledger(agency_id).events if e.credit_event_id == credit_event_id), None
-    )
+    return credit_repo.find_event(agency_id, credit_event_id)
 
 
 # Appeals.

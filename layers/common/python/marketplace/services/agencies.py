@@ -293,6 +293,10 @@ def review(agency_id: str, number: int, decision: ReviewDecision, reasons: str, 
             + ") is not one of its reviewers"
         )
     SUBMISSION.expect(submission.status, "review", subject=f"{agency_id}/{number}")
+    if decision == ReviewDecision.approve:
+        # Blacklisted or at level D since it applied: no item may be opened to it (a change could add
+        # one the blacklist never expelled); the reviewers may only reject.
+        _require_credit(agency_id, "be approved (reject it instead)")
     now = iso(utcnow())
     decided = {d.slot for d in submission.decisions}
     open_slots = [s for s in slots if s not in decided]
@@ -617,27 +621,16 @@ def directory(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[AgencySummary], str | None]:
-    entries, next_cursor = repo.list_agencies(
+    """A page of the directory, each with its credit level and blacklist (services.credit.levels:
+    one BatchGetItem for the page)."""
+    from marketplace.services.credit import levels
+
+    found, next_cursor = repo.list_agencies(
         item_code=item_code, region=region, status=status, keyword=keyword, limit=limit, cursor=cursor
     )
-    return with_credit(entries), next_cursor
-
-
-def with_credit(entries: list[AgencySummary]) -> list[AgencySummary]:
-    """Each entry with its credit level and blacklist: the page's standings in one BatchGetItem."""
-    if not entries:
-        return entries
-    now = utcnow()
-    at, rules = stamp(now), credit_repo.rules_in_force(now)
-    standings = credit_repo.standings(list(dict.fromkeys(e.agency_id for e in entries)))
-    shown = []
-    for entry in entries:
-        standing = standings[entry.agency_id]
-        shown.append(
-            revised(
-                entry,
-                credit_level=standing.level(rules, at),
-                blacklisted_until=standing.blacklisted_until if standing.blacklisted(at) else None,
-            )
-        )
-    return shown
+    credit = levels([a.agency_id for a in found])
+    shown = [
+        revised(a, credit_level=credit[a.agency_id][0], blacklisted_until=credit[a.agency_id][1])
+        for a in found
+    ]
+    return shown, next_cursor

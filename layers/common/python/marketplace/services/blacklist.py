@@ -85,7 +85,7 @@ def _expelled(
     """The agency with every offered item expelled for the blacklist (items suspended for another
     reason keep it: lifting the blacklist must not reopen them)."""
     if previous is None or previous.record is None or not AGENCY.allows(previous.status, "blacklist"):
-        return None, None, []  # no items (applying, or expelled already): the standing refuses it
+        return None, None, []  # no items yet (applying, returned): the standing refuses it
     transition = AGENCY.expect(previous.status, "blacklist", subject=previous.agency_id)
     reason = blacklist_reason(until, why)
     suspended = dict(previous.suspended_items)

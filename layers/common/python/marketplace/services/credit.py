@@ -191,6 +191,19 @@ def recorded(credit_event: CreditEvent, *, actor: str) -> DomainEvent:
     )
 
 
+def levels(agency_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Each agency's credit level and, while blacklisted, until when (the directory shows them):
+    the standings in one BatchGetItem, scored with the rules in force."""
+    if not agency_ids:
+        return {}
+    now = utcnow()
+    rules, instant = rules_in_force(now), stamp(now)
+    return {
+        a: (s.level(rules, instant).value, s.blacklisted_until if s.blacklisted(instant) else None)
+        for a, s in credit_repo.standings(agency_ids).items()
+    }
+
+
 # The rules as data.
 
 
@@ -420,7 +433,7 @@ def profile(agency_id: str) -> CreditProfile:
     with no record shows the base score of the rules in force (no read of the agency: an unknown
     id looks the same)."""
     now = stamp(utcnow())
-    found = credit_repo.ledger(agency_id)
+    found = credit_repo.ledger(agency_id, consistent=False)
     standing = found.standing
     if standing is None or standing.computed_at is None:
         rules = rules_in_force(parse_iso(now))
@@ -428,6 +441,7 @@ def profile(agency_id: str) -> CreditProfile:
         computed_at = None
     elif standing.stale(now):
         # The daily task has not run yet since an event's date passed: what it will keep.
+        found.points = [*found.points, *credit_repo.pending_points(found, now)]
         standing = compute_standing(agency_id, found.events, credit_repo.rules_at(now), now)
         computed_at = standing.computed_at
     else:
