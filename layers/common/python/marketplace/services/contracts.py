@@ -369,7 +369,10 @@ def sees_whole(purchase: Purchase, viewer: Principal | None) -> bool:
 
 def view(purchase_id: str, viewer: Principal | None) -> ContractView:
     purchase = purchases_repo.get(purchase_id)
-    if not (viewer is not None and (viewer.is_admin() or purchase.is_owned_by(viewer.org_id))):
+    owner_or_admin = viewer is not None and (
+        viewer.is_admin() or (viewer.role == "owner" and purchase.is_owned_by(viewer.org_id))
+    )
+    if not owner_or_admin:
         require_published(purchase)
     contract = purchase.contract
     if not sees_whole(purchase, viewer):
