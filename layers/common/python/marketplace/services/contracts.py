@@ -34,6 +34,7 @@ from marketplace.domain.contracts import (
     ContractSource,
     ContractStatus,
     ContractView,
+    RegisteredContract,
     deadline_from,
     due_reminders,
     fill,
@@ -184,8 +185,9 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
             deadline=deadline,
         )
     previous = purchase.contract
-    earlier = []
+    earlier: list[RegisteredContract] = []
     replaces = False
+    step = None
     if previous is not None:
         step = CONTRACT.expect(
             previous.status,
@@ -214,20 +216,30 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         file_ref, template_version = upload.file_ref, None
         document = {"file_ref": file_ref, "sha256": sha256}
     document |= {"number": number, "registered_at": now, "registered_by": by.subject}
-    contract = Contract(
-        number=number,
-        status=ContractStatus.awaiting_signature,
-        source=source,
-        agency_id=_selected_agency(purchase),
-        amount_yuan=amount,
-        sha256=sha256,
-        file_ref=file_ref,
-        template_version=template_version,
-        signing_date=request.signing_date,
-        deadline=deadline,
-        registered_at=now,
-        registered_by=by.subject,
-        earlier=earlier,
+    fields: dict[str, Any] = {
+        "number": number,
+        "source": source,
+        "agency_id": _selected_agency(purchase),
+        "amount_yuan": amount,
+        "sha256": sha256,
+        "file_ref": file_ref,
+        "template_version": template_version,
+        "signing_date": request.signing_date,
+        "deadline": deadline,
+        "registered_at": now,
+        "registered_by": by.subject,
+        "signed_at": None,
+        "signed_on": None,
+        "refused_at": None,
+        "refusal_reasons": None,
+        "earlier": earlier,
+    }
+    # The first contract starts awaiting the signature; a later one is the table's row from the
+    # state of the one before (replace, or register after a refusal).
+    contract = (
+        step.apply(previous, **fields)
+        if previous is not None and step is not None
+        else Contract(status=ContractStatus.awaiting_signature, **fields)
     )
     changed = transition.apply(purchase, contract=contract, contract_deadline=deadline, updated_at=now)
     data = {
