@@ -487,3 +487,22 @@ def test_a_shorter_regional_contract_period_sets_the_deadline_and_reminds_with_t
         e["detail"]["data"] for e in published_events.received() if e["detail-type"] == "ContractReminder"
     ]
     assert [r["days_left"] for r in reminders] == [3, 1]
+
+
+def test_two_registrations_at_once_register_one_contract(market: Market, published_events) -> None:
+    purchase_id, _ = confirmed(market)
+    hashes = [f"{n:02x}" * 32 for n in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda sha256: upload(market, purchase_id, sha256=sha256), hashes))
+    statuses = sorted(r.status for r in replies)
+    assert set(statuses) <= {201, 409} and 201 in statuses, [(r.status, r.body) for r in replies]
+    contract = market.purchase(purchase_id)["contract"]
+    # Each registration that won replaced the one before it, in turn: the numbers are a sequence.
+    won = statuses.count(201)
+    assert contract["number"] == won and len(contract["earlier"]) == won - 1
+    from marketplace.repositories.tables import PurchaseRow
+
+    documents = list(PurchaseRow.query(purchase_id, PurchaseRow.sk.startswith("CONTRACT#")))
+    assert [r.sk for r in documents] == [f"CONTRACT#{n:06d}" for n in range(1, won + 1)]
+    types = [e["detail-type"] for e in published_events.received()]
+    assert types.count("ContractRegistered") == won
