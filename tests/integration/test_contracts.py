@@ -190,6 +190,9 @@ def test_an_upload_with_a_bad_hash_is_refused_naming_the_field_and_nothing_is_wr
     assert no_template.status == 409 and no_template.body["reason"] == "no_template"
     after = market.purchase(purchase_id)
     assert after["contract"] is None and after == before
+    from marketplace.repositories.tables import PurchaseRow
+
+    assert not list(PurchaseRow.query(purchase_id, PurchaseRow.sk.startswith("CONTRACT#")))
     assert market.api.call("GET", f"/purchases/{purchase_id}/contract").body["contract"] is None
 
 
