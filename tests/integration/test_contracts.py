@@ -190,6 +190,9 @@ def test_an_upload_with_a_bad_hash_is_refused_naming_the_field_and_nothing_is_wr
     assert no_template.status == 409 and no_template.body["reason"] == "no_template"
     after = market.purchase(purchase_id)
     assert after["contract"] is None and after == before
+    from marketplace.repositories.tables import PurchaseRow
+
+    assert not list(PurchaseRow.query(purchase_id, PurchaseRow.sk.startswith("CONTRACT#")))
     assert market.api.call("GET", f"/purchases/{purchase_id}/contract").body["contract"] is None
 
 
@@ -461,3 +464,48 @@ def test_two_template_writes_at_once_take_different_versions_or_fail(market: Mar
     assert len(versions) == len(set(versions)) >= 1
     history = market.api.call("GET", path).body["history"]
     assert [v["version"] for v in history] == sorted(versions) == list(range(1, len(versions) + 1))
+
+
+def test_a_shorter_regional_contract_period_sets_the_deadline_and_reminds_with_the_days_really_left(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    from marketplace.settings import reset_settings
+
+    monkeypatch.setenv("RULE_CONTRACT_DAYS", "3")
+    reset_settings()
+    try:
+        purchase_id, _ = confirmed(market)
+        purchase = market.purchase(purchase_id)
+        deadline = parse_iso(purchase["contract_deadline"])
+        assert deadline == parse_iso(purchase["confirmed_at"]) + timedelta(days=3)
+        market.clock.set(parse_iso(purchase["confirmed_at"]) + timedelta(hours=1))
+        assert run_task()["reminded"] == [purchase_id]  # the 7-day reminder's time had already come
+        market.clock.set(deadline - timedelta(hours=3))
+        assert run_task()["reminded"] == [purchase_id]
+        assert run_task()["reminded"] == []
+    finally:
+        monkeypatch.delenv("RULE_CONTRACT_DAYS")
+        reset_settings()
+    reminders = [
+        e["detail"]["data"] for e in published_events.received() if e["detail-type"] == "ContractReminder"
+    ]
+    assert [r["days_left"] for r in reminders] == [3, 1]
+
+
+def test_two_registrations_at_once_register_one_contract(market: Market, published_events) -> None:
+    purchase_id, _ = confirmed(market)
+    hashes = [f"{n:02x}" * 32 for n in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda sha256: upload(market, purchase_id, sha256=sha256), hashes))
+    statuses = sorted(r.status for r in replies)
+    assert set(statuses) <= {201, 409} and 201 in statuses, [(r.status, r.body) for r in replies]
+    contract = market.purchase(purchase_id)["contract"]
+    # Each registration that won replaced the one before it, in turn: the numbers are a sequence.
+    won = statuses.count(201)
+    assert contract["number"] == won and len(contract["earlier"]) == won - 1
+    from marketplace.repositories.tables import PurchaseRow
+
+    documents = list(PurchaseRow.query(purchase_id, PurchaseRow.sk.startswith("CONTRACT#")))
+    assert [r.sk for r in documents] == [f"CONTRACT#{n:06d}" for n in range(1, won + 1)]
+    types = [e["detail-type"] for e in published_events.received()]
+    assert types.count("ContractRegistered") == won

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from marketplace.domain.contracts import (
     ContractSource,
     ContractStatus,
     ContractView,
+    RegisteredContract,
     deadline_from,
     due_reminders,
     fill,
@@ -183,8 +185,9 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
             deadline=deadline,
         )
     previous = purchase.contract
-    earlier = []
+    earlier: list[RegisteredContract] = []
     replaces = False
+    step = None
     if previous is not None:
         step = CONTRACT.expect(
             previous.status,
@@ -213,20 +216,30 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         file_ref, template_version = upload.file_ref, None
         document = {"file_ref": file_ref, "sha256": sha256}
     document |= {"number": number, "registered_at": now, "registered_by": by.subject}
-    contract = Contract(
-        number=number,
-        status=ContractStatus.awaiting_signature,
-        source=source,
-        agency_id=_selected_agency(purchase),
-        amount_yuan=amount,
-        sha256=sha256,
-        file_ref=file_ref,
-        template_version=template_version,
-        signing_date=request.signing_date,
-        deadline=deadline,
-        registered_at=now,
-        registered_by=by.subject,
-        earlier=earlier,
+    fields: dict[str, Any] = {
+        "number": number,
+        "source": source,
+        "agency_id": _selected_agency(purchase),
+        "amount_yuan": amount,
+        "sha256": sha256,
+        "file_ref": file_ref,
+        "template_version": template_version,
+        "signing_date": request.signing_date,
+        "deadline": deadline,
+        "registered_at": now,
+        "registered_by": by.subject,
+        "signed_at": None,
+        "signed_on": None,
+        "refused_at": None,
+        "refusal_reasons": None,
+        "earlier": earlier,
+    }
+    # The first contract starts awaiting the signature; a later one is the table's row from the
+    # state of the one before (replace, or register after a refusal).
+    contract = (
+        step.apply(previous, **fields)
+        if previous is not None and step is not None
+        else Contract(status=ContractStatus.awaiting_signature, **fields)
     )
     changed = transition.apply(purchase, contract=contract, contract_deadline=deadline, updated_at=now)
     data = {
@@ -266,13 +279,13 @@ def sign(
     the document it read, never one the owner replaced meanwhile."""
     purchase = purchases_repo.get(purchase_id, consistent=True)
     require_published(purchase)
-    result = purchase.result
-    if not (by.role == "agency" and result is not None and result.selected_agency == by.org_id):
-        raise Forbidden(f"only the selected agency of purchase {purchase_id} signs its contract")
     accept = decision == "accept"
     transition = PURCHASE.expect(
         purchase.status, "sign_contract" if accept else "refuse_contract", subject=purchase_id
     )
+    result = purchase.result
+    if not (by.role == "agency" and result is not None and result.selected_agency == by.org_id):
+        raise Forbidden(f"only the selected agency of purchase {purchase_id} signs its contract")
     contract = purchase.contract
     if contract is None:
         raise Conflict(f"purchase {purchase_id} has no contract to sign: the owner registers it first")
@@ -369,7 +382,10 @@ def sees_whole(purchase: Purchase, viewer: Principal | None) -> bool:
 
 def view(purchase_id: str, viewer: Principal | None) -> ContractView:
     purchase = purchases_repo.get(purchase_id)
-    if not (viewer is not None and (viewer.is_admin() or purchase.is_owned_by(viewer.org_id))):
+    owner_or_admin = viewer is not None and (
+        viewer.is_admin() or (viewer.role == "owner" and purchase.is_owned_by(viewer.org_id))
+    )
+    if not owner_or_admin:
         require_published(purchase)
     contract = purchase.contract
     if not sees_whole(purchase, viewer):
@@ -449,7 +465,8 @@ def _remind(purchase: Purchase, deadline: str, due: list[int], now_at: datetime)
     data = {
         **_base(purchase),
         "deadline": deadline,
-        "days_left": min(due),
+        # Whole days left, rounded up: a reminder an hour after "7 days before" says 7.
+        "days_left": math.ceil((parse_iso(deadline) - now_at) / timedelta(days=1)),
         "waiting_for": _waiting_for(purchase),
     }
     events = [event("ContractReminder", subject=purchase_id, data=data, actor=SYSTEM)]
