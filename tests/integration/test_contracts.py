@@ -183,6 +183,9 @@ def test_an_upload_with_a_bad_hash_is_refused_naming_the_field_and_nothing_is_wr
     assert no_amount.status == 422 and no_amount.body["errors"][0]["field"] == "amount_yuan"
     too_much = upload(market, purchase_id, amount_yuan="180000.01")  # above the ceiling price
     assert too_much.status == 422 and too_much.body["errors"][0]["field"] == "amount_yuan"
+    before_confirmation = upload(market, purchase_id, signing_date="2026-11-30")
+    assert before_confirmation.status == 422
+    assert before_confirmation.body["errors"][0]["field"] == "signing_date"
     no_template = generate(market, purchase_id)
     assert no_template.status == 409 and no_template.body["reason"] == "no_template"
     after = market.purchase(purchase_id)

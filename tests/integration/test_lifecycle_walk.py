@@ -145,6 +145,30 @@ CALLS = [
         frozenset({"reannounce"}),
         lambda m, p: m.owner.post(f"/purchases/{p}/reannouncement", REANNOUNCED),
     ),
+    Call("contract", frozenset({"register_contract"}), lambda m, p: _register_contract(m, p)),
+    Call(
+        "contract_signature",
+        frozenset({"sign_contract"}),
+        lambda m, p: _winner(m, p).post(f"/purchases/{p}/contract/signature", {"decision": "accept"}),
+        by_agency=True,
+    ),
+    Call(
+        "contract_refusal",
+        frozenset({"refuse_contract"}),
+        lambda m, p: _winner(m, p).post(
+            f"/purchases/{p}/contract/signature", {"decision": "refuse", "reasons": "金额有误"}
+        ),
+        by_agency=True,
+    ),
+    Call(
+        "contract_reminder", frozenset({"remind_contract"}), lambda m, p: _contract_task(m, p, 7), task=True
+    ),
+    Call(
+        "contract_escalation",
+        frozenset({"escalate_contract"}),
+        lambda m, p: _contract_task(m, p, 0),
+        task=True,
+    ),
     # Performance and evaluation (domain/performance.py).
     Call(
         "delivery",
@@ -177,6 +201,24 @@ CALLS = [
         by_agency=True,  # a regulator, like an agency, does not learn that an unpublished purchase exists
     ),
 ]
+
+
+def _register_contract(market: Market, purchase_id: str) -> Any:
+    body = {"upload": {"file_ref": "OA-1.pdf", "sha256": "ab" * 32}, "amount_yuan": "1000.00"}
+    return market.owner.post(f"/purchases/{purchase_id}/contract", body)
+
+
+def _contract_task(market: Market, purchase_id: str, days_before: int) -> Any:
+    """The hourly contract task's step for one purchase, an hour after a reminder's time (or the
+    deadline), reporting the purchase's state as the window's tasks do."""
+    from marketplace.repositories import purchases
+    from marketplace.services import contracts
+
+    deadline = market.purchase(purchase_id).get("contract_deadline")
+    if deadline:
+        market.clock.set(parse_iso(deadline) - timedelta(days=days_before) + timedelta(hours=1))
+    contracts.check(purchases.get(purchase_id, consistent=True))
+    return {"status": market.purchase(purchase_id)["status"]}
 
 
 def _silence(market: Market, purchase_id: str) -> Any:
@@ -294,7 +336,7 @@ IN_STATE: dict[str, Arrange] = {
     "selecting": lambda m, _: _drawn(m, m.publish(**BEST_VALUE)),
     "selected": lambda m, _: _drawn(m, m.publish()),
     "confirmed": lambda m, _: _confirmed(m, _drawn(m, m.publish())),
-    "contracted": lambda m, _: contracted(m)[0],
+    "contracted": lambda m, _: _contracted(m),
     "completed": lambda m, _: completed(m)[0],
     "evaluated": lambda m, _: _evaluated(m),
 }
@@ -313,10 +355,27 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("selected", "conclude"): lambda m, _: _accepted(m, _drawn(m, m.publish())),
     ("selected", "abandon_last"): lambda m, _: _drawn(m, m.publish(reserves=0)),
     ("confirmed", "issue_letter"): _confirmed_without_letter,
+    ("confirmed", "sign_contract"): lambda m, _: _with_contract(m),
+    ("confirmed", "refuse_contract"): lambda m, _: _with_contract(m),
     ("contracted", "complete"): lambda m, _: _delivered(m),
     ("contracted", "dispute"): lambda m, _: _delivered(m),
     ("contracted", "complete_by_silence"): lambda m, _: _delivered(m),
 }
+
+
+def _with_contract(market: Market) -> str:
+    purchase_id = _confirmed(market, _drawn(market, market.publish()))
+    assert _register_contract(market, purchase_id).status == 201
+    return purchase_id
+
+
+def _contracted(market: Market) -> str:
+    purchase_id = _with_contract(market)
+    signed = _winner(market, purchase_id).post(
+        f"/purchases/{purchase_id}/contract/signature", {"decision": "accept"}
+    )
+    assert signed.status == 200, signed.body
+    return purchase_id
 
 
 def _with_enrollees(market: Market, count: int) -> str:

@@ -266,13 +266,13 @@ def sign(
     the document it read, never one the owner replaced meanwhile."""
     purchase = purchases_repo.get(purchase_id, consistent=True)
     require_published(purchase)
-    result = purchase.result
-    if not (by.role == "agency" and result is not None and result.selected_agency == by.org_id):
-        raise Forbidden(f"only the selected agency of purchase {purchase_id} signs its contract")
     accept = decision == "accept"
     transition = PURCHASE.expect(
         purchase.status, "sign_contract" if accept else "refuse_contract", subject=purchase_id
     )
+    result = purchase.result
+    if not (by.role == "agency" and result is not None and result.selected_agency == by.org_id):
+        raise Forbidden(f"only the selected agency of purchase {purchase_id} signs its contract")
     contract = purchase.contract
     if contract is None:
         raise Conflict(f"purchase {purchase_id} has no contract to sign: the owner registers it first")
@@ -369,7 +369,10 @@ def sees_whole(purchase: Purchase, viewer: Principal | None) -> bool:
 
 def view(purchase_id: str, viewer: Principal | None) -> ContractView:
     purchase = purchases_repo.get(purchase_id)
-    if not (viewer is not None and (viewer.is_admin() or purchase.is_owned_by(viewer.org_id))):
+    owner_or_admin = viewer is not None and (
+        viewer.is_admin() or (viewer.role == "owner" and purchase.is_owned_by(viewer.org_id))
+    )
+    if not owner_or_admin:
         require_published(purchase)
     contract = purchase.contract
     if not sees_whole(purchase, viewer):
