@@ -461,3 +461,29 @@ def test_two_template_writes_at_once_take_different_versions_or_fail(market: Mar
     assert len(versions) == len(set(versions)) >= 1
     history = market.api.call("GET", path).body["history"]
     assert [v["version"] for v in history] == sorted(versions) == list(range(1, len(versions) + 1))
+
+
+def test_a_shorter_regional_contract_period_sets_the_deadline_and_reminds_with_the_days_really_left(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    from marketplace.settings import reset_settings
+
+    monkeypatch.setenv("RULE_CONTRACT_DAYS", "3")
+    reset_settings()
+    try:
+        purchase_id, _ = confirmed(market)
+        purchase = market.purchase(purchase_id)
+        deadline = parse_iso(purchase["contract_deadline"])
+        assert deadline == parse_iso(purchase["confirmed_at"]) + timedelta(days=3)
+        market.clock.set(parse_iso(purchase["confirmed_at"]) + timedelta(hours=1))
+        assert run_task()["reminded"] == [purchase_id]  # the 7-day reminder's time had already come
+        market.clock.set(deadline - timedelta(hours=3))
+        assert run_task()["reminded"] == [purchase_id]
+        assert run_task()["reminded"] == []
+    finally:
+        monkeypatch.delenv("RULE_CONTRACT_DAYS")
+        reset_settings()
+    reminders = [
+        e["detail"]["data"] for e in published_events.received() if e["detail-type"] == "ContractReminder"
+    ]
+    assert [r["days_left"] for r in reminders] == [3, 1]

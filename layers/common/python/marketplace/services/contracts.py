@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -452,7 +453,8 @@ def _remind(purchase: Purchase, deadline: str, due: list[int], now_at: datetime)
     data = {
         **_base(purchase),
         "deadline": deadline,
-        "days_left": min(due),
+        # Whole days left, rounded up: a reminder an hour after "7 days before" says 7.
+        "days_left": math.ceil((parse_iso(deadline) - now_at) / timedelta(days=1)),
         "waiting_for": _waiting_for(purchase),
     }
     events = [event("ContractReminder", subject=purchase_id, data=data, actor=SYSTEM)]
