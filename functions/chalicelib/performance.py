@@ -36,6 +36,7 @@ logger = logging.getLogger("marketplace.performance")
     body=DeliveryReport,
     response=Delivery,
     status=201,
+    idempotent=True,
     description="The time from the contract's signature is kept against the time limit the agency's "
     "offering promised; a late delivery records a `delivery_late` credit event. After the owner "
     "disputes a delivery, the agency reports it again.",
@@ -70,6 +71,7 @@ def decide_completion(call: Call) -> Delivery:
     body=EvaluationRequest,
     response=EvaluationPublic,
     status=201,
+    idempotent=True,
     description="The owner gives quality, timeliness, attitude, fee_reasonableness and standards; a "
     "regulator of the item's industry gives output_quality. Each 1-5; a rating below the credit "
     "rules' `low_rating_mark` needs a comment. A second evaluation by the same rater is a 409.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -248,3 +249,31 @@ def test_the_owner_reads_its_purchase_with_the_delivery_and_the_public_without_p
     assert public["performance"] == owned["performance"]
     assert public["performance"]["report_number"] == REPORT["report_number"]
     assert owned["owner_id"] == OWNER
+
+
+def test_a_repeated_report_with_the_same_idempotency_key_returns_the_first(
+    market: Market, published_events
+) -> None:
+    purchase_id, winner = contracted(market)
+    key = {"idempotency-key": "report-1"}
+
+    first = market.agency(winner).post(f"/purchases/{purchase_id}/delivery", REPORT, headers=key)
+    again = market.agency(winner).post(f"/purchases/{purchase_id}/delivery", REPORT, headers=key)
+
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert published_events.types().count("DeliveryReported") == 1
+
+
+def test_two_reports_at_once_record_one(market: Market, published_events) -> None:
+    purchase_id, winner = contracted(market)
+    agency = market.agency(winner)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        replies = list(
+            pool.map(lambda _: agency.post(f"/purchases/{purchase_id}/delivery", REPORT), range(2))
+        )
+
+    assert sorted(r.status for r in replies) == [201, 409]
+    assert market.purchase(purchase_id)["performance"]["reports"] == 1
+    assert published_events.types().count("DeliveryReported") == 1

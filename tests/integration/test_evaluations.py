@@ -209,3 +209,14 @@ def test_a_low_rating_with_a_reason_is_recorded(market: Market) -> None:
 
 def test_the_evaluations_of_an_unknown_purchase_are_not_found(market: Market) -> None:
     assert market.api.call("GET", _path("P-NOPE")).status == 404
+
+
+def test_a_repeated_evaluation_with_the_same_idempotency_key_returns_the_first(market: Market) -> None:
+    purchase_id, winner = completed(market)
+    key = {"idempotency-key": "rate-1"}
+
+    first = market.owner.post(_path(purchase_id), OWNER_RATINGS, headers=key)
+    again = market.owner.post(_path(purchase_id), OWNER_RATINGS, headers=key)
+
+    assert first.status == again.status == 201 and again.body == first.body
+    assert len(credit_events(winner, "owner_evaluation")) == 1

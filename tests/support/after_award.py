@@ -100,7 +100,7 @@ def performance_steps(api: Any, ids: dict[str, str], *, owner_id: str) -> list[t
 
     def first_delivery() -> Any:
         use_clock(clock)  # the contract steps signed the purchase's contract earlier
-        return winner().post(path("/delivery"), REPORT)
+        return winner().post(path("/delivery"), REPORT, headers={"idempotency-key": "delivery-1"})
 
     def delivery_again() -> Any:
         reply = winner().post(path("/delivery"), {**REPORT, "report_number": "HP-2026-0042-R1"})
@@ -130,7 +130,10 @@ def performance_steps(api: Any, ids: dict[str, str], *, owner_id: str) -> list[t
         ),
         ("report_delivery", delivery_again),
         ("complete_silent_deliveries", silence),
-        ("evaluate_purchase", lambda: owner.post(path("/evaluations"), OWNER_RATINGS)),
+        (
+            "evaluate_purchase",
+            lambda: owner.post(path("/evaluations"), OWNER_RATINGS, headers={"idempotency-key": "rate-1"}),
+        ),
         ("evaluate_purchase", lambda: regulator.post(path("/evaluations"), {"output_quality": 4})),
         ("list_evaluations", listed),
     ]
