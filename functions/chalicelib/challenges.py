@@ -81,7 +81,8 @@ def list_challenges(call: Call) -> Page[Challenge]:
     description="Within `RULE_CHALLENGE_ANSWER_WORKING_DAYS` working days of the filing (409 `reason: late` "
     "after). Accepting a challenge while enrollment is open or closed, or the short list awaits the "
     "owner's pick, suspends the purchase and stops its window; accepting one about a result not yet "
-    "confirmed annuls it (the next reserve moves up). Answered once: a second answer is a 409.",
+    "confirmed annuls it (the next reserve moves up); accepting where neither can happen (a confirmed "
+    "result) is a 409 `reason: too_late_to_accept`. Answered once: a second answer is a 409.",
 )
 def answer(call: Call) -> Challenge:
     return service.answer(call.params["challenge_id"], call.body, call.caller)

@@ -84,6 +84,23 @@ def _pick(market: Market, purchase_id: str) -> Any:
     return market.owner.post(f"/purchases/{purchase_id}/pick", {"agency_id": short_list[0]})
 
 
+CHALLENGE = {"grounds": ["资格条件超出事项要求"], "reasons": "排斥潜在机构"}
+ANSWER = {"decision": "accept", "answer": "质疑成立"}
+
+
+def _challenge_accepted(market: Market, purchase_id: str) -> Any:
+    """An enrolled agency challenges (the announcement before closing's draw, the result after) and
+    the owner accepts: the purchase is suspended, or its result annulled (docs/challenges.md)."""
+    status = market.purchase(purchase_id)["status"]
+    subject = "announcement" if status in ("enrollment_open", "enrollment_closed") else "result"
+    filed = market.agency(agency_id(1)).post(
+        f"/purchases/{purchase_id}/challenges", {"subject": subject, **CHALLENGE}
+    )
+    if filed.status != 201:
+        return filed
+    return market.owner.post(f"/challenges/{filed.body['challenge_id']}/answer", ANSWER)
+
+
 CALLS = [
     Call(
         "amend",
@@ -143,6 +160,17 @@ CALLS = [
         "reannouncement",
         frozenset({"reannounce"}),
         lambda m, p: m.owner.post(f"/purchases/{p}/reannouncement", REANNOUNCED),
+    ),
+    Call("challenge", frozenset({"suspend", "annul", "annul_last"}), _challenge_accepted, by_agency=True),
+    Call(
+        "resumption",
+        frozenset({"resume_enrollment", "resume_closed", "resume_selecting"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/resumption", {}),
+    ),
+    Call(
+        "cancellation",
+        frozenset({"cancel"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/cancellation", {"reason": "质疑成立，需重新论证"}),
     ),
 ]
 
@@ -222,6 +250,26 @@ def _fails(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("KMS unavailable")
 
 
+def _suspended(market: Market, purchase_id: str) -> str:
+    reply = _challenge_accepted(market, purchase_id)
+    assert reply.status == 200 and market.purchase(purchase_id)["status"] == "suspended", reply.body
+    return purchase_id
+
+
+def _cancelled(market: Market, purchase_id: str) -> str:
+    reply = market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": "需重新论证"})
+    assert reply.status == 200, reply.body
+    return purchase_id
+
+
+def _annulled_once(market: Market, purchase_id: str) -> str:
+    """Two enrollees and no reserve: once annulled, the ranking's other candidate is selected, and
+    a second annulment leaves no one."""
+    reply = _challenge_accepted(market, purchase_id)
+    assert reply.status == 200 and market.purchase(purchase_id)["result"]["annulled"], reply.body
+    return purchase_id
+
+
 def _accepted(market: Market, purchase_id: str) -> str:
     assert _winner(market, purchase_id).post(f"/purchases/{purchase_id}/acceptance").status == 200
     return purchase_id
@@ -240,6 +288,8 @@ IN_STATE: dict[str, Arrange] = {
     "selecting": lambda m, _: _drawn(m, m.publish(**BEST_VALUE)),
     "selected": lambda m, _: _drawn(m, m.publish()),
     "confirmed": lambda m, _: _confirmed(m, _drawn(m, m.publish())),
+    "suspended": lambda m, _: _suspended(m, _with_enrollees(m, 1)),
+    "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -256,7 +306,18 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("selected", "conclude"): lambda m, _: _accepted(m, _drawn(m, m.publish())),
     ("selected", "abandon_last"): lambda m, _: _drawn(m, m.publish(reserves=0)),
     ("confirmed", "issue_letter"): _confirmed_without_letter,
+    ("enrollment_open", "suspend"): lambda m, _: _with_enrollees(m, 1),
+    ("suspended", "resume_closed"): lambda m, _: _suspended(m, _closed(m, m.publish())),
+    ("suspended", "resume_selecting"): lambda m, _: _suspended(m, _drawn(m, m.publish(**BEST_VALUE))),
+    ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
 }
+
+
+def _drawn_from_two(market: Market) -> str:
+    purchase_id = market.publish(reserves=0)
+    _closed(market, purchase_id, enrollees=2)
+    _task("run_selection")(market, purchase_id)
+    return purchase_id
 
 
 def _with_enrollees(market: Market, count: int) -> str:
