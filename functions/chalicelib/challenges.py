@@ -8,6 +8,7 @@ from pydantic import Field
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page
+from marketplace.domain.catalogue import INDUSTRY_PATTERN
 from marketplace.domain.challenges import (
     AnswerRequest,
     Challenge,
@@ -66,6 +67,28 @@ def list_challenges(call: Call) -> Page[Challenge]:
     return Page[Challenge](
         items=service.list_for_purchase(call.params["purchase_id"], call.principal), cursor=None
     )
+
+
+class ComplaintQuery(StrictModel):
+    industry: str | None = Field(
+        default=None,
+        pattern=INDUSTRY_PATTERN,
+        description="the admin names one; a regulator's own by default",
+    )
+
+
+@route(
+    bp,
+    "/complaints",
+    name="list_complaints",
+    summary="The complaints waiting for a decision: in the caller's industries (regulator), or the one "
+    "named (admin)",
+    roles=("regulator", "admin"),
+    query=ComplaintQuery,
+    response=Page[Challenge],
+)
+def list_complaints(call: Call) -> Page[Challenge]:
+    return Page[Challenge](items=service.complaint_queue(call.caller, call.query.industry), cursor=None)
 
 
 @route(

@@ -523,3 +523,25 @@ def test_a_confirmed_result_is_not_annulled_the_complaint_is_referred_with_its_c
     assert [e.cause.id for e in standing.events if e.kind.value == "complaint_upheld"] == [challenge]
     types = published_events.types()
     assert types.count("CreditEventRecorded") == 1 and "ResultAnnulled" not in types
+
+
+def test_a_regulator_finds_the_complaints_of_its_industries_until_decided(market: Market) -> None:
+    purchase_id = _published(market)
+    challenge = _complained(market, purchase_id, 1, "announcement")
+    mine = _regulator(market).get("/complaints")
+    assert mine.status == 200, mine.body
+    assert [(c["challenge_id"], c["challenger_id"]) for c in mine.body["items"]] == [
+        (challenge, agency_id(1))
+    ]
+    assert _regulator(market, "work_safety").get("/complaints").body["items"] == []
+    assert _regulator(market, "work_safety").get("/complaints?industry=environment").status == 403
+    assert market.admin.get("/complaints").status == 422
+    assert [
+        c["challenge_id"] for c in market.admin.get("/complaints?industry=environment").body["items"]
+    ] == [challenge]
+    assert market.owner.get("/complaints").status == 403
+    decided = _regulator(market).post(
+        f"/challenges/{challenge}/decision", {"decision": "dismiss", "reasons": "无据"}
+    )
+    assert decided.status == 200
+    assert _regulator(market).get("/complaints").body["items"] == []

@@ -180,6 +180,26 @@ def list_for_purchase(purchase_id: str, by: Principal | None) -> list[Challenge]
     return [c if sees_challenger(c, purchase, by) else public_view(c) for c in repo.of_purchase(purchase_id)]
 
 
+def complaint_queue(by: Principal, industry: str | None) -> list[Challenge]:
+    """The complaints waiting for a decision: a regulator's in its industries (or the one named),
+    the admin's in the industry it names."""
+    if by.is_admin():
+        if industry is None:
+            raise ValidationFailed(
+                "name the industry whose complaints to list",
+                errors=[FieldError("industry", "required for the admin")],
+            )
+        industries: tuple[str, ...] = (industry,)
+    elif by.role == "regulator":
+        if industry is not None and industry not in by.industries:
+            raise Forbidden(f"industry {industry} is not one of the caller's")
+        industries = (industry,) if industry is not None else by.industries
+    else:
+        raise Forbidden("only regulators and the admin decide complaints")
+    found = [c for i in sorted(set(industries)) for c in repo.complaints(i)]
+    return sorted(found, key=lambda c: (c.complaint.at if c.complaint else "", c.challenge_id))
+
+
 # The owner's answer.
 
 
