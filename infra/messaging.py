@@ -91,11 +91,22 @@ def _queue_policy(spec: QueueSpec, rules: list[EventRule]) -> Json:
     }
 
 
+RULE_DESCRIPTION_LIMIT = 512  # AWS::Events::Rule Description's maximum length
+
+
+def _rule_description(rule: EventRule) -> str:
+    """The types the rule forwards, while they fit; then their number (the pattern lists them)."""
+    listed = f"{', '.join(rule.detail_types)} -> {rule.target_queue}"
+    if len(listed) <= RULE_DESCRIPTION_LIMIT:
+        return listed
+    return f"{len(rule.detail_types)} domain event types (listed in the pattern) -> {rule.target_queue}"
+
+
 def _rule(rule: EventRule) -> Json:
     return {
         "Type": "AWS::Events::Rule",
         "Properties": {
-            "Description": f"{', '.join(rule.detail_types)} -> {rule.target_queue}",
+            "Description": _rule_description(rule),
             "EventBusName": ref(names.EVENT_BUS),
             "EventPattern": {"source": [EVENT_SOURCE], "detail-type": list(rule.detail_types)},
             "State": "ENABLED",
