@@ -8,6 +8,7 @@ from pydantic import Field
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page
+from marketplace.domain.catalogue import INDUSTRY_PATTERN
 from marketplace.domain.challenges import (
     AnswerRequest,
     Challenge,
@@ -68,6 +69,28 @@ def list_challenges(call: Call) -> Page[Challenge]:
     )
 
 
+class ComplaintQuery(StrictModel):
+    industry: str | None = Field(
+        default=None,
+        pattern=INDUSTRY_PATTERN,
+        description="the admin names one; a regulator's own by default",
+    )
+
+
+@route(
+    bp,
+    "/complaints",
+    name="list_complaints",
+    summary="The complaints waiting for a decision: in the caller's industries (regulator), or the one "
+    "named (admin)",
+    roles=("regulator", "admin"),
+    query=ComplaintQuery,
+    response=Page[Challenge],
+)
+def list_complaints(call: Call) -> Page[Challenge]:
+    return Page[Challenge](items=service.complaint_queue(call.caller, call.query.industry), cursor=None)
+
+
 @route(
     bp,
     "/challenges/{challenge_id}/answer",
@@ -81,7 +104,8 @@ def list_challenges(call: Call) -> Page[Challenge]:
     description="Within `RULE_CHALLENGE_ANSWER_WORKING_DAYS` working days of the filing (409 `reason: late` "
     "after). Accepting a challenge while enrollment is open or closed, or the short list awaits the "
     "owner's pick, suspends the purchase and stops its window; accepting one about a result not yet "
-    "confirmed annuls it (the next reserve moves up). Answered once: a second answer is a 409.",
+    "confirmed annuls it (the next reserve moves up); accepting where neither can happen (a confirmed "
+    "result) is a 409 `reason: too_late_to_accept`. Answered once: a second answer is a 409.",
 )
 def answer(call: Call) -> Challenge:
     return service.answer(call.params["challenge_id"], call.body, call.caller)

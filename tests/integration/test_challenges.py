@@ -492,3 +492,56 @@ def test_an_owner_accepting_a_result_challenge_annuls_the_result(market: Market)
     moved = market.purchase(purchase_id)["result"]
     assert moved["selected_agency"] == result["reserves"][0]
     assert moved["annulled"][0]["agency_id"] == result["selected_agency"]
+
+
+def test_a_confirmed_result_is_not_annulled_the_complaint_is_referred_with_its_credit_event(
+    market: Market, published_events
+) -> None:
+    from marketplace.repositories import credit as credit_repo
+
+    purchase_id, result = _selected(market, reserves=2)
+    selected = result["selected_agency"]
+    assert market.owner.post(f"/purchases/{purchase_id}/confirmation").status == 200
+    assert market.agency(selected).post(f"/purchases/{purchase_id}/acceptance").status == 200
+    confirmed = market.purchase(purchase_id)
+    assert confirmed["status"] == "confirmed"
+    challenge = _file(market, purchase_id, _challenger(result), subject="result")["challenge_id"]
+    # The owner cannot accept what it can no longer do: the result has its signed letter
+    refused = _answer(market, challenge, "accept")
+    assert refused.status == 409 and refused.body["reason"] == "too_late_to_accept"
+    assert refused.body["state"] == "confirmed"
+    assert market.owner.get(f"/purchases/{purchase_id}/challenges").body["items"][0]["status"] == "filed"
+    assert _answer(market, challenge, "reject").status == 200
+    complaint = f"/challenges/{challenge}/complaint"
+    assert market.agency(agency_id(_challenger(result))).post(complaint, {"reasons": "不服"}).status == 200
+    body = {"decision": "uphold", "reasons": "中选机构串通", "against_agency": True}
+    reply = _regulator(market).post(f"/challenges/{challenge}/decision", body)
+    assert reply.status == 200, reply.body
+    assert "referred to the admin" in reply.body["decision"]["effect"]
+    assert market.purchase(purchase_id) == confirmed  # the purchase is not changed
+    standing = credit_repo.standings([selected])[selected]
+    assert [e.cause.id for e in standing.events if e.kind.value == "complaint_upheld"] == [challenge]
+    types = published_events.types()
+    assert types.count("CreditEventRecorded") == 1 and "ResultAnnulled" not in types
+
+
+def test_a_regulator_finds_the_complaints_of_its_industries_until_decided(market: Market) -> None:
+    purchase_id = _published(market)
+    challenge = _complained(market, purchase_id, 1, "announcement")
+    mine = _regulator(market).get("/complaints")
+    assert mine.status == 200, mine.body
+    assert [(c["challenge_id"], c["challenger_id"]) for c in mine.body["items"]] == [
+        (challenge, agency_id(1))
+    ]
+    assert _regulator(market, "work_safety").get("/complaints").body["items"] == []
+    assert _regulator(market, "work_safety").get("/complaints?industry=environment").status == 403
+    assert market.admin.get("/complaints").status == 422
+    assert [
+        c["challenge_id"] for c in market.admin.get("/complaints?industry=environment").body["items"]
+    ] == [challenge]
+    assert market.owner.get("/complaints").status == 403
+    decided = _regulator(market).post(
+        f"/challenges/{challenge}/decision", {"decision": "dismiss", "reasons": "无据"}
+    )
+    assert decided.status == 200
+    assert _regulator(market).get("/complaints").body["items"] == []

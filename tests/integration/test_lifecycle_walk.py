@@ -85,6 +85,23 @@ def _pick(market: Market, purchase_id: str) -> Any:
     return market.owner.post(f"/purchases/{purchase_id}/pick", {"agency_id": short_list[0]})
 
 
+CHALLENGE = {"grounds": ["资格条件超出事项要求"], "reasons": "排斥潜在机构"}
+ANSWER = {"decision": "accept", "answer": "质疑成立"}
+
+
+def _challenge_accepted(market: Market, purchase_id: str) -> Any:
+    """An enrolled agency challenges (the announcement before closing's draw, the result after) and
+    the owner accepts: the purchase is suspended, or its result annulled (docs/challenges.md)."""
+    status = market.purchase(purchase_id)["status"]
+    subject = "announcement" if status in ("enrollment_open", "enrollment_closed") else "result"
+    filed = market.agency(agency_id(1)).post(
+        f"/purchases/{purchase_id}/challenges", {"subject": subject, **CHALLENGE}
+    )
+    if filed.status != 201:
+        return filed
+    return market.owner.post(f"/challenges/{filed.body['challenge_id']}/answer", ANSWER)
+
+
 CALLS = [
     Call(
         "amend",
@@ -144,6 +161,17 @@ CALLS = [
         "reannouncement",
         frozenset({"reannounce"}),
         lambda m, p: m.owner.post(f"/purchases/{p}/reannouncement", REANNOUNCED),
+    ),
+    Call("challenge", frozenset({"suspend", "annul", "annul_last"}), _challenge_accepted, by_agency=True),
+    Call(
+        "resumption",
+        frozenset({"resume_enrollment", "resume_closed", "resume_selecting"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/resumption", {}),
+    ),
+    Call(
+        "cancellation",
+        frozenset({"cancel"}),
+        lambda m, p: m.owner.post(f"/purchases/{p}/cancellation", {"reason": "质疑成立，需重新论证"}),
     ),
     Call("contract", frozenset({"register_contract"}), lambda m, p: _register_contract(m, p)),
     Call(
@@ -318,6 +346,26 @@ def _fails(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("KMS unavailable")
 
 
+def _suspended(market: Market, purchase_id: str) -> str:
+    reply = _challenge_accepted(market, purchase_id)
+    assert reply.status == 200 and market.purchase(purchase_id)["status"] == "suspended", reply.body
+    return purchase_id
+
+
+def _cancelled(market: Market, purchase_id: str) -> str:
+    reply = market.owner.post(f"/purchases/{purchase_id}/cancellation", {"reason": "需重新论证"})
+    assert reply.status == 200, reply.body
+    return purchase_id
+
+
+def _annulled_once(market: Market, purchase_id: str) -> str:
+    """Two enrollees and no reserve: once annulled, the ranking's other candidate is selected, and
+    a second annulment leaves no one."""
+    reply = _challenge_accepted(market, purchase_id)
+    assert reply.status == 200 and market.purchase(purchase_id)["result"]["annulled"], reply.body
+    return purchase_id
+
+
 def _accepted(market: Market, purchase_id: str) -> str:
     assert _winner(market, purchase_id).post(f"/purchases/{purchase_id}/acceptance").status == 200
     return purchase_id
@@ -339,6 +387,8 @@ IN_STATE: dict[str, Arrange] = {
     "contracted": lambda m, _: _contracted(m),
     "completed": lambda m, _: completed(m)[0],
     "evaluated": lambda m, _: _evaluated(m),
+    "suspended": lambda m, _: _suspended(m, _with_enrollees(m, 1)),
+    "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -360,6 +410,10 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("contracted", "complete"): lambda m, _: _delivered(m),
     ("contracted", "dispute"): lambda m, _: _delivered(m),
     ("contracted", "complete_by_silence"): lambda m, _: _delivered(m),
+    ("enrollment_open", "suspend"): lambda m, _: _with_enrollees(m, 1),
+    ("suspended", "resume_closed"): lambda m, _: _suspended(m, _closed(m, m.publish())),
+    ("suspended", "resume_selecting"): lambda m, _: _suspended(m, _drawn(m, m.publish(**BEST_VALUE))),
+    ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
 }
 
 
@@ -375,6 +429,13 @@ def _contracted(market: Market) -> str:
         f"/purchases/{purchase_id}/contract/signature", {"decision": "accept"}
     )
     assert signed.status == 200, signed.body
+    return purchase_id
+
+
+def _drawn_from_two(market: Market) -> str:
+    purchase_id = market.publish(reserves=0)
+    _closed(market, purchase_id, enrollees=2)
+    _task("run_selection")(market, purchase_id)
     return purchase_id
 
 

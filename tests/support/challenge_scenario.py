@@ -123,6 +123,7 @@ def challenge_steps(api: Api, owner_id: str, item: str) -> list[Step]:
                 challenge("complained", "/complaint"), {"reasons": "答复不成立"}
             ),
         ),
+        ("list_complaints", lambda: regulator.get("/complaints")),
         (
             "decide_complaint",
             lambda: regulator.post(

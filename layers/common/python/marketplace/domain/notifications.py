@@ -552,60 +552,6 @@ def _contract_escalated(e: _Event) -> _Told:
     )
 
 
-def _contract(e: _Event) -> str:
-    return f"/purchases/{e.text('purchase_id')}/contract"
-
-
-def _contract_registered(e: _Event) -> _Told:
-    purchase, deadline = e.text("purchase_id"), e.local_time("deadline")
-    again = "（替换此前登记的合同）" if e.data.get("replaces") is True else ""
-    amount = e.text("amount_yuan")
-    text = f"业主已登记采购 {purchase} 的合同{again}，金额 {amount} 元，请于 {deadline} 前签署或拒绝。"
-    return _Told(_contract(e), [Notice(e.agency(), f"合同待签署：{purchase}", text)])
-
-
-def _contract_signed(e: _Event) -> _Told:
-    purchase = e.text("purchase_id")
-    title = f"合同已签订：{purchase}"
-    owner_text = (
-        f"机构 {e.text('agency_id')} 已签署采购 {purchase} 的合同（签订日期 {e.text('signed_on')}）。"
-    )
-    agency_text = f"您已签署采购 {purchase} 的合同（签订日期 {e.text('signed_on')}），请按约履行。"
-    return _Told(_contract(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)])
-
-
-def _contract_refused(e: _Event) -> _Told:
-    purchase = e.text("purchase_id")
-    reasons = e.reasons("reasons")
-    text = f"机构 {e.text('agency_id')} 拒绝签署采购 {purchase} 的合同：{reasons}。您可在期限内重新登记合同。"
-    return _Told(_contract(e), [Notice(e.owner(), f"合同被拒签：{purchase}", text)])
-
-
-def _contract_reminder(e: _Event) -> _Told:
-    purchase, deadline, days = e.text("purchase_id"), e.local_time("deadline"), e.number("days_left")
-    title = f"合同签订即将到期：{purchase}"
-    if e.text("waiting_for") == "agency":
-        owner_text = f"采购 {purchase} 的合同尚待机构签署，签订期限 {deadline}（约 {days} 天）。"
-        agency_text = (
-            f"请于 {deadline} 前签署或拒绝采购 {purchase} 的合同（约剩 {days} 天），逾期将记入信用记录。"
-        )
-    else:
-        owner_text = f"请于 {deadline} 前登记采购 {purchase} 的合同（约剩 {days} 天）。"
-        agency_text = f"采购 {purchase} 的合同尚待业主登记，签订期限 {deadline}（约 {days} 天）。"
-    return _Told(_contract(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)])
-
-
-def _contract_escalated(e: _Event) -> _Told:
-    purchase = e.text("purchase_id")
-    fault = "机构未按时签署" if e.text("at_fault") == "agency" else "业主未按时登记合同"
-    text = f"采购 {purchase} 到期未签订合同（{fault}）：{e.reasons('reason')}。"
-    title = f"逾期未签订合同：{purchase}"
-    return _Told(
-        _contract(e),
-        [Notice(ADMINS, title, text), Notice(e.owner(), title, text), Notice(e.agency(), title, text)],
-    )
-
-
 def _credit(e: _Event) -> _Told:
     points = e.number("points")
     about = f"（采购 {e.optional('purchase_id')}）" if e.optional("purchase_id") else ""
@@ -674,17 +620,6 @@ def _credit_level(e: _Event) -> _Told:
     before = e.optional("previous_level")
     level = f"{before} → {e.text('level')}" if before else e.text("level")
     text = f"信用分 {e.number('score')}，等级 {level}（记录到期后重新计算）。"
-    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
-
-
-def _blacklist_lifted(e: _Event) -> _Told:
-    text = f"黑名单期限已于 {e.text('blacklisted_until')} 届满，限制自动解除。"
-    return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "黑名单已解除", text)])
-
-
-def _credit_level(e: _Event) -> _Told:
-    before = e.optional("previous_level")
-    text = f"信用分 {e.number('score')}，等级 {before + ' → ' if before else ''}{e.text('level')}（记录到期后重新计算）。"
     return _Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
 
 
@@ -946,8 +881,6 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "CreditEventRecorded": _credit,
     "CreditLevelChanged": _credit_level,
     "BlacklistLifted": _blacklist_lifted,
-    "CreditLevelChanged": _credit_level,
-    "BlacklistLifted": _blacklist_lifted,
     "AgencyBlacklisted": _blacklisted,
     "AgencyReadmitted": _readmitted,
     "CreditAppealFiled": _appeal_filed,
@@ -957,15 +890,15 @@ RULES: dict[str, Callable[[_Event], _Told]] = {
     "ContractRefused": _contract_refused,
     "ContractReminder": _contract_reminder,
     "ContractEscalated": _contract_escalated,
+    "DeliveryReported": _delivered,
+    "DeliveryDisputed": _disputed,
+    "PurchaseCompleted": _completed,
+    "EvaluationRecorded": _evaluated,
     "ContractRegistered": _contract_registered,
     "ContractSigned": _contract_signed,
     "ContractRefused": _contract_refused,
     "ContractReminder": _contract_reminder,
     "ContractEscalated": _contract_escalated,
-    "DeliveryReported": _delivered,
-    "DeliveryDisputed": _disputed,
-    "PurchaseCompleted": _completed,
-    "EvaluationRecorded": _evaluated,
     "ChallengeFiled": _challenge_filed,
     "ChallengeAnswered": _challenge_answered,
     "ChallengeEscalated": _challenge_escalated,

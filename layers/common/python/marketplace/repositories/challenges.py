@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from marketplace.domain.challenges import Challenge, due_at, purchase_of
+from marketplace.domain.challenges import Challenge, ChallengeStatus, due_at, purchase_of
 from marketplace.domain.lifecycle import Transition
 from marketplace.domain.purchases import Enrollment
 from marketplace.errors import NotFound
@@ -27,13 +27,30 @@ from marketplace.repositories.purchases import ENROLLMENT_PREFIX, WINDOW
 from marketplace.repositories.tables import PurchaseRow
 
 PREFIX = "CHALLENGE#"
-DUE = "CHALLENGE"  # the by-due index's hash key for challenges (purchases use `DUE`)
+DUE = "CHALLENGE"  # the by-due index's hash key for timed challenges (purchases use `DUE`)
+COMPLAINTS = "COMPLAINT#"  # + industry: complaints waiting for a decision, oldest first
 
 Stager = Callable[[TransactWrite], None]
 
 
 def _key(challenge_id: str) -> str:
     return PREFIX + challenge_id
+
+
+def _complaints(industry: str) -> str:
+    return COMPLAINTS + industry
+
+
+def _index_entry(challenge: Challenge) -> tuple[str, str] | None:
+    """The challenge's place on the sparse `by-due` index: timed (hash `CHALLENGE`, its deadline)
+    for the sweeper, or a complaint waiting for its industry's regulators (hash
+    `COMPLAINT#<industry>`, when it was filed); none once nothing waits."""
+    due = due_at(challenge)
+    if due is not None:
+        return DUE, due
+    if challenge.status == ChallengeStatus.complained and challenge.complaint is not None:
+        return _complaints(challenge.industry), challenge.complaint.at
+    return None
 
 
 def _row(challenge: Challenge) -> PurchaseRow:
@@ -43,9 +60,9 @@ def _row(challenge: Challenge) -> PurchaseRow:
         status=challenge.status.value,
         document=challenge.model_dump(mode="json"),
     )
-    due = due_at(challenge)
-    if due is not None:
-        row.due, row.due_at = DUE, due
+    entry = _index_entry(challenge)
+    if entry is not None:
+        row.due, row.due_at = entry
     return row
 
 
@@ -82,11 +99,11 @@ def staged(challenge: Challenge, transition: Transition[Any]) -> Stager:
         PurchaseRow.status.set(challenge.status.value),
         PurchaseRow.document.set(challenge.model_dump(mode="json")),
     ]
-    due = due_at(challenge)
-    if due is None:
+    entry = _index_entry(challenge)
+    if entry is None:
         actions += [PurchaseRow.due.remove(), PurchaseRow.due_at.remove()]
     else:
-        actions += [PurchaseRow.due.set(DUE), PurchaseRow.due_at.set(due)]
+        actions += [PurchaseRow.due.set(entry[0]), PurchaseRow.due_at.set(entry[1])]
 
     def stage(tx: TransactWrite) -> None:
         tx.update(
@@ -161,3 +178,12 @@ def enrollment(purchase_id: str, agency_id: str) -> Enrollment | None:
     except NotFound:
         return None
     return Enrollment.model_validate(row.document)
+
+
+def complaints(industry: str) -> list[Challenge]:
+    """The complaints of an industry waiting for a decision, oldest first: one Query of the index
+    (keys only), then one BatchGetItem of the rows."""
+    with translated():
+        keys = [(row.purchase_id, row.sk) for row in PurchaseRow.by_due.query(_complaints(industry))]
+        found = {(r.purchase_id, r.sk): r for r in PurchaseRow.batch_get(keys)} if keys else {}
+    return [Challenge.model_validate(found[k].document) for k in keys if k in found]

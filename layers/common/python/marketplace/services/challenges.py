@@ -54,11 +54,9 @@ logger = logging.getLogger("marketplace.challenges")
 SYSTEM = "system"
 ATTEMPTS = 3  # a change that also writes the purchase may meet another change of it: read again
 
-ANNOUNCEMENT_STATES = (
-    PurchaseStatus.enrollment_open,
-    PurchaseStatus.enrollment_closed,
-    PurchaseStatus.suspended,
-)
+# Not while suspended: the window is stopped for the owner to correct the announcement; challenges
+# filed before the suspension are still answered, complained of and decided.
+ANNOUNCEMENT_STATES = (PurchaseStatus.enrollment_open, PurchaseStatus.enrollment_closed)
 RESULT_STATES = (PurchaseStatus.selecting, PurchaseStatus.selected, PurchaseStatus.confirmed)
 
 
@@ -182,6 +180,26 @@ def list_for_purchase(purchase_id: str, by: Principal | None) -> list[Challenge]
     return [c if sees_challenger(c, purchase, by) else public_view(c) for c in repo.of_purchase(purchase_id)]
 
 
+def complaint_queue(by: Principal, industry: str | None) -> list[Challenge]:
+    """The complaints waiting for a decision: a regulator's in its industries (or the one named),
+    the admin's in the industry it names."""
+    if by.is_admin():
+        if industry is None:
+            raise ValidationFailed(
+                "name the industry whose complaints to list",
+                errors=[FieldError("industry", "required for the admin")],
+            )
+        industries: tuple[str, ...] = (industry,)
+    elif by.role == "regulator":
+        if industry is not None and industry not in by.industries:
+            raise Forbidden(f"industry {industry} is not one of the caller's")
+        industries = (industry,) if industry is not None else by.industries
+    else:
+        raise Forbidden("only regulators and the admin decide complaints")
+    found = [c for i in sorted(set(industries)) for c in repo.complaints(i)]
+    return sorted(found, key=lambda c: (c.complaint.at if c.complaint else "", c.challenge_id))
+
+
 # The owner's answer.
 
 
@@ -235,8 +253,10 @@ def _accept(
     current: Challenge, purchase: Purchase, transition: Any, text: str, now_at: datetime, by: Principal
 ) -> Challenge:
     """An accepted challenge before the result suspends the purchase; one about a result still
-    awaiting confirmation annuls it; otherwise it is recorded (the purchase is suspended already, or
-    past the point where the answer can change it)."""
+    awaiting confirmation annuls it; one accepted while the purchase is suspended already is
+    recorded. Anywhere else the owner cannot do what accepting means (a confirmed result has its
+    signed letter): refused, naming the state; the owner rejects with its reasons, or the
+    challenger complains to the regulator, who may refer the purchase to the admin."""
     now = stamp(now_at)
     if PURCHASE.allows(purchase.status, "suspend"):
         effect = "suspended: the owner resumes the purchase (with the time it had left) or cancels it"
@@ -261,7 +281,12 @@ def _accept(
         accepted = _accepted(current, transition, text, now, effect)
         _annul(purchase, accepted, transition, f"质疑成立：{text}", now_at, by, credit_event=None)
         return accepted
-    effect = f"recorded: the purchase is {purchase.status.value}"
+    if purchase.status != PurchaseStatus.suspended:
+        action = "annul" if current.subject == ChallengeSubject.result else "suspend"
+        raise PURCHASE.refusal(
+            purchase.status, action, subject=purchase.purchase_id, reason="too_late_to_accept"
+        )
+    effect = "recorded: the purchase is suspended already"
     accepted = _accepted(current, transition, text, now, effect)
     events = [_answered(accepted, by)]
     repo.save(accepted, events, transition=transition)
