@@ -15,9 +15,9 @@ import botocore.session
 from marketplace.services import credit as credit_service
 from tests.conftest import Api
 from tests.integration.test_calendars import CALENDAR_2027
-from tests.support.credit_actions_scenario import credit_action_steps
 from tests.support.after_award import performance_steps
 from tests.support.challenge_scenario import challenge_steps
+from tests.support.credit_actions_scenario import credit_action_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 

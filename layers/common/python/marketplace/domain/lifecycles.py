@@ -8,9 +8,9 @@ import textwrap
 from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
-from marketplace.domain.credit_appeals import APPEAL
-from marketplace.domain.contracts import CONTRACT
 from marketplace.domain.challenges import CHALLENGE
+from marketplace.domain.contracts import CONTRACT
+from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT

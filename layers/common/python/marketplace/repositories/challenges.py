@@ -11,7 +11,7 @@ one transaction with whatever the change does to the purchase and the credit led
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
@@ -120,7 +120,7 @@ def save(
     events: list[DomainEvent],
     *,
     transition: Transition[Any],
-    also: list[Stager] | None = None,
+    also: Sequence[Stager] | None = None,
 ) -> None:
     """The challenge alone (and `also`, other writes of the same change): a racer that moved the
     challenge first makes this a Conflict, and nothing is written."""
