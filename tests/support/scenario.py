@@ -96,7 +96,6 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_agency_steps(api),
         *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM, ids=purchases),
         *performance_steps(api, purchases, owner_id="OW-1"),
-        *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
         *challenge_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
         *_notification_steps(api),
         *_letter_steps(api),
