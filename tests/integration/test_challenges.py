@@ -453,8 +453,7 @@ def test_an_upheld_complaint_on_a_result_moves_the_reserve_up_and_records_credit
     assert annulment["agency_id"] == selected and annulment["challenge_id"] == challenge
     assert annulment["replaced_from"] == "reserves" and "虚假业绩" in annulment["reason"]
     assert moved["confirmation_deadline"] > result["confirmation_deadline"]  # a fresh window
-    standing = credit_repo.standings([selected])[selected]
-    (credit_event,) = [e for e in standing.events if e.kind.value == "complaint_upheld"]
+    (credit_event,) = [e for e in credit_repo.ledger(selected).events if e.kind.value == "complaint_upheld"]
     assert credit_event.cause.id == challenge and credit_event.points < 0
     types = published_events.types()
     for wanted in ("ComplaintDecided", "ResultAnnulled", "CreditEventRecorded"):
@@ -480,8 +479,8 @@ def test_with_no_reserve_the_next_candidate_of_the_draws_ranking_is_selected(mar
     assert moved["annulled"][0]["replaced_from"] == "ranking"
     from marketplace.repositories import credit as credit_repo
 
-    standing = credit_repo.standings([result["selected_agency"]])[result["selected_agency"]]
-    assert not [e for e in standing.events if e.kind.value == "complaint_upheld"]  # not against the agency
+    ledger = credit_repo.ledger(result["selected_agency"])
+    assert not [e for e in ledger.events if e.kind.value == "complaint_upheld"]  # not against the agency
 
 
 def test_an_owner_accepting_a_result_challenge_annuls_the_result(market: Market) -> None:
@@ -519,8 +518,8 @@ def test_a_confirmed_result_is_not_annulled_the_complaint_is_referred_with_its_c
     assert reply.status == 200, reply.body
     assert "referred to the admin" in reply.body["decision"]["effect"]
     assert market.purchase(purchase_id) == confirmed  # the purchase is not changed
-    standing = credit_repo.standings([selected])[selected]
-    assert [e.cause.id for e in standing.events if e.kind.value == "complaint_upheld"] == [challenge]
+    ledger = credit_repo.ledger(selected)
+    assert [e.cause.id for e in ledger.events if e.kind.value == "complaint_upheld"] == [challenge]
     types = published_events.types()
     assert types.count("CreditEventRecorded") == 1 and "ResultAnnulled" not in types
 
