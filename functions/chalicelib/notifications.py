@@ -8,10 +8,12 @@ from typing import Any
 
 from chalice import Blueprint
 from chalice.app import SQSEvent
+from pydantic import Field
 
 from chalicelib import startup
 from chalicelib.http import SIGNED_IN, Call, route
 from chalicelib.pages import Page, PageQuery
+from marketplace.domain.model import StrictModel
 from marketplace.domain.notifications import MalformedEvent, Notification
 from marketplace.observability import log
 from marketplace.services import notifications as service
@@ -26,6 +28,16 @@ QUEUE_ARN = "arn:aws-cn:sqs:cn-north-1:000000000000:notifications"
 
 class NotificationQuery(PageQuery):
     unread: bool = False
+    industry: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="a regulator: read the inbox its industry's regulators share instead of its own",
+    )
+
+
+class ReadQuery(StrictModel):
+    industry: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="notify")
@@ -63,12 +75,13 @@ def _delivered(record: dict[str, Any]) -> bool:
     query=NotificationQuery,
     response=Page[Notification],
     description="`?unread=true` lists unread entries only. Owners and agencies read their "
-    "organisation's inbox; admins read the admins' inbox.",
+    "organisation's inbox; admins read the admins' inbox; a regulator reads its own, or with "
+    "`?industry=` the one its industry's regulators share (complaints to decide).",
 )
 def list_notifications(call: Call) -> Page[Notification]:
     q: NotificationQuery = call.query
     items, cursor = service.list_notifications(
-        call.caller, unread_only=q.unread, limit=q.limit, cursor=q.cursor
+        call.caller, unread_only=q.unread, limit=q.limit, cursor=q.cursor, industry=q.industry
     )
     return Page[Notification](items=items, cursor=cursor)
 
@@ -80,10 +93,11 @@ def list_notifications(call: Call) -> Page[Notification]:
     name="mark_notification_read",
     summary="Mark one of the caller's notifications read (again: no change)",
     roles=SIGNED_IN,
+    query=ReadQuery,
     response=Notification,
 )
 def mark_read(call: Call) -> Notification:
-    return service.mark_read(call.caller, call.params["notification_id"])
+    return service.mark_read(call.caller, call.params["notification_id"], call.query.industry)
 
 
 # A task function's entry module: its import is done (chalicelib/startup.py).

@@ -278,3 +278,27 @@ def test_a_cursor_resumes_only_the_list_and_the_inbox_it_came_from(api: Api) -> 
     assert api.as_role("owner", "OW-2").get(f"/me/notifications?cursor={all_cursor}").status == 400
     forged = encode_cursor({"recipient": {"S": "owner:OW-1"}, "notification_id": {"S": ""}})
     assert owner.get(f"/me/notifications?cursor={forged}").status == 400
+
+
+def test_the_regulators_of_an_industry_share_its_inbox_and_only_they_read_it(api: Api) -> None:
+    sample = json.loads((EVENTS_DIR / "domain" / "ComplaintFiled.json").read_text())["detail"]
+    complaint = detail("ComplaintFiled", sample["data"])
+    assert notify(batch(complaint)) == {"batchItemFailures": []}
+    industry = sample["data"]["industry"]
+    first = api.as_role("regulator", "RG-1", industries=(industry,))
+    second = api.as_role("regulator", "RG-2", industries=(industry, "work_safety"))
+    (entry,) = inbox(first, f"?industry={industry}")
+    assert entry["event_type"] == "ComplaintFiled"
+    assert inbox(first) == []  # its own inbox is another
+    read = second.post(f"/me/notifications/{entry['notification_id']}/read?industry={industry}")
+    assert read.status == 200 and read.body["read"] is True
+    assert inbox(first, f"?industry={industry}&unread=true") == []  # one regulator's reading is all of theirs
+    for outsider in (
+        api.as_role("regulator", "RG-3", industries=("work_safety",)),
+        api.as_role("owner", "OW-1"),
+        api.as_role("agency", "AG-1"),
+    ):
+        refused = outsider.get(f"/me/notifications?industry={industry}")
+        assert refused.status == 403 and refused.body["errors"][0]["field"] == "industry"
+        marked = outsider.post(f"/me/notifications/{entry['notification_id']}/read?industry={industry}")
+        assert marked.status == 403

@@ -13,7 +13,7 @@ from marketplace.auth import Principal
 from marketplace.clock import iso, utcnow
 from marketplace.domain import notifications as domain
 from marketplace.domain.notifications import Notification
-from marketplace.errors import NotFound
+from marketplace.errors import FieldError, Forbidden, NotFound
 from marketplace.repositories import inbox, recipients
 from marketplace.settings import get_settings
 
@@ -34,17 +34,27 @@ def deliver(message_body: str) -> int:
 
 
 def list_notifications(
-    caller: Principal, *, unread_only: bool, limit: int, cursor: str | None
+    caller: Principal, *, unread_only: bool, limit: int, cursor: str | None, industry: str | None = None
 ) -> tuple[list[Notification], str | None]:
-    return inbox.page(_inbox(caller), unread_only=unread_only, limit=limit, cursor=cursor)
+    return inbox.page(_inbox(caller, industry), unread_only=unread_only, limit=limit, cursor=cursor)
 
 
-def mark_read(caller: Principal, notification_id: str) -> Notification:
+def mark_read(caller: Principal, notification_id: str, industry: str | None = None) -> Notification:
+    box = _inbox(caller, industry)
     if not re.match(domain.ID_PATTERN, notification_id):
         # No entry has such an id; refusing it here keeps a malformed key from reaching DynamoDB.
         raise NotFound(f"notification {notification_id} not found")
-    return inbox.mark_read(_inbox(caller), notification_id, iso(utcnow()))
+    return inbox.mark_read(box, notification_id, iso(utcnow()))
 
 
-def _inbox(caller: Principal) -> str:
-    return domain.inbox_of(caller.role, caller.org_id)
+def _inbox(caller: Principal, industry: str | None) -> str:
+    """The caller's own inbox, or, for a regulator naming one of its industries, the inbox the
+    regulators of that industry share (what whichever of them acts on: a complaint to decide)."""
+    if industry is None:
+        return domain.inbox_of(caller.role, caller.org_id)
+    if caller.role != "regulator" or industry not in caller.industries:
+        raise Forbidden(
+            f"only a regulator of industry {industry} reads its shared inbox",
+            errors=[FieldError("industry", "not one of the caller's industries")],
+        )
+    return domain.industry_inbox(industry)
