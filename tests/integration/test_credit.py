@@ -488,3 +488,24 @@ def test_the_directory_shows_each_agency_level_and_blacklist(api: Api) -> None:
     shown = {a["agency_id"]: (a["credit_level"], a["blacklisted_until"]) for a in listed}
     assert shown["AG-DIR-1"] == ("C", "2027-12-01T02:00:00Z")  # 100 - 40
     assert shown["AG-DIR-2"] == ("A", None)
+
+
+def test_a_table_given_in_part_changes_only_the_entries_it_names(api: Api) -> None:
+    admin = api.as_role("admin")
+    loaded = admin.put(
+        "/credit/rules",
+        {"effective_from": _future(5), "points": {"abandonment": -8}, "rating_points": {"5": 3}},
+    )
+    assert loaded.status == 200, loaded.body
+    assert loaded.body["points"]["abandonment"] == -8
+    shipped = api.call("GET", "/credit/rules").body["in_force"]
+    for kind in (
+        "contract_late",
+        "contract_refused",
+        "delivery_late",
+        "complaint_upheld",
+        "serious_dishonesty",
+    ):
+        assert loaded.body["points"][kind] == shipped["points"][kind] < 0  # kept, not zero
+    assert loaded.body["rating_points"] == {**shipped["rating_points"], "5": 3}
+    assert loaded.body["validity_days"] == shipped["validity_days"]

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 
 from marketplace.clock import local_today, parse_iso, stamp, utcnow
 from marketplace.domain.credit import (
+    DEFAULT_RULES,
     CreditCause,
     CreditEvent,
     CreditEventKind,
@@ -254,7 +255,7 @@ def load_rules(document: dict[str, Any], *, by: str) -> CreditRules:
     versions = credit_repo.rule_versions()
     version = max((v.rules.version for v in versions), default=1) + 1  # the shipped defaults are 1
     try:
-        rules = CreditRules.model_validate({**document, "version": version})
+        rules = CreditRules.model_validate({**_over_defaults(document), "version": version})
     except ValidationError as exc:
         errors = _field_errors(exc)
         raise ValidationFailed("the credit rules are not valid", errors=errors) from exc
@@ -267,6 +268,18 @@ def load_rules(document: dict[str, Any], *, by: str) -> CreditRules:
     credit_repo.add_rules(rules, loaded_at=stamp(utcnow()), loaded_by=by, events=[loaded])
     event_bus.flush([loaded])
     return rules
+
+
+def _over_defaults(document: dict[str, Any]) -> dict[str, Any]:
+    """A table given in part (`{"points": {"abandonment": -8}}`) changes the entries it names; the
+    kinds and ratings it leaves out keep their shipped values instead of falling to nothing."""
+    defaults = DEFAULT_RULES.model_dump(mode="json")
+    merged = dict(document)
+    for table in ("points", "validity_days", "rating_points"):
+        given = document.get(table)
+        if isinstance(given, dict):
+            merged[table] = {**defaults[table], **given}
+    return merged
 
 
 # The daily expiry.
