@@ -544,3 +544,20 @@ def test_a_regulator_finds_the_complaints_of_its_industries_until_decided(market
     )
     assert decided.status == 200
     assert _regulator(market).get("/complaints").body["items"] == []
+
+
+def test_a_result_challenge_annuls_only_the_agency_it_was_filed_against(market: Market) -> None:
+    purchase_id, result = _selected(market, reserves=2)
+    challenged, reserve = result["selected_agency"], result["reserves"][0]
+    challenger = next(n for n in (1, 2, 3, 4) if agency_id(n) not in (challenged, reserve))
+    challenge = _file(market, purchase_id, challenger, subject="result")
+    assert challenge["challenged_agency"] == challenged
+    abandoned = market.agency(challenged).post(
+        f"/purchases/{purchase_id}/abandonment", {"reason": "人员不足"}
+    )
+    assert abandoned.status == 200, abandoned.body
+    reply = _answer(market, challenge["challenge_id"], "accept")
+    assert reply.status == 200, reply.body
+    assert reply.body["answer"]["effect"] == f"recorded: {challenged} is no longer selected"
+    moved = market.purchase(purchase_id)["result"]
+    assert moved["selected_agency"] == reserve and moved.get("annulled", []) == []  # the reserve stays

@@ -123,6 +123,10 @@ class Challenge(Model):
         default=None, description="shown to the owner, the regulator, the admin"
     )
     purchase_status: str = Field(description="the purchase's state when the challenge was filed")
+    challenged_agency: str | None = Field(
+        default=None,
+        description="a result challenge: the agency selected when it was filed, the only one it can annul",
+    )
     filed_at: str
     answer_deadline: str
     answer: Answer | None = None

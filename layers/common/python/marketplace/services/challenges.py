@@ -146,6 +146,11 @@ def file(purchase_id: str, request: ChallengeRequest, by: Principal) -> Challeng
         challenger_id=by.org_id,
         challenger_name=enrollment.agency_name,
         purchase_status=purchase.status.value,
+        challenged_agency=(
+            purchase.result.selected_agency
+            if request.subject == ChallengeSubject.result and purchase.result is not None
+            else None
+        ),
         filed_at=now,
         answer_deadline=answer_deadline,
         deadlines_count_weekends_only=weekends_only or answer_weekends_only,
@@ -276,6 +281,18 @@ def _accept(
         event_bus.flush(events)
         suspension.stop(changed)
         return accepted
+    if (
+        current.subject == ChallengeSubject.result
+        and PURCHASE.allows(purchase.status, "annul")
+        and not _still_selected(current, purchase)
+    ):
+        # The challenged agency abandoned or was annulled meanwhile: accepting cannot annul another.
+        effect = f"recorded: {current.challenged_agency} is no longer selected"
+        accepted = _accepted(current, transition, text, now, effect)
+        events = [_answered(accepted, by)]
+        repo.save(accepted, events, transition=transition)
+        event_bus.flush(events)
+        return accepted
     if current.subject == ChallengeSubject.result and PURCHASE.allows(purchase.status, "annul"):
         effect = "result annulled"
         accepted = _accepted(current, transition, text, now, effect)
@@ -292,6 +309,11 @@ def _accept(
     repo.save(accepted, events, transition=transition)
     event_bus.flush(events)
     return accepted
+
+
+def _still_selected(challenge: Challenge, purchase: Purchase) -> bool:
+    selected = purchase.result.selected_agency if purchase.result is not None else None
+    return challenge.challenged_agency is None or challenge.challenged_agency == selected
 
 
 def _accepted(current: Challenge, transition: Any, text: str, now: str, effect: str) -> Challenge:
@@ -513,11 +535,14 @@ def _decided(
         return upheld
 
     result = purchase.result
-    annulled_agency = result.selected_agency if result is not None else None
+    selected = result.selected_agency if result is not None else None
+    # The complaint is about the agency selected when the challenge was filed: it alone is annulled
+    # (if still selected) and bears the credit event.
+    annulled_agency = current.challenged_agency or selected
     credit_event = None
     if request.against_agency and annulled_agency:
         credit_event = _complaint_credit(current, annulled_agency, request.reasons, now_at)
-    if PURCHASE.allows(purchase.status, "annul") and annulled_agency:
+    if PURCHASE.allows(purchase.status, "annul") and annulled_agency and annulled_agency == selected:
         upheld = decided(f"result annulled: {annulled_agency} is no longer selected")
         _annul(
             purchase,
