@@ -32,11 +32,6 @@ def _credit_level(e: Event) -> Told:
     return Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "信用等级变化", text)])
 
 
-def _blacklist_lifted(e: Event) -> Told:
-    text = f"黑名单期限已于 {e.text('blacklisted_until')} 届满，限制自动解除。"
-    return Told(f"/agencies/{e.text('agency_id')}/credit", [Notice(e.agency(), "黑名单已解除", text)])
-
-
 def _blacklisted(e: Event) -> Told:
     agency, until = e.text("agency_id"), e.local_time("until")
     items = "、".join(e.ids("items")) or "无"
@@ -82,7 +77,8 @@ def _appeal_decided(e: Event) -> Told:
 RULES: dict[str, Callable[[Event], Told]] = {
     "CreditEventRecorded": _credit,
     "CreditLevelChanged": _credit_level,
-    "BlacklistLifted": _blacklist_lifted,
+    # BlacklistLifted (the standing's period ended) is told by AgencyReadmitted, which the lifting
+    # task sends with the items it restored: one notice, not two.
     "AgencyBlacklisted": _blacklisted,
     "AgencyReadmitted": _readmitted,
     "CreditAppealFiled": _appeal_filed,
