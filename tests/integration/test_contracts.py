@@ -509,3 +509,18 @@ def test_two_registrations_at_once_register_one_contract(market: Market, publish
     assert [r.sk for r in documents] == [f"CONTRACT#{n:06d}" for n in range(1, won + 1)]
     types = [e["detail-type"] for e in published_events.received()]
     assert types.count("ContractRegistered") == won
+
+
+def test_a_refusal_after_the_deadline_lets_the_owner_register_anew_once(market: Market) -> None:
+    purchase_id, winner = confirmed(market)
+    assert upload(market, purchase_id).status == 201
+    market.clock.set(deadline_of(market, purchase_id) + timedelta(days=2))
+    refused = market.agency(winner).post(
+        f"/purchases/{purchase_id}/contract/signature", {"decision": "refuse", "reasons": "金额与报价不符"}
+    )
+    assert refused.status == 200, refused.body
+    again = upload(market, purchase_id, sha256="cd" * 32)
+    assert again.status == 201, again.body  # not stuck in `confirmed` for good
+    assert market.purchase(purchase_id)["contract"]["sha256"] == "cd" * 32
+    replaced = upload(market, purchase_id, sha256="ef" * 32)
+    assert replaced.status == 409 and replaced.body["reason"] == "late"  # only after such a refusal

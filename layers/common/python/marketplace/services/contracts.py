@@ -177,14 +177,22 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
     now = stamp(now_at)
     deadline = deadline_of(purchase)
     assert deadline is not None  # a confirmed purchase has its confirmation time
-    if now > deadline:
+    previous = purchase.contract
+    # A refusal that came after the deadline would otherwise leave the purchase with no way to a
+    # contract: the owner may register anew, once per such refusal (the admin already has it).
+    refused_late = (
+        previous is not None
+        and previous.status == ContractStatus.refused
+        and previous.refused_at is not None
+        and previous.refused_at > deadline
+    )
+    if now > deadline and not refused_late:
         raise Conflict(
             f"the contract deadline {deadline} has passed: no contract can be registered; the admin "
             "has the purchase",
             reason="late",
             deadline=deadline,
         )
-    previous = purchase.contract
     earlier: list[RegisteredContract] = []
     replaces = False
     step = None
