@@ -561,3 +561,16 @@ def test_a_result_challenge_annuls_only_the_agency_it_was_filed_against(market: 
     assert reply.body["answer"]["effect"] == f"recorded: {challenged} is no longer selected"
     moved = market.purchase(purchase_id)["result"]
     assert moved["selected_agency"] == reserve and moved.get("annulled", []) == []  # the reserve stays
+
+
+def test_a_complaint_before_the_sweeper_ran_still_tells_the_admin_of_the_owners_silence_once(
+    market: Market, published_events
+) -> None:
+    purchase_id = _published(market)
+    challenge = _file(market, purchase_id)["challenge_id"]
+    market.clock.set(parse_iso(ANNOUNCEMENT_LAST_DAY) + timedelta(seconds=1))
+    complaint = {"reasons": "业主未答复"}
+    reply = market.agency(agency_id(1)).post(f"/challenges/{challenge}/complaint", complaint)
+    assert reply.status == 200 and reply.body["status"] == "complained" and reply.body["escalated_at"]
+    assert _sweep()["escalated"] == []
+    assert published_events.types().count("ChallengeEscalated") == 1

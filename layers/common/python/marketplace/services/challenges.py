@@ -427,11 +427,25 @@ def complain(challenge: str, request: ComplaintRequest, by: Principal) -> Challe
     assert deadline is not None
     if now > deadline:
         raise Conflict(f"the complaint period ended at {deadline}", deadline=deadline, reason="late")
+    unanswered = current.status == ChallengeStatus.filed  # past its answer deadline: not escalated yet
     complained = transition.apply(
-        current, complaint=Complaint(reasons=request.reasons, at=now), complaint_deadline=deadline
+        current,
+        complaint=Complaint(reasons=request.reasons, at=now),
+        complaint_deadline=deadline,
+        escalated_at=now if unanswered else current.escalated_at,
     )
     data = {**_base(complained), "reasons": request.reasons}
     events = [event("ComplaintFiled", subject=current.purchase_id, data=data, actor=by.subject)]
+    if unanswered:
+        # The sweeper will never lapse it now: the admin learns of the owner's silence here, once.
+        escalated = {
+            **_base(complained),
+            "answer_deadline": current.answer_deadline,
+            "complaint_deadline": deadline,
+        }
+        events.insert(
+            0, event("ChallengeEscalated", subject=current.purchase_id, data=escalated, actor=SYSTEM)
+        )
     repo.save(complained, events, transition=transition)
     event_bus.flush(events)
     return complained
