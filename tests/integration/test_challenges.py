@@ -574,3 +574,25 @@ def test_a_complaint_before_the_sweeper_ran_still_tells_the_admin_of_the_owners_
     assert reply.status == 200 and reply.body["status"] == "complained" and reply.body["escalated_at"]
     assert _sweep()["escalated"] == []
     assert published_events.types().count("ChallengeEscalated") == 1
+
+
+def test_an_agency_moved_up_may_be_challenged_for_the_whole_period_from_its_selection(market: Market) -> None:
+    from marketplace.services.challenges import _deadline
+
+    purchase_id, result = _selected(market, reserves=2)
+    first, reserve = result["selected_agency"], result["reserves"][0]
+    challenger = next(n for n in (1, 2, 3, 4) if agency_id(n) not in (first, reserve))
+    original_last, _ = _deadline(
+        parse_iso(result["selected_at"]), get_settings().rules.challenge_working_days
+    )
+    market.clock.set(parse_iso(result["selected_at"]) + timedelta(days=3))  # a Tuesday, in time
+    abandonment = {"reason": "人员不足"}
+    abandoned = market.agency(first).post(f"/purchases/{purchase_id}/abandonment", abandonment)
+    assert abandoned.status == 200, abandoned.body
+    assert market.purchase(purchase_id)["result"]["abandoned"][0]["at"] > result["selected_at"]
+    market.clock.set(parse_iso(original_last) + timedelta(seconds=1))
+    reply = market.agency(agency_id(challenger)).post(
+        f"/purchases/{purchase_id}/challenges", _challenge("result")
+    )
+    assert reply.status == 201, reply.body
+    assert reply.body["challenged_agency"] == reserve

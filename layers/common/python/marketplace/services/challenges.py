@@ -107,7 +107,10 @@ def _filing_period(purchase: Purchase, subject: ChallengeSubject) -> str:
             state=purchase.status.value,
             reason="wrong_subject",
         )
-    return purchase.result.selected_at
+    # The agency selected now was selected when the last abandonment or annulment moved it up:
+    # its selection is challengeable for the whole period from then.
+    changes = [a.at for a in purchase.result.abandoned] + [a.at for a in purchase.result.annulled]
+    return max([purchase.result.selected_at, *changes])
 
 
 def file(purchase_id: str, request: ChallengeRequest, by: Principal) -> Challenge:
