@@ -129,6 +129,14 @@ def test_the_same_decision_again_records_nothing_and_answers_with_the_event(mark
     assert len(ledger(market, agency_id(1))) == 1
 
 
+def test_one_decision_recorded_by_two_admins_is_one_event(market: Market) -> None:
+    path = f"/agencies/{agency_id(1)}/credit/events"
+    first = market.api.as_role("admin", subject="admin-user-1").post(path, penalty())
+    again = market.api.as_role("admin", subject="admin-user-2").post(path, penalty())
+    assert (first.status, again.status) == (201, 200), again.body
+    assert len(ledger(market, agency_id(1))) == 1
+
+
 def test_an_idempotency_key_returns_the_first_reply(market: Market) -> None:
     path, key = f"/agencies/{agency_id(1)}/credit/events", {"idempotency-key": "reg-1"}
     first = market.admin.post(path, penalty(), headers=key)

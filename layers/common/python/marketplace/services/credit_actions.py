@@ -67,7 +67,11 @@ def record_regulator_event(agency_id: str, body: RegulatorEventIn, by: Principal
         CreditSource.regulator,
         CreditEventKind(body.kind.value),
         agency_id,
-        event_id=regulator_event_id(by.org_id or by.subject, body.decision_number, agency_id),
+        # The authority that issued the decision: the regulator's organisation, or the platform for
+        # every admin alike, so one decision recorded by two admins is one event.
+        event_id=regulator_event_id(
+            by.org_id if by.role == "regulator" else "admin", body.decision_number, agency_id
+        ),
         cause=CreditCause(type="decision", id=body.decision_number),
         reason=body.reason,
         basis=_with_link(body.basis, body.url),
