@@ -96,6 +96,23 @@ def test_a_delivery_after_the_promised_time_limit_records_delivery_late_once(mar
     assert len(credit_events(winner, "delivery_late")) == 1
 
 
+def test_lateness_is_held_to_the_time_limit_promised_when_the_contract_was_registered(market: Market) -> None:
+    from marketplace.repositories.tables import AgencyRow
+
+    purchase_id, winner = contracted(market)
+    assert market.purchase(purchase_id)["contract"]["time_limit_working_days"] == 20
+    profile = AgencyRow.get(winner, "PROFILE")  # the agency lengthens its offering's limit afterwards
+    for offering in profile.document["record"]["offerings"]:
+        offering["time_limit_working_days"] = 60
+    profile.save()
+    market.clock.set(SIGNED + timedelta(days=40))  # past the 20 working days promised
+
+    delivery = delivered(market, purchase_id, winner)
+
+    assert delivery["late"] is True and delivery["time_limit_working_days"] == 20
+    assert len(credit_events(winner, "delivery_late")) == 1
+
+
 def test_a_disputed_delivery_is_reported_again_and_the_agency_is_told(
     market: Market, published_events
 ) -> None:

@@ -192,6 +192,11 @@ class Contract(Model):
     sha256: str = Field(description="hex SHA-256 of the document (generated: its UTF-8 bytes)")
     file_ref: str | None = None
     template_version: int | None = None
+    time_limit_working_days: int | None = Field(
+        default=None,
+        description="the time limit the agency's offering promised when the contract was registered: "
+        "the delivery is held to it, whatever the offering says later",
+    )
     signing_date: date | None = None
     deadline: str = Field(description="the instant by which the contract must be signed")
     registered_at: str

@@ -103,6 +103,17 @@ class Filled:
     sha256: str
     template_version: int
     amount_yuan: Decimal
+    time_limit_working_days: int | None
+
+
+def _promised_time_limit(purchase: Purchase) -> int | None:
+    """The time limit the selected agency's offering for the item promises now (working days)."""
+    from marketplace.repositories import agencies as agencies_repo
+
+    agency = agencies_repo.get(_selected_agency(purchase))
+    offerings = agency.record.offerings if agency.record else []
+    offering = next((o for o in offerings if o.item_code == purchase.item_code), None)
+    return offering.time_limit_working_days if offering else None
 
 
 def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today: date) -> Filled:
@@ -151,6 +162,7 @@ def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today
     }
     document = fill(template.body, values)
     return Filled(
+        time_limit_working_days=offering.time_limit_working_days if offering else None,
         html=document,
         sha256=hashlib.sha256(document.encode("utf-8")).hexdigest(),
         template_version=template.version,
@@ -213,6 +225,7 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         filled = _generate(purchase, request, deadline, _local_date(now_at))
         source, sha256, amount = ContractSource.generated, filled.sha256, filled.amount_yuan
         file_ref, template_version = None, filled.template_version
+        time_limit = filled.time_limit_working_days
         document = {"html": filled.html, "sha256": sha256, "template_version": template_version}
     else:
         upload = request.upload
@@ -222,6 +235,7 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         _check_amount(purchase, request.amount_yuan)
         source, sha256, amount = ContractSource.uploaded, upload.sha256, request.amount_yuan
         file_ref, template_version = upload.file_ref, None
+        time_limit = _promised_time_limit(purchase)
         document = {"file_ref": file_ref, "sha256": sha256}
     document |= {"number": number, "registered_at": now, "registered_by": by.subject}
     fields: dict[str, Any] = {
@@ -232,6 +246,7 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         "sha256": sha256,
         "file_ref": file_ref,
         "template_version": template_version,
+        "time_limit_working_days": time_limit,
         "signing_date": request.signing_date,
         "deadline": deadline,
         "registered_at": now,

@@ -103,7 +103,11 @@ def _timing(purchase: Purchase, agency_id: str, contracted_at: str, now: datetim
     signed = parse_iso(contracted_at)
     local = ZoneInfo(zone)
     span = calendar.count_working_days(signed.astimezone(local).date(), now.astimezone(local).date())
-    limit = _time_limit(agency_id, purchase.item_code)
+    contract = purchase.contract
+    held_to = contract.time_limit_working_days if contract is not None else None
+    # The limit promised when the contract was registered; a contract from before that was kept
+    # falls back to the offering in force.
+    limit = held_to if held_to is not None else _time_limit(agency_id, purchase.item_code)
     promised = calendar.deadline(signed, limit, zone) if limit is not None else None
     window = calendar.deadline(now, settings.rules.completion_working_days, zone)
     return _Timing(
