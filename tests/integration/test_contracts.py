@@ -84,9 +84,9 @@ def test_generate_then_accept_makes_the_purchase_contracted_with_the_documents_h
     assert put_template(market).status == 200
     purchase_id, winner = confirmed(market)
     purchase = market.purchase(purchase_id)
-    assert parse_iso(purchase["contract_deadline"]) == parse_iso(purchase["confirmed_at"]) + timedelta(
-        days=30
-    )
+    # 30 calendar days after the confirmation (17:00 on 4 December, local), to the end of that day.
+    assert purchase["confirmed_at"] == "2026-12-04T09:00:01Z"
+    assert purchase["contract_deadline"] == "2027-01-03T15:59:59Z"
 
     registered = generate(market, purchase_id)
     assert registered.status == 201, registered.body
@@ -477,7 +477,7 @@ def test_a_shorter_regional_contract_period_sets_the_deadline_and_reminds_with_t
         purchase_id, _ = confirmed(market)
         purchase = market.purchase(purchase_id)
         deadline = parse_iso(purchase["contract_deadline"])
-        assert deadline == parse_iso(purchase["confirmed_at"]) + timedelta(days=3)
+        assert purchase["contract_deadline"] == "2026-12-07T15:59:59Z"  # 3 days on, the end of that local day
         market.clock.set(parse_iso(purchase["confirmed_at"]) + timedelta(hours=1))
         assert run_task()["reminded"] == [purchase_id]  # the 7-day reminder's time had already come
         market.clock.set(deadline - timedelta(hours=3))
@@ -489,7 +489,7 @@ def test_a_shorter_regional_contract_period_sets_the_deadline_and_reminds_with_t
     reminders = [
         e["detail"]["data"] for e in published_events.received() if e["detail-type"] == "ContractReminder"
     ]
-    assert [r["days_left"] for r in reminders] == [3, 1]
+    assert [r["days_left"] for r in reminders] == [4, 1]  # 3 days and 7 hours, rounded up; then 3 hours
 
 
 def test_two_registrations_at_once_register_one_contract(market: Market, published_events) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
@@ -247,9 +248,12 @@ class ContractView(Model):
     )
 
 
-def deadline_from(confirmed_at: datetime, days: int) -> datetime:
-    """`days` calendar days after confirmation, to the second."""
-    return confirmed_at + timedelta(days=days)
+def deadline_from(confirmed_at: datetime, days: int, timezone: str) -> datetime:
+    """The end of the local day `days` calendar days after confirmation: the last day the generated
+    contract states is a whole day to sign in."""
+    zone = ZoneInfo(timezone)
+    last_day = (confirmed_at.astimezone(zone) + timedelta(days=days)).date()
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
 
 
 def due_reminders(deadline: datetime, sent: list[int], now: datetime) -> list[int]:

@@ -127,7 +127,7 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
         update["confirmed_at"] = now
         # The contract is due within RULE_CONTRACT_DAYS calendar days of confirmation (合同).
         days = get_settings().rules.contract_days
-        update["contract_deadline"] = stamp(deadline_from(parse_iso(now), days))
+        update["contract_deadline"] = stamp(deadline_from(parse_iso(now), days, get_settings().timezone))
         events.append(event("PurchaseConfirmed", subject=purchase.purchase_id, data=data, actor=by.subject))
     transition = PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
     changed = transition.apply(purchase, **update)

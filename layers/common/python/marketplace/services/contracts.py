@@ -67,7 +67,11 @@ def deadline_of(purchase: Purchase) -> str | None:
     if purchase.contract_deadline:
         return purchase.contract_deadline
     if purchase.confirmed_at:
-        return stamp(deadline_from(parse_iso(purchase.confirmed_at), get_settings().rules.contract_days))
+        return stamp(
+            deadline_from(
+                parse_iso(purchase.confirmed_at), get_settings().rules.contract_days, get_settings().timezone
+            )
+        )
     return None
 
 
