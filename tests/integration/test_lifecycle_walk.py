@@ -575,7 +575,32 @@ def _agency_calls(api: Api) -> dict[str, Callable[[], Any]]:
         "reinstate": lambda: admin.post("/agencies/AG-001/reinstatement", basis),
         "reinstate_applicant": lambda: admin.post("/agencies/AG-001/reinstatement", basis),
         "suspend_items": _daily_check_after_expiry,
+        "blacklist": lambda: _finding(api),
+        "lift_blacklist": lambda: _blacklist_lifted(api),
     }
+
+
+def _finding(api: Api) -> Any:
+    """A regulator's finding of serious dishonesty: the agency is blacklisted (its items expelled)."""
+    finding = {
+        "kind": "serious_dishonesty",
+        "reason": "出具虚假报告",
+        "basis": "《管理办法》第三十条",
+        "decision_number": "浙环罚〔2026〕1号",
+        "occurred_on": "2026-12-01",
+    }
+    return api.as_role("regulator", "RG-ENV", industries=ENV).post("/agencies/AG-001/credit/events", finding)
+
+
+def _blacklist_lifted(api: Api) -> Any:
+    """A blacklisted agency once its period has ended: the hourly task's report, not a reply."""
+    from app import app
+
+    assert _finding(api).status == 201
+    until = str(api.call("GET", "/agencies/AG-001/credit").body["blacklisted_until"])
+    scheduled = json.loads((EVENTS_DIR / "functions" / "lift_blacklists.schedule.json").read_text())
+    with clock_at(datetime.fromisoformat(until.replace("Z", "+00:00")) + timedelta(hours=1)):
+        return app.handler_map["lift_blacklists"](scheduled, None)
 
 
 def _daily_check_after_expiry() -> Any:
@@ -640,6 +665,9 @@ def test_every_agency_row_is_performed_and_reaches_its_target(api: Api, row: Tra
     if row.action == "suspend_items":  # a task: the items the expired certificate supported
         assert reply["suspended_items"] == ["AG-001/ZJ-HP-001"], reply
         assert "ZJ-HP-001" in _agency(api)["suspended_items"]
+    elif row.action == "lift_blacklist":  # the hourly task, once the period is over
+        assert reply["lifted"] == ["AG-001"], reply
+        assert not any("黑名单" in reason for reason in _agency(api)["suspended_items"].values())
     else:
         assert reply.status in (200, 201, 202), reply.body
     assert _agency_status(api) == row.target.value
