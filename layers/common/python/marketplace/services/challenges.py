@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,11 +47,11 @@ from marketplace.repositories import purchases as purchase_repo
 from marketplace.services import suspension
 from marketplace.services.calendar import working_calendar
 from marketplace.services.purchase_access import require_owner, require_published
+from marketplace.services.retries import with_retries
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.challenges")
 SYSTEM = "system"
-ATTEMPTS = 3  # a change that also writes the purchase may meet another change of it: read again
 
 # Not while suspended: the window is stopped for the owner to correct the announcement; challenges
 # filed before the suspension are still answered, complained of and decided.
@@ -63,16 +62,6 @@ RESULT_STATES = (PurchaseStatus.selecting, PurchaseStatus.selected, PurchaseStat
 def _deadline(start: datetime, days: int) -> tuple[str, bool]:
     due = working_calendar().deadline(start, days, get_settings().timezone)
     return stamp(due.at), bool(due.uncovered_years)
-
-
-def _with_retries(attempt: Callable[[], Challenge]) -> Challenge:
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except Conflict:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 def _base(challenge: Challenge) -> dict[str, Any]:
@@ -242,7 +231,7 @@ def answer(challenge: str, request: AnswerRequest, by: Principal) -> Challenge:
             return answered
         return _accept(current, purchase, transition, request.answer, now_at, by)
 
-    return _with_retries(attempt)
+    return with_retries(attempt)
 
 
 def _answered(challenge: Challenge, by: Principal) -> DomainEvent:
@@ -479,7 +468,7 @@ def decide(challenge: str, request: DecisionRequest, by: Principal) -> Challenge
         now_at = utcnow()
         return _decided(current, purchase, transition, request, now_at, by)
 
-    return _with_retries(attempt)
+    return with_retries(attempt)
 
 
 def _decided(

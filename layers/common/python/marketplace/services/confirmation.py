@@ -7,7 +7,6 @@ gets a credit penalty and the first reserve moves up with a window of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from marketplace.auth import Principal
@@ -34,10 +33,10 @@ from marketplace.repositories import purchases as repo
 from marketplace.services import credit
 from marketplace.services.outcomes import confirmation_due
 from marketplace.services.purchase_access import require_owner, require_published
+from marketplace.services.retries import with_retries
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.letters")
-ATTEMPTS = 3  # the owner and the agency may act at the same moment: the loser re-reads and retries
 
 
 def _result(purchase: Purchase, action: str) -> Result:
@@ -54,16 +53,6 @@ def _within_deadline(result: Result, now: str) -> None:
         raise Conflict(
             f"the confirmation deadline {result.confirmation_deadline} has passed; the admin has the purchase"
         )
-
-
-def _with_retries(attempt: Callable[[], Purchase]) -> Purchase:
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except Conflict:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 def confirm(purchase_id: str, by: Principal) -> Purchase:
@@ -89,7 +78,7 @@ def confirm(purchase_id: str, by: Principal) -> Purchase:
             )
         return _record(purchase, step.apply(result, owner_confirmed_at=now), "ResultConfirmed", by, now)
 
-    return _finish(_with_retries(attempt))
+    return _finish(with_retries(attempt))
 
 
 def accept(purchase_id: str, by: Principal) -> Purchase:
@@ -108,7 +97,7 @@ def accept(purchase_id: str, by: Principal) -> Purchase:
         _within_deadline(result, now)
         return _record(purchase, step.apply(result, agency_accepted_at=now), "ResultAccepted", by, now)
 
-    return _finish(_with_retries(attempt))
+    return _finish(with_retries(attempt))
 
 
 def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal, now: str) -> Purchase:

@@ -10,11 +10,10 @@ to `completed`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from marketplace.auth import Principal
@@ -32,7 +31,7 @@ from marketplace.domain.performance import (
     summary_of,
 )
 from marketplace.domain.purchases import PURCHASE, Purchase
-from marketplace.errors import Conflict, Forbidden, ServiceUnavailable, invalid
+from marketplace.errors import Conflict, Forbidden, invalid
 from marketplace.events import DomainEvent, event
 from marketplace.repositories import event_bus
 from marketplace.repositories import performance as repo
@@ -40,23 +39,10 @@ from marketplace.repositories import purchases as purchases_repo
 from marketplace.services import credit
 from marketplace.services.calendar import working_calendar
 from marketplace.services.purchase_access import require_owner, require_published
+from marketplace.services.retries import with_retries
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.delivery")
-ATTEMPTS = 3  # a racing writer (the owner, the regulator, the task) makes the loser re-read and retry
-T = TypeVar("T")
-
-
-def with_retries(attempt: Callable[[], T]) -> T:
-    """Run `attempt` again from a fresh read when another writer changed the purchase meanwhile;
-    the last refusal stands (it names the state the purchase reached)."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except (Conflict, ServiceUnavailable):
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 def contracted_agency(purchase: Purchase) -> str:

@@ -29,8 +29,9 @@ from marketplace.repositories import event_bus
 from marketplace.repositories import performance as repo
 from marketplace.repositories import purchases as purchases_repo
 from marketplace.services import credit
-from marketplace.services.delivery import contracted_agency, with_retries
+from marketplace.services.delivery import contracted_agency
 from marketplace.services.purchase_access import require_owner, require_published
+from marketplace.services.retries import with_retries
 
 KINDS = {"owner": CreditEventKind.owner_evaluation, "regulator": CreditEventKind.regulator_evaluation}
 ACTIONS = {"owner": "evaluate", "regulator": "rate_output"}
