@@ -259,3 +259,20 @@ def test_an_agency_suspended_after_enrolling_is_not_drawn(market: Market) -> Non
     }
     assert listed[agency_id(3)]["eligible"] is False
     assert "suspended" in listed[agency_id(3)]["ineligible_reason"]
+
+
+def test_a_cold_enrollment_reads_the_rules_in_force_in_its_one_batch_read(market: Market) -> None:
+    from marketplace.clock import local_today
+    from marketplace.repositories import credit
+
+    purchase_id = market.publish()
+    # Rules in force today under which the base score (100) is level D: a new agency cannot enroll.
+    levels = {"A": 120, "B": 110, "C": 101}
+    loaded = market.admin.put(
+        "/credit/rules", {"effective_from": local_today().isoformat(), "levels": levels}
+    )
+    assert loaded.status == 200, loaded.body
+    credit.forget_rules_cache()  # a fresh execution environment
+    refused = market.enroll(purchase_id, agency_id(1))
+    assert refused.status == 403 and [r["code"] for r in refused.body["reasons"]] == ["credit_level"]
+    assert credit.cached_rule_book() is not None  # read with the enrollment's batch, kept for the next

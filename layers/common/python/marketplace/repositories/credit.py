@@ -82,12 +82,37 @@ def rule_versions() -> list[RulesVersion]:
 
 
 def rule_book() -> CreditRuleBook:
-    global _rules_cache
+    cached = cached_rule_book()
+    if cached is not None:
+        return cached
+    return remember_rule_book([v.rules for v in rule_versions()])
+
+
+def cached_rule_book() -> CreditRuleBook | None:
     if _rules_cache is not None and time.monotonic() - _rules_cache[0] < CACHE_SECONDS:
         return _rules_cache[1]
-    book = CreditRuleBook([v.rules for v in rule_versions()])
+    return None
+
+
+def remember_rule_book(versions: list[CreditRules]) -> CreditRuleBook:
+    global _rules_cache
+    book = CreditRuleBook(versions)
     _rules_cache = (time.monotonic(), book)
     return book
+
+
+# Every loaded version again in one row, written with each version: a use case that reads other
+# rows in one BatchGetItem (enrollment) reads the rules in the same request, not one more Query.
+BOOK_KEY = {"agency_id": {"S": RULES}, "sk": {"S": "BOOK"}}
+
+
+def book_from(item: dict[str, Any] | None) -> list[CreditRules]:
+    """The versions in the book row as BatchGetItem returns it; none (the shipped defaults) when
+    no version was ever loaded."""
+    if item is None:
+        return []
+    document = CreditRow.from_raw_data(item).document or {}
+    return [CreditRules.model_validate(r) for r in document.get("versions", [])]
 
 
 def forget_rules_cache() -> None:
@@ -145,11 +170,20 @@ def add_rules(rules: CreditRules, *, loaded_at: str, loaded_by: str, events: lis
         sk=f"{RULES_VERSION}{rules.version:06d}",
         document={"rules": rules.model_dump(mode="json"), "loaded_at": loaded_at, "loaded_by": loaded_by},
     )
+    loaded = [v.rules for v in rule_versions()]
+    book = CreditRow(
+        agency_id=RULES,
+        sk="BOOK",
+        revision=len(loaded) + 1,
+        document={"versions": [r.model_dump(mode="json") for r in [*loaded, rules]]},
+    )
+    book_read = CreditRow.revision == len(loaded) if loaded else CreditRow.sk.does_not_exist()
     with (
         translated(conflict=f"credit rules version {rules.version} was loaded meanwhile; load again"),
         TransactWrite(connection=connection()) as tx,
     ):
         tx.save(row, condition=CreditRow.sk.does_not_exist())
+        tx.save(book, condition=book_read)
         event_bus.stage(tx, events)
     forget_rules_cache()
 

@@ -35,6 +35,7 @@ from marketplace.domain.purchases import (
 )
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
+from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import AgencyRow, CreditRow, PurchaseRow
@@ -291,6 +292,9 @@ def enrollment_context(purchase_id: str, agency_id: str) -> EnrollmentContext:
         AgencyRow.Meta.table_name: [{"agency_id": {"S": agency_id}, "sk": {"S": "PROFILE"}}],
         CreditRow.Meta.table_name: [{"agency_id": {"S": agency_id}, "sk": {"S": "STANDING"}}],
     }
+    rules_cached = credit_repo.cached_rule_book() is not None
+    if not rules_cached:  # the rules' levels judge the standing: read them in the same request
+        tables[CreditRow.Meta.table_name].append(credit_repo.BOOK_KEY)
     found = _batch_get(tables, consistent=True)
     rows = {r.sk: r for r in (PurchaseRow.from_raw_data(i) for i in found[PurchaseRow.Meta.table_name])}
     head = rows.get(PURCHASE)
@@ -303,8 +307,14 @@ def enrollment_context(purchase_id: str, agency_id: str) -> EnrollmentContext:
         agency = Agency.model_validate(profile.document)
         agency.revision = int(profile.revision or 0)
     standing = CreditStanding(agency_id=agency_id)
+    book = None
     for item in found[CreditRow.Meta.table_name]:
-        standing = CreditStanding.model_validate(CreditRow.from_raw_data(item).document)
+        if item["agency_id"]["S"] == credit_repo.RULES:
+            book = item
+        else:
+            standing = CreditStanding.model_validate(CreditRow.from_raw_data(item).document)
+    if not rules_cached:
+        credit_repo.remember_rule_book(credit_repo.book_from(book))
     return EnrollmentContext(
         purchase=_from_row(head, rows.get(WINDOW)),
         agency=agency,
