@@ -117,6 +117,7 @@ QUEUES: list[QueueSpec] = [
 ]
 DOCUMENTS_BUCKET = "documents"
 SIGNING_KEY_ALIAS = "signing"
+SEALING_KEY_ALIAS = "sealing"
 
 
 def state_machine_files() -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from infra import names
 from infra.cfn import Json, arn, get_att, ref, sub
-from infra.definitions import SIGNING_KEY_ALIAS
+from infra.definitions import SEALING_KEY_ALIAS, SIGNING_KEY_ALIAS
 
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 # The account administers its keys through IAM. Listed, not `kms:*`: no wildcard actions anywhere.
@@ -137,6 +137,53 @@ def signing_key() -> dict[str, Json]:
             },
         },
     }
+
+
+def sealing_key(decrypting_roles: list[str]) -> dict[str, Json]:
+    """The key sealed quotes and proposals are encrypted under. The account administers it and may
+    encrypt with it through IAM, but may not decrypt: only the roles named here (the closing tasks')
+    may, by this policy alone, so no IAM policy (an administrator's included) opens a sealed bid."""
+    statements: list[Json] = [_account([*ADMINISTRATION, "kms:Encrypt"])]
+    if decrypting_roles:
+        statements.append(
+            {
+                "Sid": "OnlyTheClosingTasksOpenSealedSubmissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": [get_att(role, "Arn") for role in decrypting_roles]},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+            }
+        )
+    return {
+        names.SEALING_KEY: {
+            "Type": "AWS::KMS::Key",
+            **RETAIN,
+            "Properties": {
+                "Description": sub("${AWS::StackName}: seals quotes and proposals until their round closes"),
+                "EnableKeyRotation": True,
+                "KeySpec": "SYMMETRIC_DEFAULT",
+                "KeyUsage": "ENCRYPT_DECRYPT",
+                "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
+            },
+            "Metadata": {
+                "why": KEY_POLICY_WHY + " The account statement leaves out kms:Decrypt on purpose: "
+                "decryption is granted here, by name, to the closing tasks' roles only (docs/adr)."
+            },
+        },
+        names.SEALING_KEY_ALIAS: {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {
+                "AliasName": sub(f"alias/${{AWS::StackName}}-{SEALING_KEY_ALIAS}"),
+                "TargetKeyId": ref(names.SEALING_KEY),
+            },
+        },
+    }
+
+
+def sealing_key_alias() -> Json:
+    """By alias, not ARN: every function names the key, and the key's policy names the closing roles,
+    so a Ref from the functions to the key would be one more edge in a cycle-prone graph."""
+    return sub(f"alias/${{AWS::StackName}}-{SEALING_KEY_ALIAS}")
 
 
 def data_key_arn() -> Json:

@@ -8,7 +8,7 @@ import re
 from infra import names
 from infra.cfn import NO_VALUE, Json, get_att, ref, service_role, sub
 from infra.identity import token_environment
-from infra.keys import data_key_arn
+from infra.keys import data_key_arn, sealing_key_alias
 from infra.messaging import EVENT_SOURCE
 from infra.operations import Operation
 from infra.tables import TABLE_PREFIX
@@ -94,6 +94,7 @@ def environment(op: Operation | None = None) -> Json:
             "AWS_XRAY_SDK_ENABLED": "true",
             "DOCUMENTS_BUCKET": ref(names.DOCUMENTS_BUCKET),
             "SIGNING_KEY_ID": get_att(names.SIGNING_KEY, "Arn"),
+            "SEALING_KEY_ID": sealing_key_alias(),
             "STATE_MACHINE_ARN_PREFIX": sub(STATE_MACHINE_ARN_PREFIX),
             # No pydantic plugins are used: skip scanning every installed distribution at cold start.
             "PYDANTIC_DISABLE_PLUGINS": "__all__",

@@ -54,7 +54,11 @@ BOOLEAN_SELECTORS = {"bus", "bucket", "user_pool"}
 CONDITIONAL_SELECTORS = {"user_pool": names.HAS_USER_POOLS}
 INDEX_ACTIONS = {"dynamodb:Query", "dynamodb:Scan"}
 EXECUTION_ARN_PREFIX = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
-KEYS = {"data": names.DATA_KEY, "signing": names.SIGNING_KEY}
+KEYS = {"data": names.DATA_KEY, "signing": names.SIGNING_KEY, "sealing": names.SEALING_KEY}
+# kms:Decrypt on the sealing key is granted by the key's own policy to the roles whose grant asks for
+# it, never by IAM (infra/keys.py sealing_key): an administrator's IAM permissions do not open a
+# sealed quote. Their IAM statements leave it out; `sealing_decrypters` names the operations.
+SEALED_READ = "kms:Decrypt"
 # X-Ray's write API has no resource-level permissions: `Resource: "*"` is the only form IAM accepts.
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 # Services that encrypt with the data key on the caller's behalf: the caller needs the key too.
@@ -260,10 +264,36 @@ def _implied_key_use(grants: list[Grant]) -> list[Json]:
     ]
 
 
+def _opens_sealed(grant: Grant) -> bool:
+    return grant.selector == "keys" and "sealing" in grant.targets and SEALED_READ in grant.actions
+
+
+def sealing_decrypters(policies: PolicyFile) -> list[str]:
+    """The operations that may open sealed submissions: their roles are named in the key policy."""
+    return sorted(op for op, grants in policies.items() if any(_opens_sealed(g) for g in grants))
+
+
+def _iam_grant(operation: str, grant: Grant) -> Grant | None:
+    """The grant as IAM states it: decrypting sealed submissions is left to the sealing key's policy."""
+    if not _opens_sealed(grant):
+        return grant
+    if grant.targets != ("sealing",):
+        raise BuildError(f"policy for {operation!r}: grant kms:Decrypt on the sealing key alone")
+    actions = tuple(a for a in grant.actions if a != SEALED_READ)
+    return (
+        Grant(actions=actions, selector=grant.selector, targets=grant.targets, why=grant.why)
+        if actions
+        else None
+    )
+
+
 def statements(operation: str, grants: list[Grant], catalog: Catalog, *, on_request_path: bool) -> list[Json]:
     """The IAM statements of an operation's grants, with ARNs, plus the key use they imply."""
     result: list[Json] = []
-    for number, grant in enumerate(grants, start=1):
+    for number, stated in enumerate(grants, start=1):
+        grant = _iam_grant(operation, stated)
+        if grant is None:
+            continue
         if on_request_path and "dynamodb:Scan" in grant.actions:
             raise BuildError(f"policy for {operation!r}: a route may not Scan (query an index instead)")
         statement: Json = {

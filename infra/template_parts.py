@@ -181,6 +181,13 @@ def merge_template(sources: Sources) -> Json:
     for part in (
         keys.data_key(queues=bool(sources.queues)),
         keys.signing_key(),
+        keys.sealing_key(
+            [
+                op.role_id
+                for op in sources.operations
+                if op.name in policies.sealing_decrypters(sources.policies)
+            ]
+        ),
         tables.tables(sources.tables),
         messaging.event_bus(),
         messaging.queues(sources.queues, sources.rules),

@@ -69,13 +69,16 @@ def apply(variables: Mapping[str, str], defaults: Mapping[str, str] | None = Non
     reset_app_caches()
 
 
-def point_at_resources(documents_bucket: str, signing_key_arn: str, user_pool_id: str = "") -> None:
+def point_at_resources(
+    documents_bucket: str, signing_key_arn: str, user_pool_id: str = "", sealing_key_arn: str = ""
+) -> None:
     """What the template's function environment also names, known once the resources exist; then the
     app's cached settings are reset, so they read these."""
     os.environ.update(
         {
             "DOCUMENTS_BUCKET": documents_bucket,
             "SIGNING_KEY_ID": signing_key_arn,
+            "SEALING_KEY_ID": sealing_key_arn,
             "USER_POOL_ID": user_pool_id,
         }
     )

@@ -116,6 +116,15 @@ def create_signing_key(kms: Any, alias: str) -> str:
     return str(key["KeyMetadata"]["Arn"])
 
 
+def create_sealing_key(kms: Any, alias: str) -> str:
+    """The symmetric key sealed quotes and proposals are encrypted under; returns its ARN. moto does
+    not enforce key policies: locally any function may decrypt, and the template's key policy (that
+    only the closing tasks' roles may) is checked on the built template (tests/infra)."""
+    key = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT", Description="sealed bids")
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    return str(key["KeyMetadata"]["Arn"])
+
+
 def function_values(function_arns: dict[str, str]) -> dict[str, str]:
     """handler name -> ARN, as `${<Handler>FunctionArn}` values."""
     return {f"{naming.placeholder(handler)}FunctionArn": arn for handler, arn in function_arns.items()}

@@ -125,10 +125,12 @@ class LocalStack:
         alias = f"alias/{naming.resource_name(definitions.SIGNING_KEY_ALIAS)}"
         key_arn = res.create_signing_key(moto.client("kms"), alias)
         self.started.signing_key = alias
+        sealing_alias = f"alias/{naming.resource_name(definitions.SEALING_KEY_ALIAS)}"
+        sealing_arn = res.create_sealing_key(moto.client("kms"), sealing_alias)
         res.defer_user_pool_signing_key()
         pool = res.create_user_pool(res.user_pool_client(moto.url))
         self.started.user_pool, self.started.user_pool_groups = pool.id, list(pool.groups)
-        environment.point_at_resources(bucket, key_arn, pool.id)
+        environment.point_at_resources(bucket, key_arn, pool.id, sealing_arn)
 
         functions = lambdas.register_app(app)  # handler -> function name
         arns = lambdas.deploy(moto.client("lambda"), lambda_role, sorted(functions.values()))

@@ -65,12 +65,13 @@ def create_state_machines() -> None:
 def create_letter_store() -> None:
     """The documents bucket and the ECC_NIST_P256 signing key (infra/local builds them the same
     way), named in DOCUMENTS_BUCKET and SIGNING_KEY_ID as the template's function environment does."""
-    from infra.local.resources import create_bucket, create_signing_key
+    from infra.local.resources import create_bucket, create_sealing_key, create_signing_key
 
     region = get_settings().region
     bucket = create_bucket(boto3.client("s3", region_name=region), "marketplace-test-documents")
     key = create_signing_key(boto3.client("kms", region_name=region), "alias/marketplace-test-signing")
-    os.environ.update({"DOCUMENTS_BUCKET": bucket, "SIGNING_KEY_ID": key})
+    sealing = create_sealing_key(boto3.client("kms", region_name=region), "alias/marketplace-test-sealing")
+    os.environ.update({"DOCUMENTS_BUCKET": bucket, "SIGNING_KEY_ID": key, "SEALING_KEY_ID": sealing})
     reset_settings()
     letters.reset_clients()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,54 @@ def test_the_command_line_verifier_refuses_a_proof_with_a_repeated_key(tmp_path,
     duplicated.write_text('{"winners": ["AG-0"], ' + text[1:], encoding="utf-8")
     assert verify_main([str(duplicated)]) == 2
     assert "repeated keys: winners" in capsys.readouterr().err
+
+
+def test_a_value_ordered_draw_ranks_by_value_and_breaks_ties_by_the_draw() -> None:
+    values = {
+        "AG-1": Decimal("98.50"),
+        "AG-2": Decimal("97"),
+        "AG-3": Decimal("97.00"),
+        "AG-4": Decimal("120"),
+    }
+    proof = draw.draw("P-1", bytes(32), list(values), winners=1, reserves=3, drawn_at="t", values=values)
+    published = proof.as_dict()
+    tied_first = {"AG-2", "AG-3"}
+    assert set([*proof.winners, proof.reserves[0]]) == tied_first  # the two at 97, in draw order
+    by_rank = [e["agency_id"] for e in proof.ranking if e["agency_id"] in tied_first]
+    assert [*proof.winners, proof.reserves[0]] == by_rank
+    assert proof.reserves[1:] == ["AG-1", "AG-4"]
+    assert draw.tied(values) == [["AG-2", "AG-3"]]
+    assert draw.verify(published) == []
+    # Highest first (proposal scores): the same proof shape, the other order.
+    best = draw.draw(
+        "P-1",
+        bytes(32),
+        list(values),
+        winners=1,
+        reserves=0,
+        drawn_at="t",
+        values=values,
+        values_order="descending",
+    )
+    assert best.winners == ["AG-4"] and draw.verify(best.as_dict()) == []
+
+
+def test_a_value_ordered_proof_with_a_changed_value_or_order_is_refused() -> None:
+    values = {"AG-1": Decimal("10"), "AG-2": Decimal("11")}
+    published = draw.draw(
+        "P-1", bytes(32), list(values), winners=1, reserves=1, drawn_at="t", values=values
+    ).as_dict()
+    assert published["winners"] == ["AG-1"]
+    assert draw.verify({**published, "values": {"AG-1": "12", "AG-2": "11"}}) == [
+        "winners are not the first of the recomputed ranking",
+        "reserves do not follow the winners in the recomputed ranking",
+    ]
+    assert draw.verify({**published, "values_order": "sideways"}) == [
+        "values_order must be one of ascending, descending"
+    ]
+    assert draw.verify({**published, "values": {"AG-1": "10"}}) == [
+        "values must give exactly one value per candidate"
+    ]
+    assert draw.verify({**published, "values": {"AG-1": "NaN", "AG-2": "11"}}) == [
+        "a value is not a finite decimal number"
+    ]

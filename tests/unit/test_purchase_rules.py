@@ -30,7 +30,7 @@ from marketplace.domain.purchases import (
     stamp,
 )
 from marketplace.domain.regions import covers, serves
-from marketplace.domain.selection import direct_result, long_list, move_up, pick, select
+from marketplace.domain.selection import SelectionInput, direct_result, long_list, move_up, pick, select
 from tests.support.market import purchase_request
 from tests.support.samples import agency_profile
 
@@ -197,13 +197,14 @@ def test_the_long_list_is_best_credit_first_then_agency_id() -> None:
 def test_a_random_draw_gives_one_winner_and_the_reserves_in_drawn_order() -> None:
     purchase = _purchase()
     proof, result = select(
-        purchase,
-        bytes(32),
-        ["AG-3", "AG-1", "AG-2", "AG-4"],
-        scores={},
-        reserves=2,
-        drawn_at=NOW,
-        confirmation_deadline="2026-12-04T15:59:59Z",
+        SelectionInput(
+            purchase=purchase,
+            seed=bytes(32),
+            eligible=["AG-3", "AG-1", "AG-2", "AG-4"],
+            reserves=2,
+            drawn_at=NOW,
+            confirmation_deadline="2026-12-04T15:59:59Z",
+        )
     )
     assert verify(proof.as_dict()) == []
     assert result.selected_agency == proof.winners[0]
@@ -215,7 +216,15 @@ def test_credit_best_value_draws_the_short_list_from_the_long_list() -> None:
     purchase = _purchase(method="credit_best_value", short_listing={"long_list": 3, "short_list": 2})
     scores = {"AG-1": 80, "AG-2": 105, "AG-3": 100, "AG-4": 110}
     proof, result = select(
-        purchase, bytes(32), list(scores), scores=scores, reserves=2, drawn_at=NOW, confirmation_deadline=NOW
+        SelectionInput(
+            purchase=purchase,
+            seed=bytes(32),
+            eligible=list(scores),
+            credit_scores=scores,
+            reserves=2,
+            drawn_at=NOW,
+            confirmation_deadline=NOW,
+        )
     )
     assert proof.candidates == ["AG-2", "AG-3", "AG-4"]
     assert result.selected_agency is None and result.short_list == proof.winners and len(proof.winners) == 2

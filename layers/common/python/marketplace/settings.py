@@ -55,6 +55,21 @@ def _bool(name: str, default: bool) -> bool:
     return value in _TRUE
 
 
+def _level(name: str, default: str) -> str:
+    """A credit level letter (A to D)."""
+    value = (os.environ.get(name) or default).strip().upper()
+    if value not in ("A", "B", "C", "D"):
+        raise RuntimeError(f"setting {name} must be a credit level A, B, C or D, got {value!r}")
+    return value
+
+
+def _percent(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value > 100:
+        raise RuntimeError(f"setting {name} must be a percentage from 0 to 100, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class RegionalRules:
     """The rules DOMAIN.md marks *(config)*, with its defaults."""
@@ -74,6 +89,15 @@ class RegionalRules:
     # procurement system, not to the marketplace (yuan).
     procurement_threshold_yuan: int = 1_000_000
     certificate_expiry_notice_days: int = 30
+    # Trading modes (issue 11). Price bidding: each round after the first, in minutes.
+    bidding_round_minutes: int = 10
+    # 网上直购: a shelf purchase's amount must be below this (yuan); above it, a competitive method.
+    direct_purchase_limit_yuan: int = 50_000
+    # 守信激励: below `reward_limit_yuan` an owner may choose directly among the agencies of credit
+    # level `reward_level`, for at most `reward_share_percent` of its purchases in a calendar year.
+    reward_level: str = "A"
+    reward_limit_yuan: int = 100_000
+    reward_share_percent: int = 30
 
     @classmethod
     def from_env(cls) -> RegionalRules:
@@ -100,6 +124,11 @@ class RegionalRules:
             certificate_expiry_notice_days=_int(
                 "RULE_CERTIFICATE_EXPIRY_NOTICE_DAYS", d.certificate_expiry_notice_days
             ),
+            bidding_round_minutes=_int("RULE_BIDDING_ROUND_MINUTES", d.bidding_round_minutes, minimum=1),
+            direct_purchase_limit_yuan=_int("RULE_DIRECT_PURCHASE_LIMIT_YUAN", d.direct_purchase_limit_yuan),
+            reward_level=_level("RULE_REWARD_LEVEL", d.reward_level),
+            reward_limit_yuan=_int("RULE_REWARD_LIMIT_YUAN", d.reward_limit_yuan),
+            reward_share_percent=_percent("RULE_REWARD_SHARE_PERCENT", d.reward_share_percent),
         )
 
 
@@ -122,6 +151,9 @@ class Settings:
     user_pool_id: str = ""
     # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
     signing_key_id: str = ""
+    # The symmetric KMS key sealed quotes and proposals are encrypted under: only the closing tasks'
+    # roles may decrypt with it (infra/keys.py sealing_key).
+    sealing_key_id: str = ""
     # State machines are named `<stack>-<file name>`: this is the ARN up to the file name.
     state_machine_arn_prefix: str = ""
     timezone: str = "Asia/Shanghai"
@@ -151,6 +183,7 @@ class Settings:
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
             user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
+            sealing_key_id=os.environ.get("SEALING_KEY_ID", ""),
             state_machine_arn_prefix=os.environ.get("STATE_MACHINE_ARN_PREFIX", ""),
             timezone=_zone("REGION_TIMEZONE", "Asia/Shanghai"),
             calendar_region=os.environ.get("CALENDAR_REGION", "CN"),

@@ -13,11 +13,14 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.clock import stamp
+from marketplace.domain.bidding import BiddingTerms
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
+from marketplace.domain.consortium import ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.performance import PerformanceSummary
+from marketplace.domain.proposals import ProposalTerms
 from marketplace.domain.regions import DIVISION_PATTERN
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
@@ -31,6 +34,8 @@ class PurchaseStatus(StrEnum):
     enrollment_open = "enrollment_open"  # published: the announcement is public
     enrollment_closed = "enrollment_closed"
     failed = "failed"  # too few eligible enrollees (流标)
+    bidding = "bidding"  # price bidding: a further round is open (round one runs with enrollment)
+    scoring = "scoring"  # proposal best-value: the owner and its reviewers score the proposals
     selecting = "selecting"  # credit best-value: the short list is drawn, the owner picks one
     selected = "selected"  # a result awaits the owner's confirmation and the agency's acceptance
     confirmed = "confirmed"
@@ -55,6 +60,20 @@ class SelectionMethod(StrEnum):
     random_draw = "random_draw"  # 随机选取
     credit_best_value = "credit_best_value"  # 信用择优
     direct = "direct"  # 直接选取
+    price_bidding = "price_bidding"  # 竞价选取
+    proposal_best_value = "proposal_best_value"  # 方案择优
+    shelf = "shelf"  # 网上直购: bought from an agency's shelf (POST /shelf/{offer_id}/purchase)
+    reward = "reward"  # 守信激励: the owner chooses among the top credit level, small purchases
+
+
+# The method each term block belongs to: required for its method, and only for it.
+METHOD_TERMS = {
+    "short_listing": "credit_best_value",
+    "direct": "direct",
+    "bidding": "price_bidding",
+    "proposal": "proposal_best_value",
+    "reward": "reward",
+}
 
 
 class Exclusion(StrictModel):
@@ -100,6 +119,14 @@ class PurchaseRequest(StrictModel):
     method: SelectionMethod
     short_listing: ShortListing | None = Field(default=None, description="credit best-value only")
     direct: DirectChoice | None = Field(default=None, description="direct selection only")
+    bidding: BiddingTerms | None = Field(default=None, description="price bidding only")
+    proposal: ProposalTerms | None = Field(default=None, description="proposal best-value only")
+    reward: DirectChoice | None = Field(
+        default=None, description="reward mode only: the agency of the top credit level, and why"
+    )
+    consortium: ConsortiumTerms | None = Field(
+        default=None, description="consortia (联合体) may enroll; unset: agencies enroll alone"
+    )
     enrollment_deadline: AwareDatetime
     selection_time: AwareDatetime
     extra_qualification: Requirement | None = Field(
@@ -117,17 +144,18 @@ class PurchaseRequest(StrictModel):
         self.selection_time = self.selection_time.astimezone(UTC).replace(microsecond=0)
         if self.selection_time < self.enrollment_deadline:
             raise ValueError("selection_time cannot be before enrollment_deadline")
-        if (self.method == SelectionMethod.credit_best_value) != (self.short_listing is not None):
-            raise ValueError("short_listing is required for credit_best_value, and only for it")
-        if (self.method == SelectionMethod.direct) != (self.direct is not None):
-            raise ValueError(
-                "direct (the agency and the reason) is required for direct selection, and only for it"
-            )
+        for terms, method in METHOD_TERMS.items():
+            if (self.method == method) != (getattr(self, terms) is not None):
+                raise ValueError(f"{terms} is required for {method}, and only for it")
         excluded = [e.agency_id for e in self.exclusions]
         if len(set(excluded)) != len(excluded):
             raise ValueError("an agency is excluded once")
-        if self.direct is not None and self.direct.agency_id in excluded:
-            raise ValueError("the directly selected agency is also excluded")
+        for chosen in (self.direct, self.reward):
+            if chosen is not None and chosen.agency_id in excluded:
+                raise ValueError("the directly selected agency is also excluded")
+        floor = self.bidding.floor_yuan if self.bidding is not None else None
+        if floor is not None and floor >= self.amount_yuan:
+            raise ValueError("bidding.floor_yuan must be below the ceiling (amount_yuan)")
         return self
 
 
@@ -292,6 +320,10 @@ class PurchasePublic(Model):
     amount_yuan: Decimal
     method: SelectionMethod
     short_listing: ShortListing | None
+    bidding: BiddingTerms | None = None
+    proposal: ProposalTerms | None = None
+    reward: DirectChoice | None = None
+    consortium: ConsortiumTerms | None = None
     enrollment_deadline: datetime
     selection_time: datetime
     extra_qualification: Requirement | None
@@ -321,6 +353,8 @@ PUBLIC_STATUSES = {
     PurchaseStatus.enrollment_open,
     PurchaseStatus.enrollment_closed,
     PurchaseStatus.failed,
+    PurchaseStatus.bidding,
+    PurchaseStatus.scoring,
     PurchaseStatus.selecting,
     PurchaseStatus.selected,
     PurchaseStatus.confirmed,

@@ -1,5 +1,7 @@
-"""Selection (选取, DOMAIN.md §5) once enrollment has closed: the random draw, the credit
-best-value short list, and direct selection, each giving a `Result`.
+"""Selection (选取, DOMAIN.md §5) once enrollment has closed: each method is a `Strategy` that turns
+the same `SelectionInput` into a draw proof and a `Result`; `select` dispatches on the purchase's
+method through `STRATEGIES`, so a new method is a new strategy registered here, not a new branch in
+the services.
 
 Credit best-value ranks the eligible agencies by credit score (highest first; equal scores by
 agency id, so the long list is reproducible from the published scores), keeps the first
@@ -9,10 +11,36 @@ agency id, so the long list is reproducible from the published scores), keeps th
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
 
 from marketplace.domain import draw
 from marketplace.domain.purchases import RESULT, Purchase, Result, SelectionMethod, result_state
+
+
+@dataclass(frozen=True)
+class SelectionInput:
+    """What a strategy selects from: the purchase, the draw's seed, the eligible agencies fixed at
+    closing, and the figures a method ranks by (only its own are filled)."""
+
+    purchase: Purchase
+    seed: bytes
+    eligible: list[str]
+    reserves: int
+    drawn_at: str
+    confirmation_deadline: str
+    credit_scores: dict[str, int] = field(default_factory=dict)
+    quotes: dict[str, Decimal] = field(default_factory=dict, repr=False)  # price bidding: final quotes
+    proposal_scores: dict[str, Decimal] = field(default_factory=dict)  # proposals: weighted totals
+
+
+class Strategy(Protocol):
+    def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]: ...
+
+
+def _with_extra(proof: draw.DrawProof, **extra: Any) -> draw.DrawProof:
+    return draw.DrawProof(**{**proof.__dict__, "extra": {**proof.extra, **extra}})
 
 
 def long_list(scores: dict[str, int], size: int) -> list[str]:
@@ -20,48 +48,74 @@ def long_list(scores: dict[str, int], size: int) -> list[str]:
     return ranked[:size]
 
 
-def select(
-    purchase: Purchase,
-    seed: bytes,
-    eligible: list[str],
-    *,
-    scores: dict[str, int],
-    reserves: int,
-    drawn_at: str,
-    confirmation_deadline: str,
-) -> tuple[draw.DrawProof, Result]:
-    """Run the purchase's method over the eligible agencies (at least the minimum)."""
-    if purchase.method == SelectionMethod.credit_best_value:
+class RandomDraw:
+    """随机选取: one winner and the reserves, by the draw alone."""
+
+    def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
+        purchase = given.purchase
+        proof = draw.draw(
+            purchase.purchase_id,
+            given.seed,
+            given.eligible,
+            winners=1,
+            reserves=given.reserves,
+            drawn_at=given.drawn_at,
+        )
+        proof = _with_extra(proof, method=purchase.method.value)
+        return proof, winner_result(purchase.method, proof, given)
+
+
+class CreditBestValue:
+    """信用择优: the best credit scores make the long list; the draw keeps the owner's short list."""
+
+    def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
+        purchase = given.purchase
         assert purchase.short_listing is not None  # the request model guarantees it
-        kept = long_list({a: scores[a] for a in eligible}, purchase.short_listing.long_list)
+        scores = given.credit_scores
+        kept = long_list({a: scores[a] for a in given.eligible}, purchase.short_listing.long_list)
         size = min(purchase.short_listing.short_list, len(kept))
-        proof = draw.draw(purchase.purchase_id, seed, kept, winners=size, reserves=0, drawn_at=drawn_at)
+        proof = draw.draw(
+            purchase.purchase_id, given.seed, kept, winners=size, reserves=0, drawn_at=given.drawn_at
+        )
         credit: dict[str, Any] = {
             "long_list_size": purchase.short_listing.long_list,
-            "scores": [{"agency_id": a, "score": scores[a]} for a in sorted(eligible)],
+            "scores": [{"agency_id": a, "score": scores[a]} for a in sorted(given.eligible)],
             "long_list": kept,
             "order": "score descending, then agency_id ascending",
         }
-        proof = draw.DrawProof(
-            **{**proof.__dict__, "extra": {"method": purchase.method.value, "credit": credit}}
-        )
+        proof = _with_extra(proof, method=purchase.method.value, credit=credit)
         result = Result(
             method=purchase.method,
             short_list=proof.winners,
-            selected_at=drawn_at,
-            confirmation_deadline=confirmation_deadline,
+            selected_at=given.drawn_at,
+            confirmation_deadline=given.confirmation_deadline,
         )
         return proof, result
-    proof = draw.draw(purchase.purchase_id, seed, eligible, winners=1, reserves=reserves, drawn_at=drawn_at)
-    proof = draw.DrawProof(**{**proof.__dict__, "extra": {"method": purchase.method.value}})
-    result = Result(
-        method=purchase.method,
+
+
+def winner_result(method: SelectionMethod, proof: draw.DrawProof, given: SelectionInput) -> Result:
+    """The result of a proof with one winner: it is selected, the reserves follow."""
+    return Result(
+        method=method,
         selected_agency=proof.winners[0],
         reserves=proof.reserves,
-        selected_at=drawn_at,
-        confirmation_deadline=confirmation_deadline,
+        selected_at=given.drawn_at,
+        confirmation_deadline=given.confirmation_deadline,
     )
-    return proof, result
+
+
+STRATEGIES: dict[SelectionMethod, Strategy] = {
+    SelectionMethod.random_draw: RandomDraw(),
+    SelectionMethod.credit_best_value: CreditBestValue(),
+}
+
+
+def select(given: SelectionInput) -> tuple[draw.DrawProof, Result]:
+    """Run the purchase's method over the eligible agencies (at least the minimum)."""
+    strategy = STRATEGIES.get(given.purchase.method)
+    if strategy is None:
+        raise ValueError(f"selection method {given.purchase.method} is not selected by a draw")
+    return strategy.select(given)
 
 
 def pick(result: Result, agency_id: str, confirmation_deadline: str) -> Result:

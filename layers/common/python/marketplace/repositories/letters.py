@@ -65,7 +65,7 @@ def _code(error: ClientError) -> str:
 
 
 @contextmanager
-def _unavailable_when_transient(service: str) -> Iterator[None]:
+def unavailable_when_transient(service: str) -> Iterator[None]:
     """Failures a caller can wait out become a 503; anything else (a missing grant, a wrong key or
     bucket) is a fault of the deployment and stays an error, logged by the route as a 500."""
     try:
@@ -108,7 +108,7 @@ def html_key(letter_id: str) -> str:
 def sign(message: bytes) -> tuple[str, bytes]:
     """(key ARN, DER ECDSA signature) of `message` under the signing key. KMS hashes a RAW message
     itself (SHA-256), so the signature verifies against the message as the verifier sees it."""
-    with _unavailable_when_transient("signing service"):
+    with unavailable_when_transient("signing service"):
         reply = _client("kms").sign(
             KeyId=_signing_key(), Message=message, MessageType="RAW", SigningAlgorithm=SIGNING_ALGORITHM
         )
@@ -120,7 +120,7 @@ def public_key() -> PublishedKey:
     a key id: a new key pair is a new key)."""
     key_id = _signing_key()
     if key_id not in _public_keys:
-        with _unavailable_when_transient("signing service"):
+        with unavailable_when_transient("signing service"):
             reply = _client("kms").get_public_key(KeyId=key_id)
         _public_keys[key_id] = PublishedKey(
             key_id=_arn(str(reply["KeyId"]), key_id), der=bytes(reply["PublicKey"])
@@ -145,7 +145,7 @@ def _arn(reported: str, configured: str) -> str:
 
 def _get(key: str) -> bytes | None:
     try:
-        with _unavailable_when_transient("document store"):
+        with unavailable_when_transient("document store"):
             reply = _client("s3").get_object(Bucket=_bucket(), Key=key)
             return bytes(reply["Body"].read())
     except ClientError as exc:
@@ -167,7 +167,7 @@ def store_envelope(letter_id: str, body: bytes) -> bool:
     """Write the envelope only if none exists (S3 conditional write); False when one already did, so
     two racing issuers cannot both publish a signature: the first write stands."""
     try:
-        with _unavailable_when_transient("document store"):
+        with unavailable_when_transient("document store"):
             _client("s3").put_object(
                 Bucket=_bucket(),
                 Key=envelope_key(letter_id),
@@ -183,13 +183,13 @@ def store_envelope(letter_id: str, body: bytes) -> bool:
 
 
 def store_html(letter_id: str, body: bytes) -> None:
-    with _unavailable_when_transient("document store"):
+    with unavailable_when_transient("document store"):
         _client("s3").put_object(Bucket=_bucket(), Key=html_key(letter_id), Body=body, ContentType=HTML_TYPE)
 
 
 def html_exists(letter_id: str) -> bool:
     try:
-        with _unavailable_when_transient("document store"):
+        with unavailable_when_transient("document store"):
             _client("s3").head_object(Bucket=_bucket(), Key=html_key(letter_id))
     except ClientError as exc:
         if _code(exc) in MISSING:

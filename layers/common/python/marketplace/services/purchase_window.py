@@ -25,8 +25,8 @@ from marketplace.domain.purchases import (
     result_state,
     stamp,
 )
+from marketplace.domain.selection import SelectionInput, select
 from marketplace.domain.selection import pick as pick_from_short_list
-from marketplace.domain.selection import select
 from marketplace.errors import Conflict, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
@@ -153,13 +153,15 @@ def run_selection(purchase_id: str) -> Purchase:
     reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
     deadline, weekends_only = confirmation_due(now)
     proof, result = select(
-        purchase,
-        bytes.fromhex(repo.seed(purchase_id)),
-        eligible,
-        scores=purchase.credit_scores,
-        reserves=reserves,
-        drawn_at=stamp(now),
-        confirmation_deadline=deadline,
+        SelectionInput(
+            purchase=purchase,
+            seed=bytes.fromhex(repo.seed(purchase_id)),
+            eligible=eligible,
+            credit_scores=purchase.credit_scores,
+            reserves=reserves,
+            drawn_at=stamp(now),
+            confirmation_deadline=deadline,
+        )
     )
     result = revised(result, deadline_counts_weekends_only=weekends_only)
     action = "short_list" if result.selected_agency is None else "draw"
