@@ -7,8 +7,9 @@ applies it and every other trigger, however often it repeats, finds it done and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from marketplace.auth import Principal
@@ -94,11 +95,10 @@ def _close(purchase: Purchase) -> Purchase:
     update: dict[str, Any] = {"eligible": len(eligible), "closed_at": stamp(now), "updated_at": stamp(now)}
     action = "close"
     update["eligible_agencies"] = eligible
-    if purchase.method == SelectionMethod.credit_best_value:
-        # Fixed now, with the candidates: a credit event recorded before the selection time changes nothing.
-        credit_rules = credit_repo.rules_in_force(now)
-        standings = credit_repo.standings(eligible)
-        update["credit_scores"] = {a: standings[a].score(credit_rules, stamp(now)) for a in eligible}
+    closer = CLOSERS.get(purchase.method)
+    if closer is not None:
+        method_update, action = closer(purchase, eligible, now)
+        update |= method_update
     events: list[DomainEvent] = []
     if len(eligible) < minimum:
         reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
@@ -123,6 +123,28 @@ def _close(purchase: Purchase) -> Purchase:
     )
     event_bus.flush(events)
     return closed
+
+
+def _credit_scores(purchase: Purchase, eligible: list[str], now: datetime) -> tuple[dict[str, Any], str]:
+    """Credit best-value: each candidate's score, fixed now with the candidates, so a credit event
+    recorded before the selection time changes nothing."""
+    credit_rules = credit_repo.rules_in_force(now)
+    standings = credit_repo.standings(eligible)
+    return {"credit_scores": {a: standings[a].score(credit_rules, stamp(now)) for a in eligible}}, "close"
+
+
+# What a method does at closing besides fixing the candidates: (fields set on the purchase, the
+# PURCHASE action taken when enough are eligible). Sealed methods open their submissions here.
+Closer = Callable[[Purchase, list[str], datetime], tuple[dict[str, Any], str]]
+CLOSERS: dict[SelectionMethod, Closer] = {
+    SelectionMethod.credit_best_value: _credit_scores,
+}
+
+# What a method ranks by, read for the selection: SelectionInput's keyword arguments.
+Figures = Callable[[Purchase], dict[str, Any]]
+FIGURES: dict[SelectionMethod, Figures] = {
+    SelectionMethod.credit_best_value: lambda purchase: {"credit_scores": purchase.credit_scores},
+}
 
 
 def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enrollment]:
@@ -157,10 +179,10 @@ def run_selection(purchase_id: str) -> Purchase:
             purchase=purchase,
             seed=bytes.fromhex(repo.seed(purchase_id)),
             eligible=eligible,
-            credit_scores=purchase.credit_scores,
             reserves=reserves,
             drawn_at=stamp(now),
             confirmation_deadline=deadline,
+            **(FIGURES[purchase.method](purchase) if purchase.method in FIGURES else {}),
         )
     )
     result = revised(result, deadline_counts_weekends_only=weekends_only)
