@@ -28,7 +28,9 @@ def market(api: Api) -> Iterator[Market]:
     yield from open_market(api, agencies=6)
 
 
-def batch_terms(award: str = "each_project", projects: list[tuple[str, str, str, str]] = PROJECTS) -> dict[str, Any]:
+def batch_terms(
+    award: str = "each_project", projects: list[tuple[str, str, str, str]] = PROJECTS
+) -> dict[str, Any]:
     return {
         "award": award,
         "projects": [
@@ -154,13 +156,17 @@ def test_each_project_is_confirmed_on_its_own_and_gets_its_own_letter(market: Ma
     assert market.owner.post(f"/purchases/{first['purchase_id']}/confirmation").status == 200
     accepted = market.agency(first["agency_id"]).post(f"/purchases/{first['purchase_id']}/acceptance")
     assert accepted.status == 200, accepted.body
-    assert accepted.body["status"] == "confirmed" and accepted.body["letter_id"] == f"L-{first['purchase_id']}"
+    assert (
+        accepted.body["status"] == "confirmed" and accepted.body["letter_id"] == f"L-{first['purchase_id']}"
+    )
     envelope = market.api.call("GET", f"/letters/{accepted.body['letter_id']}").body
     letter = envelope["letter"]
     assert letter["project_code"] == PROJECTS[0][0] and letter["title"] == PROJECTS[0][1]
     assert letter["price"]["ceiling_yuan"] == PROJECTS[0][3]
     assert letter["agency"]["agency_id"] == first["agency_id"]
-    assert letter["draw"]["proof_path"] == f"/purchases/{first['purchase_id']}/draw"  # serves the batch's proof
+    assert (
+        letter["draw"]["proof_path"] == f"/purchases/{first['purchase_id']}/draw"
+    )  # serves the batch's proof
     assert letter["draw"]["commitment"] == proof_of(market, batch_id)["commitment"]
     assert market.api.call("POST", "/letters/verify", envelope).body["valid"] is True
     # The second project has not moved: its own parties have not confirmed.
@@ -168,10 +174,14 @@ def test_each_project_is_confirmed_on_its_own_and_gets_its_own_letter(market: Ma
     assert untouched["status"] == "selected" and untouched["letter_id"] is None
     assert untouched["result"]["owner_confirmed_at"] is None
     # Another project's winner cannot accept this one.
-    assert market.agency(second["agency_id"]).post(f"/purchases/{first['purchase_id']}/acceptance").status == 403
+    assert (
+        market.agency(second["agency_id"]).post(f"/purchases/{first['purchase_id']}/acceptance").status == 403
+    )
 
 
-def test_an_abandonment_moves_up_that_projects_reserve_and_nothing_else(market: Market, published_events) -> None:
+def test_an_abandonment_moves_up_that_projects_reserve_and_nothing_else(
+    market: Market, published_events
+) -> None:
     batch_id = drawn_batch(market, candidates=5)
     listed = public(market, batch_id)["batch_split"]["projects"]
     before = {p["purchase_id"]: market.purchase(p["purchase_id"]) for p in listed[1:]}
@@ -249,7 +259,15 @@ def test_the_selection_triggered_at_once_makes_the_projects_once(market: Market,
         ),
         ({"batch": batch_terms(projects=[(PROJECTS[0][0], "一个", "330106", "180000.00")])}, "at least 2"),
         (
-            {"batch": batch_terms(projects=[PROJECTS[0], PROJECTS[1], ("2026-330100-47-01-000200", "同码", "330102", "50000.00")])},
+            {
+                "batch": batch_terms(
+                    projects=[
+                        PROJECTS[0],
+                        PROJECTS[1],
+                        ("2026-330100-47-01-000200", "同码", "330102", "50000.00"),
+                    ]
+                )
+            },
             "differs from the announcement's",
         ),
         ({"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}, "random_draw"),

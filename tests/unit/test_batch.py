@@ -85,7 +85,12 @@ def test_a_valid_batch_request_is_accepted() -> None:
     [
         ({"amount_yuan": "180000.01"}, "must equal the sum of its projects' amounts"),
         (
-            {"batch": {"award": "each_project", "projects": [_project(1, "90000.00"), _project(1, "90000.00")]}},
+            {
+                "batch": {
+                    "award": "each_project",
+                    "projects": [_project(1, "90000.00"), _project(1, "90000.00")],
+                }
+            },
             "repeated",
         ),
         ({"batch": {"award": "each_project", "projects": [_project(1, "180000.00")]}}, "at least 2"),
@@ -93,20 +98,31 @@ def test_a_valid_batch_request_is_accepted() -> None:
             {
                 "batch": {
                     "award": "one_agency",
-                    "projects": [_project(1), _project(2), _project(3, project_code="2026-330106-47-01-000200")],
+                    "projects": [
+                        _project(1),
+                        _project(2),
+                        _project(3, project_code="2026-330106-47-01-000200"),
+                    ],
                 }
             },
             "differs from the announcement's",
         ),
         (
-            {"batch": {"award": "one_agency", "projects": [_project(1), _project(2), _project(3, region="330205")]}},
+            {
+                "batch": {
+                    "award": "one_agency",
+                    "projects": [_project(1), _project(2), _project(3, region="330205")],
+                }
+            },
             "not within the announcement's region",
         ),
         ({"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}, "random_draw"),
         ({"batch": {"award": "some", "projects": [_project(1), _project(2), _project(3)]}}, "award"),
     ],
 )
-def test_a_batch_that_does_not_agree_with_its_announcement_is_refused(changes: dict[str, Any], says: str) -> None:
+def test_a_batch_that_does_not_agree_with_its_announcement_is_refused(
+    changes: dict[str, Any], says: str
+) -> None:
     with pytest.raises(ValidationError) as refused:
         PurchaseRequest.model_validate(_request(**changes))
     assert says in str(refused.value)

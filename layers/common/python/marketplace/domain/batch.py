@@ -65,16 +65,18 @@ class BatchTerms(StrictModel):
         codes = [p.project_code for p in self.projects]
         repeated = sorted({c for c in codes if codes.count(c) > 1})
         if repeated:
-            raise ValueError(f"batch.projects: each project has its own code; repeated: {', '.join(repeated)}")
+            raise ValueError(
+                f"batch.projects: each project has its own code; repeated: {', '.join(repeated)}"
+            )
         return self
 
 
-def check_terms(terms: BatchTerms, *, method: str, project_code: str, region: str, amount_yuan: Decimal) -> None:
+def check_terms(
+    terms: BatchTerms, *, method: str, project_code: str, region: str, amount_yuan: Decimal
+) -> None:
     """What a batch must agree with in its announcement; ValueError naming the field otherwise."""
     if method not in BATCH_METHODS:
-        raise ValueError(
-            f"batch: a batch is selected by {', '.join(BATCH_METHODS)} for now, not by {method}"
-        )
+        raise ValueError(f"batch: a batch is selected by {', '.join(BATCH_METHODS)} for now, not by {method}")
     for n, project in enumerate(terms.projects):
         if project.project_code == project_code:
             raise ValueError(

@@ -144,12 +144,19 @@ def _with_assignment(proof: draw.DrawProof, outcome: BatchSplit) -> draw.DrawPro
         "award": outcome.award.value,
         "rule": outcome.rule,
         "assignment": [
-            {"project": n, "project_code": p.project_code, "purchase_id": p.purchase_id, "agency_id": p.agency_id}
+            {
+                "project": n,
+                "project_code": p.project_code,
+                "purchase_id": p.purchase_id,
+                "agency_id": p.agency_id,
+            }
             for n, p in enumerate(outcome.projects, start=1)
         ],
         "reserves": outcome.projects[0].reserves,
     }
-    return draw.DrawProof(**{**proof.__dict__, "extra": {**proof.extra, "method": "random_draw", "batch": batch}})
+    return draw.DrawProof(
+        **{**proof.__dict__, "extra": {**proof.extra, "method": "random_draw", "batch": batch}}
+    )
 
 
 def _split_event(split: Purchase, outcome: BatchSplit, deadline: str) -> DomainEvent:
