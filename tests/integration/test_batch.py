@@ -56,7 +56,7 @@ def drawn_batch(market: Market, candidates: int, award: str = "each_project", re
     purchase_id = market.publish(**batch_request(award, reserves=reserves))
     for n in range(1, candidates + 1):
         assert market.enroll(purchase_id, agency_id(n)).status == 201
-    assert market.close_and_select(purchase_id)["status"] == "split"
+    assert market.close_and_select(purchase_id)["status"] == "batch_split"
     return purchase_id
 
 
@@ -75,9 +75,9 @@ def public(market: Market, purchase_id: str) -> dict[str, Any]:
 def test_each_project_gets_its_own_winner_from_one_verifiable_draw(market: Market, published_events) -> None:
     batch_id = drawn_batch(market, candidates=5)
     page = public(market, batch_id)
-    assert page["status"] == "split" and page["result"] is None
+    assert page["status"] == "batch_split" and page["result"] is None
     assert page["batch"]["award"] == "each_project"
-    listed = page["batch_split"]["projects"]
+    listed = page["batch_outcome"]["projects"]
     assert [p["purchase_id"] for p in listed] == [f"{batch_id}-01", f"{batch_id}-02", f"{batch_id}-03"]
     assert [p["project_code"] for p in listed] == [code for code, *_ in PROJECTS]
 
@@ -89,7 +89,7 @@ def test_each_project_gets_its_own_winner_from_one_verifiable_draw(market: Marke
     assert winners == recomputed.agencies == ranking[:3] == proof["winners"]
     assert len(set(winners)) == 3  # no agency twice
     assert [a["agency_id"] for a in proof["batch"]["assignment"]] == winners
-    assert proof["batch"]["rule"] == page["batch_split"]["rule"]
+    assert proof["batch"]["rule"] == page["batch_outcome"]["rule"]
     assert proof["reserves"] == ranking[3:5] == recomputed.reserves
 
     for (code, title, region, amount), listed_project in zip(PROJECTS, listed, strict=True):
@@ -130,7 +130,7 @@ def test_fewer_candidates_than_projects_wrap_around_the_ranking(market: Market) 
     proof = proof_of(market, batch_id)
     assert verify(proof) == []
     ranking = [r["agency_id"] for r in proof["ranking"]]
-    listed = public(market, batch_id)["batch_split"]["projects"]
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
     assert [p["agency_id"] for p in listed] == [ranking[0], ranking[1], ranking[0]]
     assert proof["winners"] == ranking and proof["reserves"] == []
     assert "mod" in proof["batch"]["rule"]
@@ -143,7 +143,7 @@ def test_one_agency_serves_every_project_each_with_its_own_purchase(market: Mark
     assert verify(proof) == []
     ranking = [r["agency_id"] for r in proof["ranking"]]
     assert proof["winners"] == ranking[:1] and proof["reserves"] == ranking[1:3]
-    for listed in public(market, batch_id)["batch_split"]["projects"]:
+    for listed in public(market, batch_id)["batch_outcome"]["projects"]:
         child = public(market, listed["purchase_id"])
         assert child["result"]["selected_agency"] == ranking[0]
         assert child["result"]["reserves"] == ranking[1:3]
@@ -151,7 +151,7 @@ def test_one_agency_serves_every_project_each_with_its_own_purchase(market: Mark
 
 def test_each_project_is_confirmed_on_its_own_and_gets_its_own_letter(market: Market) -> None:
     batch_id = drawn_batch(market, candidates=5)
-    listed = public(market, batch_id)["batch_split"]["projects"]
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
     first, second = listed[0], listed[1]
     assert market.owner.post(f"/purchases/{first['purchase_id']}/confirmation").status == 200
     accepted = market.agency(first["agency_id"]).post(f"/purchases/{first['purchase_id']}/acceptance")
@@ -183,7 +183,7 @@ def test_an_abandonment_moves_up_that_projects_reserve_and_nothing_else(
     market: Market, published_events
 ) -> None:
     batch_id = drawn_batch(market, candidates=5)
-    listed = public(market, batch_id)["batch_split"]["projects"]
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
     before = {p["purchase_id"]: market.purchase(p["purchase_id"]) for p in listed[1:]}
     target = listed[0]
     reply = market.agency(target["agency_id"]).post(
@@ -196,7 +196,7 @@ def test_an_abandonment_moves_up_that_projects_reserve_and_nothing_else(
     assert [a["agency_id"] for a in moved["abandoned"]] == [target["agency_id"]]
     for purchase_id, earlier in before.items():
         assert market.purchase(purchase_id) == earlier
-    assert public(market, batch_id)["batch_split"]["projects"] == listed  # the draw's record stays
+    assert public(market, batch_id)["batch_outcome"]["projects"] == listed  # the draw's record stays
     assert published_events.types().count("ReserveMovedUp") == 1
 
 
@@ -204,7 +204,7 @@ def test_the_sweeper_escalates_each_project_left_unconfirmed(market: Market) -> 
     from tests.integration.test_selection import sweep
 
     batch_id = drawn_batch(market, candidates=5)
-    listed = public(market, batch_id)["batch_split"]["projects"]
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
     first = listed[0]["purchase_id"]
     assert market.owner.post(f"/purchases/{first}/confirmation").status == 200
     assert market.agency(listed[0]["agency_id"]).post(f"/purchases/{first}/acceptance").status == 200
@@ -235,10 +235,10 @@ def test_the_selection_triggered_at_once_makes_the_projects_once(market: Market,
     with ThreadPoolExecutor(max_workers=4) as pool:
         states = list(pool.map(trigger, range(4)))
     states.append(_task("run_selection", purchase_id))  # a late retry finds the split done
-    assert {s["status"] for s in states} == {"split"}
+    assert {s["status"] for s in states} == {"batch_split"}
     types = published_events.types()
     assert types.count("BatchSplit") == 1 and types.count("ResultPublished") == 3
-    listed = public(market, purchase_id)["batch_split"]["projects"]
+    listed = public(market, purchase_id)["batch_outcome"]["projects"]
     assert verify(proof_of(market, purchase_id)) == []
     assert [market.purchase(p["purchase_id"])["result"]["selected_agency"] for p in listed] == [
         p["agency_id"] for p in listed

@@ -406,7 +406,7 @@ IN_STATE: dict[str, Arrange] = {
     "evaluated": lambda m, _: _evaluated(m),
     "suspended": lambda m, _: _suspended(m, _with_enrollees(m, 1)),
     "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
-    "split": lambda m, _: _drawn(m, m.publish(**BATCH)),
+    "batch_split": lambda m, _: _drawn(m, m.publish(**BATCH)),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).

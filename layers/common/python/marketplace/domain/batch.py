@@ -84,7 +84,8 @@ def check_terms(
             )
         if not covers(region, project.region):
             raise ValueError(
-                f"batch.projects[{n}].region: {project.region} is not within the announcement's region {region}"
+                f"batch.projects[{n}].region: {project.region} is not within the announcement's "
+                f"region {region}"
             )
     total = sum((p.amount_yuan for p in terms.projects), Decimal(0))
     if total != amount_yuan:

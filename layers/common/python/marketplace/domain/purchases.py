@@ -44,7 +44,7 @@ class PurchaseStatus(StrEnum):
     evaluated = "evaluated"  # the owner rated the service (服务评价)
     suspended = "suspended"  # an accepted challenge stopped the window (质疑)
     cancelled = "cancelled"  # the owner cancelled a suspended purchase
-    split = "split"  # batch: the draw made one purchase per project (`batch_split` lists them)
+    batch_split = "batch_split"  # batch: the draw made one purchase per project (`batch_outcome`)
 
 
 class FundingType(StrEnum):
@@ -129,7 +129,7 @@ class PurchaseRequest(StrictModel):
         default=None, description="consortia (联合体) may enroll; unset: agencies enroll alone"
     )
     batch: BatchTerms | None = Field(
-        default=None, description="batch (批量): the projects one announcement covers, and how they are awarded"
+        default=None, description="batch (批量): the projects the announcement covers, how they are awarded"
     )
     enrollment_deadline: AwareDatetime
     selection_time: AwareDatetime
@@ -309,7 +309,7 @@ class Purchase(PurchaseRequest):
     cancellation: Cancellation | None = None
     # Batch (domain/batch.py): a project's purchase names its announcement; the announcement lists them.
     batch_of: str | None = Field(default=None, description="batch: the announcement this project belongs to")
-    batch_split: BatchSplit | None = Field(default=None, description="batch: the projects' purchases")
+    batch_outcome: BatchSplit | None = Field(default=None, description="batch: the projects' purchases")
 
     @property
     def window_runs(self) -> int:
@@ -364,7 +364,7 @@ class PurchasePublic(Model):
     suspensions: list[Suspension] = Field(default_factory=list)
     cancellation: Cancellation | None = None
     batch_of: str | None = None
-    batch_split: BatchSplit | None = None
+    batch_outcome: BatchSplit | None = None
 
 
 PUBLIC_STATUSES = {
@@ -382,7 +382,7 @@ PUBLIC_STATUSES = {
     PurchaseStatus.evaluated,
     PurchaseStatus.suspended,
     PurchaseStatus.cancelled,
-    PurchaseStatus.split,
+    PurchaseStatus.batch_split,
 }
 
 
@@ -520,7 +520,7 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
         # Batch (domain/batch.py): one draw for the whole batch makes one purchase per project, in
         # `selected` with its own result; the announcement records them and has nothing left to do.
-        (P.enrollment_closed, "split", BY_SYSTEM, P.split),
+        (P.enrollment_closed, "split", BY_SYSTEM, P.batch_split),
     ],
 )
 

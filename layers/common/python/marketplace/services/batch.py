@@ -118,7 +118,7 @@ def run_selection(purchase: Purchase, now: datetime) -> Purchase:
     outcome = BatchSplit(award=terms.award, split_at=drawn_at, projects=listed)
     proof = _with_assignment(proof, outcome)
     transition = PURCHASE.expect(purchase.status, "split", subject=purchase_id)
-    split = transition.apply(purchase, batch_split=outcome, updated_at=drawn_at)
+    split = transition.apply(purchase, batch_outcome=outcome, updated_at=drawn_at)
     events = [_split_event(split, outcome, deadline), *(result_event(c, SYSTEM) for c in children)]
     try:
         repo.split(

@@ -137,11 +137,18 @@ def _batch_split(e: Event) -> Told:
     notices = [Notice(e.owner(), f"批量采购已分项选取：{e.text('title')}", owner_text)]
     won: dict[str, list[str]] = {}
     for p in lines:
-        won.setdefault(p.text("agency_id"), []).append(f"{p.text('project_code')}（采购 {p.text('purchase_id')}）")
+        won.setdefault(p.text("agency_id"), []).append(
+            f"{p.text('project_code')}（采购 {p.text('purchase_id')}）"
+        )
     for agency, codes in won.items():
-        text = f"您在批量采购 {batch} 中选项目：{'、'.join(codes)}；每个项目请分别于 {deadline} 前确认接受或放弃。"
+        text = (
+            f"您在批量采购 {batch} 中选项目：{'、'.join(codes)}；"
+            f"每个项目请分别于 {deadline} 前确认接受或放弃。"
+        )
         notices.append(Notice(agency_inbox(agency), f"您已中选：{e.text('title')}", text))
-    others = Enrollees(batch, f"未中选：{batch}", f"批量采购 {batch} 的选取结果已公布（{assigned}）；您未中选。")
+    others = Enrollees(
+        batch, f"未中选：{batch}", f"批量采购 {batch} 的选取结果已公布（{assigned}）；您未中选。"
+    )
     return Told(purchase_page(e), notices, enrollees=others)
 
 
