@@ -200,6 +200,28 @@ def test_an_abandonment_moves_up_that_projects_reserve_and_nothing_else(
     assert published_events.types().count("ReserveMovedUp") == 1
 
 
+def test_a_challenge_accepted_against_one_projects_result_replaces_only_that_projects_agency(
+    market: Market,
+) -> None:
+    batch_id = drawn_batch(market, candidates=5)
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
+    target = listed[1]
+    challenger = next(a for a in (agency_id(n) for n in range(1, 6)) if a != target["agency_id"])
+    body = {"subject": "result", "grounds": ["资格条件超出事项要求"], "reasons": "中选机构资质不符"}
+    filed = market.agency(challenger).post(f"/purchases/{target['purchase_id']}/challenges", body)
+    assert filed.status == 201, filed.body  # enrolled in the batch: it may challenge each project's result
+    outsider = market.agency(agency_id(6)).post(f"/purchases/{target['purchase_id']}/challenges", body)
+    assert outsider.status == 403
+    answer = {"decision": "accept", "answer": "质疑成立"}
+    reply = market.owner.post(f"/challenges/{filed.body['challenge_id']}/answer", answer)
+    assert reply.status == 200, reply.body
+    replaced = market.purchase(target["purchase_id"])["result"]
+    assert replaced["selected_agency"] == target["reserves"][0]
+    assert [a["agency_id"] for a in replaced["annulled"]] == [target["agency_id"]]
+    for other in (listed[0], listed[2]):
+        assert market.purchase(other["purchase_id"])["result"]["selected_agency"] == other["agency_id"]
+
+
 def test_the_sweeper_escalates_each_project_left_unconfirmed(market: Market) -> None:
     from tests.integration.test_selection import sweep
 

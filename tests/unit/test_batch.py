@@ -126,3 +126,26 @@ def test_a_batch_that_does_not_agree_with_its_announcement_is_refused(
     with pytest.raises(ValidationError) as refused:
         PurchaseRequest.model_validate(_request(**changes))
     assert says in str(refused.value)
+
+
+def test_a_batch_split_tells_the_owner_each_winner_its_projects_the_reserves_and_the_rest() -> None:
+    import json
+
+    from marketplace.domain import notifications as n
+    from tests.support.schemas import EVENTS_DIR
+
+    sample = json.loads((EVENTS_DIR / "domain" / "BatchSplit.json").read_text(encoding="utf-8"))["detail"]
+    sample["data"]["projects"][2]["agency_id"] = "AG-002"  # fewer candidates: one agency wins two projects
+    plan = n.plan(sample, timezone="Asia/Shanghai")
+    assert plan is not None and plan.link == "/purchases/P-20261201-3F9A1C2B7D"
+    told = {e.recipient: e for e in n.entries(plan, plan.notices)}
+    assert set(told) == {"owner:OW-001", "agency:AG-002", "agency:AG-005", "agency:AG-004", "agency:AG-003"}
+    assert "2026-330106-47-01-000201 → AG-002" in told["owner:OW-001"].text
+    assert "分别确认" in told["owner:OW-001"].text and "2026-12-08 23:59" in told["owner:OW-001"].text
+    won = told["agency:AG-002"].text
+    assert "2026-330106-47-01-000201" in won and "2026-330106-47-01-000203" in won
+    assert "第 2 候补" in told["agency:AG-003"].text
+    enrollees = [n.Enrollee(a, n.ENROLLED, counted=True) for a in ("AG-001", "AG-002", "AG-003", "AG-006")]
+    others = {e.recipient: e for e in n.enrollee_notices(plan, enrollees)}
+    assert set(others) == {"agency:AG-001", "agency:AG-006"}
+    assert "您未中选" in others["agency:AG-001"].text
