@@ -265,6 +265,28 @@ def test_the_selection_triggered_at_once_makes_the_projects_once(market: Market,
     assert [market.purchase(p["purchase_id"])["result"]["selected_agency"] for p in listed] == [
         p["agency_id"] for p in listed
     ]
+    owned = market.owner.get(f"/owners/{OWNER}/purchases").body["items"]
+    assert sorted(p["purchase_id"] for p in owned) == sorted(
+        [purchase_id, *(p["purchase_id"] for p in listed)]
+    )
+
+
+def test_twenty_projects_split_in_one_transaction(market: Market) -> None:
+    projects = [
+        (f"2026-330106-47-01-0003{n:02d}", f"第{n}号地块环境影响评价", "330106", "9000.00")
+        for n in range(1, 21)
+    ]
+    purchase_id = market.publish(**batch_request(batch=batch_terms(projects=projects), reserves=1))
+    for n in range(1, 4):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    assert market.close_and_select(purchase_id)["status"] == "batch_split"
+    proof = proof_of(market, purchase_id)
+    assert verify(proof) == []
+    ranking = [r["agency_id"] for r in proof["ranking"]]
+    listed = public(market, purchase_id)["batch_outcome"]["projects"]
+    assert [p["agency_id"] for p in listed] == [ranking[n % 3] for n in range(20)]
+    last = public(market, f"{purchase_id}-20")
+    assert last["project_code"] == projects[-1][0] and last["result"]["selected_agency"] == ranking[19 % 3]
 
 
 @pytest.mark.parametrize(
