@@ -326,3 +326,28 @@ def test_a_bad_batch_is_refused_and_nothing_is_written(
     assert reply.status == 422, reply.body
     assert field_says in str(reply.body)
     assert market.owner.get(f"/owners/{OWNER}/purchases").body["items"] == []
+
+
+def test_the_inboxes_say_who_won_which_project_and_who_did_not(market: Market, published_events) -> None:
+    from tests.integration.test_notifications import batch as sqs_batch
+    from tests.integration.test_notifications import inbox, notify
+
+    batch_id = drawn_batch(market, candidates=6)
+    details = [e["detail"] for e in published_events.received()]
+    told = [d for d in details if d["event_type"] in ("BatchSplit", "ResultPublished")]
+    assert notify(sqs_batch(*told)) == {"batchItemFailures": []}
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
+    first = inbox(market.agency(listed[0]["agency_id"]))
+    assert {e["event_type"] for e in first} == {"BatchSplit", "ResultPublished"}
+    project_notice = next(e for e in first if e["event_type"] == "ResultPublished")
+    assert (
+        PROJECTS[0][0] in project_notice["text"]
+        and project_notice["link"] == f"/purchases/{listed[0]['purchase_id']}"
+    )
+    owner_notice = next(e for e in inbox(market.owner) if e["event_type"] == "BatchSplit")
+    assert all(p["agency_id"] in owner_notice["text"] for p in listed)
+    reserves = listed[0]["reserves"]
+    assert any("第 1 候补" in e["text"] for e in inbox(market.agency(reserves[0])))
+    winners_and_reserves = {*(p["agency_id"] for p in listed), *reserves}
+    (loser,) = [agency_id(n) for n in range(1, 7) if agency_id(n) not in winners_and_reserves]
+    assert [e["title"] for e in inbox(market.agency(loser))] == [f"未中选：{batch_id}"]
