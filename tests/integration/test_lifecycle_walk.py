@@ -38,6 +38,23 @@ DIRECT = {"method": "direct", "direct": {"agency_id": agency_id(1), "reason": "�
 BEST_VALUE = {"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}
 REANNOUNCED = {"enrollment_deadline": "2026-12-09T09:00:00Z", "selection_time": "2026-12-09T09:00:00Z"}
 UNPUBLISHED = {"draft", "pending_review", "rejected"}
+# Batch (docs/batch.md): three projects in the announcement's city; the draw splits it.
+BATCH = {
+    "region": "330100",
+    "amount_yuan": "180000.00",
+    "batch": {
+        "award": "each_project",
+        "projects": [
+            {
+                "project_code": f"2026-33010{n}-47-01-00020{n}",
+                "title": f"项目{n}",
+                "region": f"33010{n}",
+                "amount_yuan": "60000.00",
+            }
+            for n in (2, 5, 6)
+        ],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -136,7 +153,7 @@ CALLS = [
         by_agency=True,
     ),
     Call("close", frozenset({"close", "close_failed"}), _task("close_enrollment"), task=True),
-    Call("select", frozenset({"draw", "short_list"}), _task("run_selection"), task=True),
+    Call("select", frozenset({"draw", "short_list", "split"}), _task("run_selection"), task=True),
     Call("pick", frozenset({"pick"}), _pick),
     Call("escalate", frozenset({"escalate"}), _escalate, task=True),
     Call(
@@ -389,6 +406,7 @@ IN_STATE: dict[str, Arrange] = {
     "evaluated": lambda m, _: _evaluated(m),
     "suspended": lambda m, _: _suspended(m, _with_enrollees(m, 1)),
     "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
+    "batch_split": lambda m, _: _drawn(m, m.publish(**BATCH)),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -414,6 +432,7 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("suspended", "resume_closed"): lambda m, _: _suspended(m, _closed(m, m.publish())),
     ("suspended", "resume_selecting"): lambda m, _: _suspended(m, _drawn(m, m.publish(**BEST_VALUE))),
     ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
+    ("enrollment_closed", "split"): lambda m, _: _closed(m, m.publish(**BATCH)),
 }
 
 

@@ -36,6 +36,7 @@ EVENT_TYPES = (
     "EnrollmentWithdrawn",
     "PurchaseFailed",
     "ResultPublished",
+    "BatchSplit",  # batch (domain/batch.py): one draw made one purchase per project
     "AgencyPicked",
     "ResultConfirmed",
     "ResultAccepted",

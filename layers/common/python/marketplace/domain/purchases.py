@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.clock import stamp
+from marketplace.domain.batch import PROJECT_CODE_PATTERN, BatchSplit, BatchTerms, check_terms
 from marketplace.domain.bidding import BiddingTerms
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.consortium import ConsortiumTerms
@@ -23,7 +24,6 @@ from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.proposals import ProposalTerms
 from marketplace.domain.regions import DIVISION_PATTERN
 
-PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 
 
@@ -44,6 +44,7 @@ class PurchaseStatus(StrEnum):
     evaluated = "evaluated"  # the owner rated the service (服务评价)
     suspended = "suspended"  # an accepted challenge stopped the window (质疑)
     cancelled = "cancelled"  # the owner cancelled a suspended purchase
+    batch_split = "batch_split"  # batch: the draw made one purchase per project (`batch_outcome`)
 
 
 class FundingType(StrEnum):
@@ -127,6 +128,9 @@ class PurchaseRequest(StrictModel):
     consortium: ConsortiumTerms | None = Field(
         default=None, description="consortia (联合体) may enroll; unset: agencies enroll alone"
     )
+    batch: BatchTerms | None = Field(
+        default=None, description="batch (批量): the projects the announcement covers, how they are awarded"
+    )
     enrollment_deadline: AwareDatetime
     selection_time: AwareDatetime
     extra_qualification: Requirement | None = Field(
@@ -156,6 +160,14 @@ class PurchaseRequest(StrictModel):
         floor = self.bidding.floor_yuan if self.bidding is not None else None
         if floor is not None and floor >= self.amount_yuan:
             raise ValueError("bidding.floor_yuan must be below the ceiling (amount_yuan)")
+        if self.batch is not None:
+            check_terms(
+                self.batch,
+                method=self.method.value,
+                project_code=self.project_code,
+                region=self.region,
+                amount_yuan=self.amount_yuan,
+            )
         return self
 
 
@@ -295,6 +307,9 @@ class Purchase(PurchaseRequest):
         default_factory=list, description="the last is current while suspended"
     )
     cancellation: Cancellation | None = None
+    # Batch (domain/batch.py): a project's purchase names its announcement; the announcement lists them.
+    batch_of: str | None = Field(default=None, description="batch: the announcement this project belongs to")
+    batch_outcome: BatchSplit | None = Field(default=None, description="batch: the projects' purchases")
 
     @property
     def window_runs(self) -> int:
@@ -324,6 +339,7 @@ class PurchasePublic(Model):
     proposal: ProposalTerms | None = None
     reward: DirectChoice | None = None
     consortium: ConsortiumTerms | None = None
+    batch: BatchTerms | None = None
     enrollment_deadline: datetime
     selection_time: datetime
     extra_qualification: Requirement | None
@@ -347,6 +363,8 @@ class PurchasePublic(Model):
     performance: PerformanceSummary | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     cancellation: Cancellation | None = None
+    batch_of: str | None = None
+    batch_outcome: BatchSplit | None = None
 
 
 PUBLIC_STATUSES = {
@@ -364,6 +382,7 @@ PUBLIC_STATUSES = {
     PurchaseStatus.evaluated,
     PurchaseStatus.suspended,
     PurchaseStatus.cancelled,
+    PurchaseStatus.batch_split,
 }
 
 
@@ -499,6 +518,9 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         # complaint about it is referred to the admin (docs/challenges.md).
         (P.selected, "annul", CHALLENGE_DECIDERS, P.selected),
         (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
+        # Batch (domain/batch.py): one draw for the whole batch makes one purchase per project, in
+        # `selected` with its own result; the announcement records them and has nothing left to do.
+        (P.enrollment_closed, "split", BY_SYSTEM, P.batch_split),
     ],
 )
 

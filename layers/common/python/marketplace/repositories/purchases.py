@@ -236,6 +236,52 @@ def save(
         event_bus.stage(tx, events)
 
 
+def _indexed_row(purchase: Purchase, enrollments: int) -> PurchaseRow:
+    """A new purchase's row with every attribute `_state_actions` keeps (state, public indexes, the
+    due step), for a purchase that is born past its draft (a batch's project)."""
+    row = _new_row(purchase)
+    row.enrollment_deadline = stamp(purchase.enrollment_deadline)
+    row.enrollments = enrollments
+    if purchase.status in PUBLIC_STATUSES and purchase.published_at is not None:
+        row.listing = LISTING
+        row.public_status = purchase.status.value
+        row.public_item = purchase.item_code
+        row.published_at = purchase.published_at
+    due = next_due(purchase)
+    if due is not None:
+        row.due, row.due_at = due_partition(due[0]), due[1]
+    return row
+
+
+def split(
+    batch: Purchase,
+    projects: list[Purchase],
+    events: list[DomainEvent],
+    *,
+    conflict: str,
+    draw: dict[str, Any],
+    transition: Transition[Any],
+) -> None:
+    """A batch's draw in one transaction: the announcement's new state (conditioned on the revision
+    read and its from-state), the proof (once), one new purchase per project (each once), their
+    events. 2 + 2 x 20 + 1 items at most, within DynamoDB's 100."""
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            PurchaseRow(batch.purchase_id, PURCHASE),
+            actions=[*_state_actions(batch), PurchaseRow.revision.add(1)],
+            condition=(PurchaseRow.revision == batch.revision) & _in_state(transition),
+        )
+        tx.save(
+            PurchaseRow(purchase_id=batch.purchase_id, sk=DRAW, document=draw),
+            condition=PurchaseRow.sk.does_not_exist(),
+        )
+        for project in projects:
+            tx.save(
+                _indexed_row(project, batch.enrollments), condition=PurchaseRow.purchase_id.does_not_exist()
+            )
+        event_bus.stage(tx, events)
+
+
 def get(purchase_id: str, *, consistent: bool = False) -> Purchase:
     """The purchase and its window row in one Query (the same read units as getting the purchase)."""
     with translated():

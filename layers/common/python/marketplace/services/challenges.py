@@ -107,7 +107,8 @@ def file(purchase_id: str, request: ChallengeRequest, by: Principal) -> Challeng
         raise Forbidden("only an agency enrolled in the purchase may challenge it")
     purchase = purchase_repo.get(purchase_id, consistent=True)
     require_published(purchase)
-    enrollment = repo.enrollment(purchase_id, by.org_id)
+    # A batch's project (domain/batch.py): the agencies enrolled in its announcement.
+    enrollment = repo.enrollment(purchase.batch_of or purchase_id, by.org_id)
     if enrollment is None or enrollment.status != EnrollmentStatus.enrolled:
         raise Forbidden(f"only an agency enrolled in purchase {purchase_id} may challenge it")
     started = _filing_period(purchase, request.subject)
@@ -334,7 +335,8 @@ def _annul(
     result = purchase.result
     assert result is not None and result.selected_agency is not None
     now = stamp(now_at)
-    proof = purchase_repo.draw_proof(purchase.purchase_id) or {}
+    # A batch's project (domain/batch.py) rests on its batch's one draw: the same ranking.
+    proof = purchase_repo.draw_proof(purchase.batch_of or purchase.purchase_id) or {}
     ranking = [str(r["agency_id"]) for r in proof.get("ranking", [])]
     refused = refused_now(purchase, [*result.reserves, *ranking], now)
     deadline, weekends_only = confirmation_due(now_at)

@@ -124,7 +124,9 @@ def _record(purchase: Purchase, result: Result, detail_type: str, by: Principal,
         changed, events, conflict=f"purchase {purchase.purchase_id} changed meanwhile", transition=transition
     )
     event_bus.flush(events)
-    if action == "conclude":  # both parties have confirmed: the window has nothing left to watch
+    # Both parties have confirmed: the window has nothing left to watch. A batch's project has no
+    # execution of its own (the sweeper watches its deadline; docs/batch.md).
+    if action == "conclude" and changed.batch_of is None:
         workflows.stop_window(
             purchase.purchase_id,
             "confirmed: no deadline left to watch",

@@ -40,7 +40,8 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
     draw = None
     drawn = purchase.method != SelectionMethod.direct
     if drawn:
-        proof = repo.draw_proof(purchase.purchase_id)
+        # A batch's project rests on its batch's one draw (its own /draw path serves that proof).
+        proof = repo.draw_proof(purchase.batch_of or purchase.purchase_id)
         if proof is None:
             raise ValueError(f"purchase {purchase.purchase_id} has no draw proof")
         draw = DrawReference(

@@ -32,4 +32,6 @@ def result_event(purchase: Purchase, actor: str) -> DomainEvent:
         "reserves": result.reserves,
         "confirmation_deadline": result.confirmation_deadline,
     }
+    if purchase.batch_of is not None:  # a batch's project (domain/batch.py): which one
+        data |= {"batch_of": purchase.batch_of, "project_code": purchase.project_code}
     return event("ResultPublished", subject=purchase.purchase_id, data=data, actor=actor)

@@ -171,6 +171,10 @@ def run_selection(purchase_id: str) -> Purchase:
     now = utcnow()
     if stamp(purchase.selection_time) > stamp(now):
         raise StepNotDue(f"purchase {purchase_id} selects at {stamp(purchase.selection_time)}")
+    if purchase.batch is not None:  # one draw for the batch, one purchase per project (services/batch.py)
+        from marketplace.services import batch
+
+        return batch.run_selection(purchase, now)
     eligible = purchase.eligible_agencies
     reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
     deadline, weekends_only = confirmation_due(now)

@@ -335,6 +335,8 @@ def draw_proof(purchase_id: str) -> dict[str, Any]:
     proof = repo.draw_proof(purchase_id)
     if proof is None:
         purchase = repo.get(purchase_id)
+        if purchase.batch_of is not None and purchase.published_at is not None:
+            return draw_proof(purchase.batch_of)  # a batch's project: its announcement's one draw
         if purchase.published_at is None:
             raise NotFound(f"purchase {purchase_id} not found")
         raise NotFound(f"purchase {purchase_id} has no draw yet ({purchase.status.value})")

@@ -11,6 +11,7 @@ from marketplace.domain.notices.reading import (
     Audience,
     Enrollees,
     Event,
+    MalformedEvent,
     Notice,
     Told,
     agency_inbox,
@@ -95,6 +96,11 @@ def _result(e: Event) -> Told:
     notices = [Notice(e.owner(), f"选取结果已公布：{purchase}", owner_text)]
     if selected:
         text = f"您在采购 {purchase} 中选，请于 {deadline} 前确认接受或放弃。"
+        if e.optional("batch_of"):  # a batch's project: its own code, its own confirmation
+            text = (
+                f"您在批量采购 {e.text('batch_of')} 的项目 {e.text('project_code')}（采购 {purchase}）中选，"
+                f"请于 {deadline} 前确认接受或放弃。"
+            )
         notices.append(Notice(agency_inbox(selected), f"您已中选：{purchase}", text))
     for agency in short_list:
         text = f"您已入围采购 {purchase} 的短名单，等待业主选定。"
@@ -114,6 +120,38 @@ def _result(e: Event) -> Told:
             f"未入围：{purchase}",
             f"采购 {purchase} 的短名单已公布（{'、'.join(short_list)}）；您未入围，未中选。",
         )
+    return Told(purchase_page(e), notices, enrollees=others)
+
+
+def _batch_split(e: Event) -> Told:
+    """A batch's one draw: the owner learns each project's agency; each winner its projects (it
+    hears of each project's result from that project's ResultPublished too); the reserves their
+    rank; every other enrollee that it was not selected."""
+    batch, deadline = e.text("purchase_id"), e.local_time("confirmation_deadline")
+    projects = e.data.get("projects")
+    if not isinstance(projects, list) or not all(isinstance(p, dict) for p in projects):
+        raise MalformedEvent("data.projects must be a list of projects")
+    lines = [Event(p, e.timezone) for p in projects]
+    assigned = "；".join(f"{p.text('project_code')} → {p.text('agency_id')}" for p in lines)
+    owner_text = f"批量采购已分项选取：{assigned}。每个项目为单独的采购，请于 {deadline} 前分别确认。"
+    notices = [Notice(e.owner(), f"批量采购已分项选取：{e.text('title')}", owner_text)]
+    won: dict[str, list[str]] = {}
+    for p in lines:
+        won.setdefault(p.text("agency_id"), []).append(
+            f"{p.text('project_code')}（采购 {p.text('purchase_id')}）"
+        )
+    for agency, codes in won.items():
+        text = (
+            f"您在批量采购 {batch} 中选项目：{'、'.join(codes)}；"
+            f"每个项目请分别于 {deadline} 前确认接受或放弃。"
+        )
+        notices.append(Notice(agency_inbox(agency), f"您已中选：{e.text('title')}", text))
+    for rank, agency in enumerate(e.ids("reserves"), start=1):
+        text = f"您是批量采购 {batch} 每个项目的第 {rank} 候补；某项目的中选机构放弃时依次递补。"
+        notices.append(Notice(agency_inbox(agency), f"您是候补：{e.text('title')}", text))
+    others = Enrollees(
+        batch, f"未中选：{batch}", f"批量采购 {batch} 的选取结果已公布（{assigned}）；您未中选。"
+    )
     return Told(purchase_page(e), notices, enrollees=others)
 
 
@@ -208,6 +246,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     "EnrollmentWithdrawn": _withdrawn,
     "PurchaseFailed": _failed,
     "ResultPublished": _result,
+    "BatchSplit": _batch_split,
     "AgencyPicked": _picked,
     "ResultConfirmed": _both(
         "中选结果已确认：{purchase}",
