@@ -20,7 +20,12 @@ from marketplace.domain.contracts import Contract, ContractPublic, next_mileston
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.performance import PerformanceSummary
-from marketplace.domain.proposals import ProposalTerms
+from marketplace.domain.proposals import (
+    ProposalScoring,
+    ProposalScoringPublic,
+    ProposalTerms,
+    ProposalTermsPublic,
+)
 from marketplace.domain.regions import DIVISION_PATTERN
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
@@ -295,6 +300,8 @@ class Purchase(PurchaseRequest):
         default_factory=list, description="the last is current while suspended"
     )
     cancellation: Cancellation | None = None
+    # Proposal best-value (domain/proposals.py): the opened proposals and the panel, fixed at closing.
+    scoring: ProposalScoring | None = None
 
     @property
     def window_runs(self) -> int:
@@ -321,7 +328,9 @@ class PurchasePublic(Model):
     method: SelectionMethod
     short_listing: ShortListing | None
     bidding: BiddingTerms | None = None
-    proposal: ProposalTerms | None = None
+    proposal: ProposalTermsPublic | None = Field(
+        default=None, description="the criteria and how many reviewers (who they are is not public)"
+    )
     reward: DirectChoice | None = None
     consortium: ConsortiumTerms | None = None
     enrollment_deadline: datetime
@@ -347,6 +356,10 @@ class PurchasePublic(Model):
     performance: PerformanceSummary | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     cancellation: Cancellation | None = None
+    scoring: ProposalScoringPublic | None = Field(
+        default=None,
+        description="proposal best-value, once enrollment closed: the proposals' hashes, the deadline",
+    )
 
 
 PUBLIC_STATUSES = {
@@ -405,6 +418,8 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
         return "close", stamp(purchase.enrollment_deadline)
     if PURCHASE.allows(status, "draw"):
         return "select", stamp(purchase.selection_time)
+    if PURCHASE.allows(status, "escalate_scoring") and purchase.scoring and not purchase.scoring.escalated_at:
+        return "scoring", purchase.scoring.deadline
     if (
         PURCHASE.allows(status, "escalate")
         and purchase.result is not None
@@ -499,6 +514,14 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         # complaint about it is referred to the admin (docs/challenges.md).
         (P.selected, "annul", CHALLENGE_DECIDERS, P.selected),
         (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
+        # Proposal best-value (domain/proposals.py, docs/proposals.md): closing opens the sealed
+        # proposals for scoring; the owner's seat and each named reviewer score every proposal once
+        # (a score row, conditioned on this state); the last score ranks them (the draw breaks ties)
+        # and the result follows; a scoring unfinished at its deadline is reported to the admin once.
+        (P.enrollment_open, "open_scoring", BY_SYSTEM, P.scoring),
+        (P.scoring, "score", ("owner", "reviewer"), P.scoring),
+        (P.scoring, "rank_proposals", BY_SYSTEM, P.selected),
+        (P.scoring, "escalate_scoring", BY_SYSTEM, P.scoring),
     ],
 )
 
