@@ -33,7 +33,11 @@ def sha(text: str) -> str:
 
 
 def proposal(n: int) -> dict[str, Any]:
-    return {"file_ref": f"s3://proposals/AG-{n:03d}/方案.pdf", "sha256": sha(f"proposal {n}"), "title": f"方案 {n}"}
+    return {
+        "file_ref": f"s3://proposals/AG-{n:03d}/方案.pdf",
+        "sha256": sha(f"proposal {n}"),
+        "title": f"方案 {n}",
+    }
 
 
 def sheet(technical: str, service: str, comment: str = "") -> dict[str, Any]:
@@ -91,8 +95,10 @@ def test_proposals_are_scored_by_the_panel_and_the_highest_weighted_total_wins(
     purchase_id = scored(market, publish(market), [1, 2, 3])
     public = market.api.call("GET", f"/purchases/{purchase_id}").body
     assert public["status"] == "scoring"
-    assert public["proposal"] == {"criteria": [{**c, "description": c.get("description", "")} for c in CRITERIA],
-                                  "reviewers": 2}
+    assert public["proposal"] == {
+        "criteria": [{**c, "description": c.get("description", "")} for c in CRITERIA],
+        "reviewers": 2,
+    }
     assert [p["agency_id"] for p in public["scoring"]["proposals"]] == ["AG-001", "AG-002", "AG-003"]
     assert "file_ref" not in json.dumps(public) and "expert-li" not in json.dumps(public)
     assert public["scoring"]["proposals"][1]["sha256"] == proposal(2)["sha256"]
@@ -191,7 +197,10 @@ def test_late_unenrolled_withdrawn_and_malformed_proposals_are_refused_and_nothi
     purchase_id = publish(market)
     assert market.enroll(purchase_id, agency_id(1)).status == 201
     assert market.enroll(purchase_id, agency_id(3)).status == 201
-    assert market.agency(agency_id(3)).delete(f"/purchases/{purchase_id}/enrollments/{agency_id(3)}").status == 200
+    assert (
+        market.agency(agency_id(3)).delete(f"/purchases/{purchase_id}/enrollments/{agency_id(3)}").status
+        == 200
+    )
 
     not_enrolled = submit(market, purchase_id, 2)
     assert not_enrolled.status == 409 and not_enrolled.body["reason"] == "not_enrolled"
@@ -221,7 +230,10 @@ def test_enrollees_without_a_proposal_are_not_candidates_and_too_few_fail_the_pu
     failed = market.purchase(purchase_id)
     assert failed["failure_reason"] == "1 eligible enrollment(s) with a proposal, fewer than the minimum of 2"
     assert "PurchaseFailed" in published_events.types() and "ProposalsOpened" not in published_events.types()
-    assert market.owner.post(f"/purchases/{purchase_id}/proposals/{agency_id(1)}/scores", sheet("1", "1")).status == 409
+    assert (
+        market.owner.post(f"/purchases/{purchase_id}/proposals/{agency_id(1)}/scores", sheet("1", "1")).status
+        == 409
+    )
 
 
 def test_bad_scores_strangers_and_second_scores_are_refused_and_nothing_is_written(market: Market) -> None:
@@ -233,11 +245,16 @@ def test_bad_scores_strangers_and_second_scores_are_refused_and_nothing_is_writt
     assert score(owner, purchase_id, 1, sheet("-1", "10")).status == 422
     assert score(owner, purchase_id, 1, sheet("10.123", "10")).status == 422
     assert score(owner, purchase_id, 1, {"scores": {"技术方案": "10"}}).status == 422
-    assert score(owner, purchase_id, 1, {"scores": {"技术方案": "10", "服务承诺": "1", "价格": "1"}}).status == 422
+    assert (
+        score(owner, purchase_id, 1, {"scores": {"技术方案": "10", "服务承诺": "1", "价格": "1"}}).status
+        == 422
+    )
     stranger = market.api.as_role("owner", "OW-OTHER", subject="someone-else")
     assert score(stranger, purchase_id, 1, sheet("10", "10")).status == 403
     assert score(market.agency(agency_id(2)), purchase_id, 1, sheet("10", "10")).status == 403
-    impostor = market.api.as_role("agency", agency_id(2), subject=REVIEWERS[0])  # a reviewer's name, as an agency
+    impostor = market.api.as_role(
+        "agency", agency_id(2), subject=REVIEWERS[0]
+    )  # a reviewer's name, as an agency
     assert score(impostor, purchase_id, 1, sheet("10", "10")).status == 403
     assert score(owner, purchase_id, 3, sheet("10", "10")).status == 404  # enrolled, but no proposal
     assert rows(purchase_id, "SCORE#") == []

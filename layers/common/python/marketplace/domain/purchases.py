@@ -516,10 +516,10 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
         # Proposal best-value (domain/proposals.py, docs/proposals.md): closing opens the sealed
         # proposals for scoring; the owner's seat and each named reviewer score every proposal once
-        # (a score row, conditioned on this state); the last score ranks them (the draw breaks ties)
-        # and the result follows; a scoring unfinished at its deadline is reported to the admin once.
+        # (a score row, conditioned on the purchase being where `rank_proposals` starts); the last
+        # score ranks them (the draw breaks ties) and the result follows; a scoring unfinished at
+        # its deadline is reported to the admin once.
         (P.enrollment_open, "open_scoring", BY_SYSTEM, P.scoring),
-        (P.scoring, "score", ("owner", "reviewer"), P.scoring),
         (P.scoring, "rank_proposals", BY_SYSTEM, P.selected),
         (P.scoring, "escalate_scoring", BY_SYSTEM, P.scoring),
     ],

@@ -17,7 +17,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.proposals import Score
-from marketplace.domain.purchases import ENROLLMENT, PURCHASE, PurchaseStatus
+from marketplace.domain.purchases import ENROLLMENT, PURCHASE
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
@@ -114,8 +114,7 @@ def sealed(purchase_id: str) -> list[SealedProposal]:
 
 def add_score(score: Score, events: list[DomainEvent]) -> None:
     """One seat's scores of one proposal, once, while the purchase is being scored."""
-    scoring = PURCHASE.sources("score")
-    assert scoring == (PurchaseStatus.scoring,)
+    scoring = PURCHASE.sources("rank_proposals")  # scores land while the ranking is still ahead
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.condition_check(

@@ -189,10 +189,10 @@ def score(purchase_id: str, agency_id: str, sheet: ScoreSheet, by: Principal) ->
     if seat is None:
         require_published(purchase)
         raise Forbidden("only the owner's users and the reviewers it named score the proposals")
+    # Scores land while the ranking they lead to is still ahead (the state `rank_proposals` starts from).
+    PURCHASE.expect(purchase.status, "rank_proposals", subject=purchase_id, reason="not_scoring")
     _require_proposals(purchase)
-    assert purchase.proposal is not None
-    PURCHASE.expect(purchase.status, "score", subject=purchase_id, reason="not_scoring")
-    assert purchase.scoring is not None  # a purchase being scored has its opened proposals
+    assert purchase.proposal is not None and purchase.scoring is not None  # opened at closing
     if agency_id not in purchase.scoring.candidates():
         raise NotFound(f"agency {agency_id} has no proposal being scored in purchase {purchase_id}")
     problems = sheet_problems(purchase.proposal, sheet)
