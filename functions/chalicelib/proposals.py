@@ -42,6 +42,7 @@ def submit(call: Call) -> ProposalReceipt:
     body=ScoreSheet,
     response=Score,
     status=201,
+    idempotent=True,
     description="One score per criterion, from 0 to the criterion's weight (two decimal places): the "
     "total is out of 100. 422 naming `scores.<criterion>` when a score is missing, unknown or out of range; "
     "409 `duplicate` for a second score of the same proposal by the same seat, `not_scoring` outside "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -142,7 +143,10 @@ def test_proposals_are_scored_by_the_panel_and_the_highest_weighted_total_wins(
     assert types.count("ProposalScored") == 9
 
 
-def test_nothing_reveals_a_proposal_before_the_deadline(market: Market, published_events) -> None:
+def test_nothing_reveals_a_proposal_before_the_deadline(
+    market: Market, published_events, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     purchase_id = publish(market)
     for n in (1, 2):
         assert market.enroll(purchase_id, agency_id(n)).status == 201
@@ -172,6 +176,9 @@ def test_nothing_reveals_a_proposal_before_the_deadline(market: Market, publishe
     events = json.dumps(published_events.received(), ensure_ascii=False)
     assert not any(s in events for s in secrets)
     assert "Proposal" not in "".join(published_events.types())  # not even that someone submitted
+    logged = capsys.readouterr()
+    records = json.dumps([{**r.__dict__, "args": str(r.args)} for r in caplog.records], default=str)
+    assert not any(s in text for s in secrets for text in (logged.out, logged.err, records))
 
 
 def test_a_replaced_proposal_is_the_one_opened_and_the_receipt_names_what_it_replaced(market: Market) -> None:

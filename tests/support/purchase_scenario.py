@@ -155,7 +155,10 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
         ("close_enrollment", task("close_enrollment", "lonely")),  # one enrollee: it fails
         ("close_enrollment", task("close_enrollment", "proposals")),  # opens the sealed proposals
         ("list_scores", lambda: owner.get(path(ids["proposals"]) + "/scores")),
-        ("score_proposal", lambda: owner.post(path(ids["proposals"]) + "/proposals/AG-P1/scores", grade(40))),
+        (
+            "score_proposal",
+            lambda: owner.post(path(ids["proposals"]) + "/proposals/AG-P1/scores", grade(40), headers=once),
+        ),
         ("score_proposal", lambda: owner.post(path(ids["proposals"]) + "/proposals/AG-P2/scores", grade(60))),
         (
             "list_scores",

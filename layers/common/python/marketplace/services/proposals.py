@@ -81,6 +81,8 @@ def submit(purchase_id: str, submission: ProposalSubmission, by: Principal) -> P
     _require_proposals(purchase)
     now_at = utcnow()
     now = stamp(now_at)
+    if purchase.status == PurchaseStatus.suspended:
+        raise Conflict("the purchase is suspended by a challenge; it may resume", reason="suspended")
     if not PURCHASE.allows(purchase.status, "enroll") or stamp(purchase.enrollment_deadline) <= now:
         raise Conflict("the proposal deadline (the enrollment deadline) has passed", reason="late")
     plaintext = json.dumps(submission.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
