@@ -127,6 +127,8 @@ def test_proposals_are_scored_by_the_panel_and_the_highest_weighted_total_wins(
     assert selected["status"] == "selected"
     assert selected["result"]["selected_agency"] == "AG-002"
     assert selected["result"]["reserves"] == ["AG-003", "AG-001"]
+    page = market.api.call("GET", f"/purchases/{purchase_id}").body["scoring"]  # the public page
+    assert page["totals"] == {"AG-001": "70.0000", "AG-002": "90.5000", "AG-003": "88.0000"}
     proof = market.api.call("GET", f"/purchases/{purchase_id}/draw").body
     assert verify(proof) == []
     assert proof["values_order"] == "descending" and proof["values"]["AG-002"] == "90.5000"

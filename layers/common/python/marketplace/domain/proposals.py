@@ -92,6 +92,10 @@ class ProposalScoring(Model):
     escalated_at: str | None = Field(
         default=None, description="when the admin was told scoring was unfinished"
     )
+    completed_at: str | None = Field(default=None, description="when the last score landed and ranked them")
+    totals: dict[str, Decimal] = Field(
+        default_factory=dict, description="with the result: each proposal's mean weighted total (0..100)"
+    )
 
     def candidates(self) -> list[str]:
         return sorted(p.agency_id for p in self.proposals)
@@ -208,6 +212,11 @@ class ProposalScoringPublic(Model):
     opened_at: str
     deadline: str
     escalated_at: str | None = None
+    completed_at: str | None = None
+    totals: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="with the result: each proposal's mean weighted total (every score: GET .../scores)",
+    )
 
     @model_validator(mode="before")
     @classmethod

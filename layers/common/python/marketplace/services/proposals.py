@@ -242,6 +242,7 @@ def rank(purchase_id: str, actor: str = SYSTEM) -> Purchase:
         if missing_scores(scores, scoring.candidates(), scoring.panel):
             return purchase
         now = utcnow()
+        totals = weighted_totals(scores, scoring.candidates(), scoring.panel)
         deadline, weekends_only = confirmation_due(now)
         reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
         proof, result = select(
@@ -252,12 +253,13 @@ def rank(purchase_id: str, actor: str = SYSTEM) -> Purchase:
                 reserves=reserves,
                 drawn_at=stamp(now),
                 confirmation_deadline=deadline,
-                proposal_scores=weighted_totals(scores, scoring.candidates(), scoring.panel),
+                proposal_scores=totals,
             )
         )
         result = revised(result, deadline_counts_weekends_only=weekends_only)
         transition = PURCHASE.expect(purchase.status, "rank_proposals", subject=purchase_id)
-        selected = transition.apply(purchase, result=result, updated_at=stamp(now))
+        ranked = revised(scoring, totals=totals, completed_at=stamp(now))
+        selected = transition.apply(purchase, result=result, scoring=ranked, updated_at=stamp(now))
         events = [result_event(selected, actor)]
         try:
             repo.save(
