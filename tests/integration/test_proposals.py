@@ -325,3 +325,21 @@ def test_an_unfinished_scoring_is_reported_to_the_admin_once_at_its_deadline(
     assert published_events.types().count("ProposalScoringOverdue") == 1
     after = market.purchase(purchase_id)
     assert after["status"] == "scoring" and after["scoring"]["escalated_at"] > deadline
+
+
+def test_an_annulled_winner_is_replaced_by_the_next_best_proposal_not_the_next_drawn(market: Market) -> None:
+    terms = {"criteria": CRITERIA, "reviewers": []}
+    purchase_id = scored(
+        market, market.publish(method="proposal_best_value", proposal=terms, reserves=0), [1, 2, 3]
+    )
+    for n, figures in ((1, ("55", "35")), (2, ("50", "30")), (3, ("5", "5"))):
+        assert score(market.owner, purchase_id, n, sheet(*figures)).status == 201
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == "AG-001"
+    body = {"subject": "result", "grounds": ["中选方案存在虚假业绩"], "reasons": "业绩证明材料不实"}
+    filed = market.agency(agency_id(3)).post(f"/purchases/{purchase_id}/challenges", body)
+    assert filed.status == 201, filed.body
+    answer = {"decision": "accept", "answer": "经复核，质疑成立"}
+    assert market.owner.post(f"/challenges/{filed.body['challenge_id']}/answer", answer).status == 200
+    moved = market.purchase(purchase_id)["result"]
+    assert moved["selected_agency"] == "AG-002"  # 80 points, ahead of AG-003's 10 whatever the draw
+    assert moved["annulled"][0]["replaced_from"] == "ranking"
