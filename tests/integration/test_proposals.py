@@ -343,3 +343,23 @@ def test_an_annulled_winner_is_replaced_by_the_next_best_proposal_not_the_next_d
     moved = market.purchase(purchase_id)["result"]
     assert moved["selected_agency"] == "AG-002"  # 80 points, ahead of AG-003's 10 whatever the draw
     assert moved["annulled"][0]["replaced_from"] == "ranking"
+
+
+def test_a_score_meeting_another_transaction_is_tried_again_and_counted_once(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marketplace.errors import ServiceUnavailable
+    from marketplace.repositories import proposals as repo
+
+    purchase_id = scored(market, publish(market), [1, 2])
+    original, attempts = repo._add_score_once, []
+
+    def busy_once(*args: Any) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ServiceUnavailable("the data store is busy; retry shortly")
+        original(*args)
+
+    monkeypatch.setattr(repo, "_add_score_once", busy_once)
+    assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
+    assert len(attempts) == 2 and len(rows(purchase_id, "SCORE#")) == 1

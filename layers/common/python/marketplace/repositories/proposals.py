@@ -10,6 +10,8 @@ in `scoring`, so a second score is refused and none lands after the result.
 from __future__ import annotations
 
 import base64
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +20,11 @@ from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.proposals import Score
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, translated
-from marketplace.repositories.purchases import ENROLLMENT_PREFIX, WINDOW
+from marketplace.repositories.purchases import ENROLLMENT_PREFIX, TRANSACTION_ATTEMPTS, WINDOW
 from marketplace.repositories.purchases import PURCHASE as PURCHASE_SK
 from marketplace.repositories.tables import PurchaseRow
 
@@ -113,7 +115,20 @@ def sealed(purchase_id: str) -> list[SealedProposal]:
 
 
 def add_score(score: Score, events: list[DomainEvent]) -> None:
-    """One seat's scores of one proposal, once, while the purchase is being scored."""
+    """One seat's scores of one proposal, once, while the purchase is being scored. Scores of the
+    same purchase all check its row: DynamoDB may cancel one that meets another in flight
+    (TransactionConflict); it is simply tried again, as an enrollment is."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            _add_score_once(score, events)
+            return
+        except ServiceUnavailable:
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not a secret
+
+
+def _add_score_once(score: Score, events: list[DomainEvent]) -> None:
     scoring = PURCHASE.sources("rank_proposals")  # scores land while the ranking is still ahead
     try:
         with TransactWrite(connection=connection()) as tx:
