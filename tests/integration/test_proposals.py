@@ -314,8 +314,14 @@ def test_an_unfinished_scoring_is_reported_to_the_admin_once_at_its_deadline(
 ) -> None:
     from tests.integration.test_selection import sweep
 
-    purchase_id = scored(market, publish(market), [1, 2])
+    purchase_id = publish(market)
+    for n in (1, 2):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+        assert submit(market, purchase_id, n).status == 201
+    market.clock.set(AFTER_DEADLINE)
+    sweep()  # the sweeper closes a purchase its execution missed: it opens the proposals too
     deadline = market.purchase(purchase_id)["scoring"]["deadline"]
+    assert market.purchase(purchase_id)["status"] == "scoring"
     assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
     sweep()
     assert "ProposalScoringOverdue" not in published_events.types()
