@@ -36,6 +36,7 @@ AREAS = (
     "performance",
     "challenges",
     "challenge_deadlines",
+    "proposals",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

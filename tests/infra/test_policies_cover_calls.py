@@ -65,8 +65,9 @@ class Recorder:
         self.calls.add(Call(action, "objects", params["Key"]))
 
     def kms(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        assert params.get("KeyId") == get_settings().signing_key_id, (model.name, params.get("KeyId"))
-        self.calls.add(Call(f"kms:{model.name}", "keys", "signing"))
+        keys = {get_settings().signing_key_id: "signing", get_settings().sealing_key_id: "sealing"}
+        assert params.get("KeyId") in keys, (model.name, params.get("KeyId"))
+        self.calls.add(Call(f"kms:{model.name}", "keys", keys[params["KeyId"]]))
 
     def cognito(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         assert params.get("UserPoolId") == get_settings().user_pool_id, (model.name, params.get("UserPoolId"))

@@ -245,7 +245,53 @@ CALLS = [
         ),
         by_agency=True,  # a regulator, like an agency, does not learn that an unpublished purchase exists
     ),
+    # Proposal best-value (services/proposals.py): closing opens the proposals, the panel's last
+    # score ranks them, the sweeper reports an unfinished scoring at its deadline.
+    Call("open_scoring", frozenset({"open_scoring"}), _task("close_enrollment"), task=True),
+    Call("scores", frozenset({"rank_proposals"}), lambda m, p: _score_all(m, p)),
+    Call(
+        "scoring_escalation", frozenset({"escalate_scoring"}), lambda m, p: _scoring_overdue(m, p), task=True
+    ),
 ]
+
+PROPOSALS = {"method": "proposal_best_value", "proposal": {"criteria": [{"name": "技术方案", "weight": 100}]}}
+
+
+def _score_all(market: Market, purchase_id: str) -> Any:
+    """The owner (the whole panel: no reviewers named) scores every proposal; the last ranks them."""
+    scoring = market.purchase(purchase_id).get("scoring") or {"proposals": [{"agency_id": agency_id(1)}]}
+    reply = None
+    for n, opened in enumerate(scoring["proposals"]):
+        body = {"scores": {"技术方案": str(50 + n)}}
+        reply = market.owner.post(f"/purchases/{purchase_id}/proposals/{opened['agency_id']}/scores", body)
+        if reply.status != 201:
+            return reply
+    return reply
+
+
+def _scoring_overdue(market: Market, purchase_id: str) -> Any:
+    from marketplace.services import proposals, purchase_window
+
+    deadline = (market.purchase(purchase_id).get("scoring") or {}).get("deadline")
+    if deadline:
+        market.clock.set(parse_iso(deadline) + timedelta(seconds=1))
+    return purchase_window.window_state(proposals.check_scoring(purchase_id))
+
+
+def _with_proposals(market: Market) -> str:
+    purchase_id = market.publish(**PROPOSALS)
+    _enroll(market, purchase_id, 3)
+    for n in range(1, 4):
+        body = {"file_ref": f"proposals/{n}.pdf", "sha256": f"{n:02d}" * 32}
+        assert market.agency(agency_id(n)).post(f"/purchases/{purchase_id}/proposals", body).status == 201
+    market.clock.set(AFTER_DEADLINE)
+    return purchase_id
+
+
+def _scoring(market: Market) -> str:
+    purchase_id = _with_proposals(market)
+    assert _task("close_enrollment")(market, purchase_id)["status"] == "scoring"
+    return purchase_id
 
 
 def _register_contract(market: Market, purchase_id: str) -> Any:
@@ -291,7 +337,7 @@ def _evaluated(market: Market) -> str:
 def _request_of(market: Market, purchase_id: str) -> dict[str, Any]:
     """The purchase's request as it stands, retitled: an amendment that changes nothing else."""
     purchase = market.purchase(purchase_id)
-    keys = set(purchase_request()) | {"short_listing", "direct", "exclusions", "description"}
+    keys = set(purchase_request()) | {"short_listing", "direct", "proposal", "exclusions", "description"}
     return {k: purchase[k] for k in keys if k in purchase} | {"title": "改：" + purchase["title"]}
 
 
@@ -407,6 +453,7 @@ IN_STATE: dict[str, Arrange] = {
     "suspended": lambda m, _: _suspended(m, _with_enrollees(m, 1)),
     "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
     "batch_split": lambda m, _: _drawn(m, m.publish(**BATCH)),
+    "scoring": lambda m, _: _scoring(m),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -433,6 +480,7 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("suspended", "resume_selecting"): lambda m, _: _suspended(m, _drawn(m, m.publish(**BEST_VALUE))),
     ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
     ("enrollment_closed", "split"): lambda m, _: _closed(m, m.publish(**BATCH)),
+    ("enrollment_open", "open_scoring"): lambda m, _: _with_proposals(m),
 }
 
 

@@ -79,6 +79,14 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
 
     dates = {"enrollment_deadline": "2026-12-09T09:00:00Z", "selection_time": "2026-12-09T09:00:00Z"}
     best_value = {"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}
+    proposals = {"method": "proposal_best_value", "proposal": {"criteria": [{"name": "方案", "weight": 100}]}}
+
+    def proposal(n: int) -> dict[str, Any]:
+        return {"file_ref": f"proposals/{n}.pdf", "sha256": f"{n:02x}" * 32}
+
+    def grade(points: int) -> dict[str, Any]:
+        return {"scores": {"方案": str(points)}}
+
     path = "/purchases/{}".format
     return [
         ("draft_purchase", start),
@@ -115,6 +123,16 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
         ("submit_purchase", lambda: owner.post(path(ids["swept"]) + "/submit")),
         ("enroll", lambda: agency(0).post(path(ids["swept"]) + "/enrollments")),
         ("enroll", lambda: agency(1).post(path(ids["swept"]) + "/enrollments")),
+        # Proposal best-value: sealed proposals (one with a key), opened at closing, the owner's scores.
+        ("draft_purchase", lambda: draft("proposals", funding_type="private", **proposals)),
+        ("submit_purchase", lambda: owner.post(path(ids["proposals"]) + "/submit")),
+        ("enroll", lambda: agency(0).post(path(ids["proposals"]) + "/enrollments")),
+        ("enroll", lambda: agency(1).post(path(ids["proposals"]) + "/enrollments")),
+        (
+            "submit_proposal",
+            lambda: agency(0).post(path(ids["proposals"]) + "/proposals", proposal(1), headers=once),
+        ),
+        ("submit_proposal", lambda: agency(1).post(path(ids["proposals"]) + "/proposals", proposal(2))),
         ("close_enrollment", at(AFTER_DEADLINE, task("close_enrollment", "random"))),
         ("run_selection", task("run_selection", "random")),
         ("list_enrollments", lambda: owner.get(path(ids["random"]) + "/enrollments")),
@@ -135,6 +153,17 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
             lambda: winner("best").post(path(ids["best"]) + "/abandonment", {"reason": "人员变动"}),
         ),
         ("close_enrollment", task("close_enrollment", "lonely")),  # one enrollee: it fails
+        ("close_enrollment", task("close_enrollment", "proposals")),  # opens the sealed proposals
+        ("list_scores", lambda: owner.get(path(ids["proposals"]) + "/scores")),
+        (
+            "score_proposal",
+            lambda: owner.post(path(ids["proposals"]) + "/proposals/AG-P1/scores", grade(40), headers=once),
+        ),
+        ("score_proposal", lambda: owner.post(path(ids["proposals"]) + "/proposals/AG-P2/scores", grade(60))),
+        (
+            "list_scores",
+            lambda: api.call("GET", path(ids["proposals"]) + "/scores"),
+        ),  # public after the result
         (
             "reannounce_purchase",
             lambda: owner.post(

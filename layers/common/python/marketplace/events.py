@@ -45,6 +45,10 @@ EVENT_TYPES = (
     "PurchaseConfirmed",
     "LetterIssued",
     "PurchaseEscalated",
+    # Proposal best-value (services.proposals): nothing is emitted about a submission before the deadline.
+    "ProposalsOpened",
+    "ProposalScored",
+    "ProposalScoringOverdue",
     "PurchaseFlagged",
     "PurchaseReannounced",
     "CreditEventRecorded",

@@ -98,6 +98,9 @@ class RegionalRules:
     reward_level: str = "A"
     reward_limit_yuan: int = 100_000
     reward_share_percent: int = 30
+    # 方案择优: the panel scores the proposals within this many working days of closing; an
+    # unfinished scoring is then reported to the admin (once).
+    scoring_working_days: int = 5
 
     @classmethod
     def from_env(cls) -> RegionalRules:
@@ -129,6 +132,7 @@ class RegionalRules:
             reward_level=_level("RULE_REWARD_LEVEL", d.reward_level),
             reward_limit_yuan=_int("RULE_REWARD_LIMIT_YUAN", d.reward_limit_yuan),
             reward_share_percent=_percent("RULE_REWARD_SHARE_PERCENT", d.reward_share_percent),
+            scoring_working_days=_int("RULE_SCORING_WORKING_DAYS", d.scoring_working_days, minimum=1),
         )
 
 

@@ -21,7 +21,12 @@ from marketplace.domain.contracts import Contract, ContractPublic, next_mileston
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.performance import PerformanceSummary
-from marketplace.domain.proposals import ProposalTerms
+from marketplace.domain.proposals import (
+    ProposalScoring,
+    ProposalScoringPublic,
+    ProposalTerms,
+    ProposalTermsPublic,
+)
 from marketplace.domain.regions import DIVISION_PATTERN
 
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
@@ -310,6 +315,8 @@ class Purchase(PurchaseRequest):
     # Batch (domain/batch.py): a project's purchase names its announcement; the announcement lists them.
     batch_of: str | None = Field(default=None, description="batch: the announcement this project belongs to")
     batch_outcome: BatchSplit | None = Field(default=None, description="batch: the projects' purchases")
+    # Proposal best-value (domain/proposals.py): the opened proposals and the panel, fixed at closing.
+    scoring: ProposalScoring | None = None
 
     @property
     def window_runs(self) -> int:
@@ -336,7 +343,9 @@ class PurchasePublic(Model):
     method: SelectionMethod
     short_listing: ShortListing | None
     bidding: BiddingTerms | None = None
-    proposal: ProposalTerms | None = None
+    proposal: ProposalTermsPublic | None = Field(
+        default=None, description="the criteria and how many reviewers (who they are is not public)"
+    )
     reward: DirectChoice | None = None
     consortium: ConsortiumTerms | None = None
     batch: BatchTerms | None = None
@@ -365,6 +374,10 @@ class PurchasePublic(Model):
     cancellation: Cancellation | None = None
     batch_of: str | None = None
     batch_outcome: BatchSplit | None = None
+    scoring: ProposalScoringPublic | None = Field(
+        default=None,
+        description="proposal best-value, once enrollment closed: the proposals' hashes, the deadline",
+    )
 
 
 PUBLIC_STATUSES = {
@@ -424,6 +437,8 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
         return "close", stamp(purchase.enrollment_deadline)
     if PURCHASE.allows(status, "draw"):
         return "select", stamp(purchase.selection_time)
+    if PURCHASE.allows(status, "escalate_scoring") and purchase.scoring and not purchase.scoring.escalated_at:
+        return "scoring", purchase.scoring.deadline
     if (
         PURCHASE.allows(status, "escalate")
         and purchase.result is not None
@@ -521,6 +536,14 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         # Batch (domain/batch.py): one draw for the whole batch makes one purchase per project, in
         # `selected` with its own result; the announcement records them and has nothing left to do.
         (P.enrollment_closed, "split", BY_SYSTEM, P.batch_split),
+        # Proposal best-value (domain/proposals.py, docs/proposals.md): closing opens the sealed
+        # proposals for scoring; the owner's seat and each named reviewer score every proposal once
+        # (a score row, conditioned on the purchase being where `rank_proposals` starts); the last
+        # score ranks them (the draw breaks ties) and the result follows; a scoring unfinished at
+        # its deadline is reported to the admin once.
+        (P.enrollment_open, "open_scoring", BY_SYSTEM, P.scoring),
+        (P.scoring, "rank_proposals", BY_SYSTEM, P.selected),
+        (P.scoring, "escalate_scoring", BY_SYSTEM, P.scoring),
     ],
 )
 

@@ -104,9 +104,38 @@ def winner_result(method: SelectionMethod, proof: draw.DrawProof, given: Selecti
     )
 
 
+class ProposalBestValue:
+    """方案择优: the highest weighted score wins (each candidate's panel mean, `proposal_scores`);
+    the draw breaks ties, and the proof lists the tied groups and the criteria."""
+
+    def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
+        purchase = given.purchase
+        assert purchase.proposal is not None  # the request model guarantees it
+        values = {a: given.proposal_scores[a] for a in given.eligible}
+        proof = draw.draw(
+            purchase.purchase_id,
+            given.seed,
+            given.eligible,
+            winners=1,
+            reserves=given.reserves,
+            drawn_at=given.drawn_at,
+            values=values,
+            values_order="descending",
+        )
+        proof = _with_extra(
+            proof,
+            method=purchase.method.value,
+            criteria=[{"name": c.name, "weight": c.weight} for c in purchase.proposal.criteria],
+            value="each proposal's weighted total (0..100), the mean over the panel's seats",
+            tied=draw.tied(values),
+        )
+        return proof, winner_result(purchase.method, proof, given)
+
+
 STRATEGIES: dict[SelectionMethod, Strategy] = {
     SelectionMethod.random_draw: RandomDraw(),
     SelectionMethod.credit_best_value: CreditBestValue(),
+    SelectionMethod.proposal_best_value: ProposalBestValue(),
 }
 
 

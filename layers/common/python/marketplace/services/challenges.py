@@ -337,7 +337,7 @@ def _annul(
     now = stamp(now_at)
     # A batch's project (domain/batch.py) rests on its batch's one draw: the same ranking.
     proof = purchase_repo.draw_proof(purchase.batch_of or purchase.purchase_id) or {}
-    ranking = [str(r["agency_id"]) for r in proof.get("ranking", [])]
+    ranking = _proof_order(proof)
     refused = refused_now(purchase, [*result.reserves, *ranking], now)
     deadline, weekends_only = confirmation_due(now_at)
     annulled = revised(
@@ -639,3 +639,18 @@ def _lapse(challenge: Challenge, now_at: datetime) -> None:
 def _close(challenge: Challenge, now: str) -> None:
     transition = CHALLENGE.expect(challenge.status, "close", subject=challenge.challenge_id)
     repo.save(transition.apply(challenge, closed_at=now), [], transition=transition)
+
+
+def _proof_order(proof: dict[str, Any]) -> list[str]:
+    """The candidates in the order the proof selected them: the draw's ranking, or, for a proof
+    with `values` (proposals: highest score first; bidding: lowest quote), by value with the draw
+    breaking ties, so the next candidate after the reserves is the next best, not the next drawn."""
+    from decimal import Decimal
+
+    from marketplace.domain.draw import by_value
+
+    ranked = [(str(r["rank"]), str(r["agency_id"])) for r in proof.get("ranking", [])]
+    if not proof.get("values"):
+        return [agency for _, agency in ranked]
+    values = {str(a): Decimal(str(v)) for a, v in proof["values"].items()}
+    return by_value(ranked, values, str(proof.get("values_order", "ascending")))

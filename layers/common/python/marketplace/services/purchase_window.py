@@ -34,6 +34,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services import proposals
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
@@ -100,20 +101,25 @@ def _close(purchase: Purchase) -> Purchase:
         method_update, action = closer(purchase, eligible, now)
         update |= method_update
     events: list[DomainEvent] = []
-    if len(eligible) < minimum:
-        reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
+    candidates = update["eligible_agencies"]  # a sealed method keeps the eligible that submitted
+    if len(candidates) < minimum:
+        reason = update.get("failure_reason") or (
+            f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
+        )
         action = "close_failed"
         update["failure_reason"] = reason
         data = {
             "purchase_id": purchase_id,
             "owner_id": purchase.owner_id,
             "reason": reason,
-            "eligible": len(eligible),
+            "eligible": len(candidates),
             "minimum": minimum,
         }
         events.append(event("PurchaseFailed", subject=purchase_id, data=data, actor=SYSTEM))
     transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
     closed = transition.apply(purchase, **update)
+    if action != "close_failed" and purchase.method in OPENED:
+        events.append(OPENED[purchase.method](closed))
     repo.close(
         closed,
         events,
@@ -138,12 +144,19 @@ def _credit_scores(purchase: Purchase, eligible: list[str], now: datetime) -> tu
 Closer = Callable[[Purchase, list[str], datetime], tuple[dict[str, Any], str]]
 CLOSERS: dict[SelectionMethod, Closer] = {
     SelectionMethod.credit_best_value: _credit_scores,
+    SelectionMethod.proposal_best_value: proposals.open_scoring,
+}
+
+# What a method announces when closing opens its next stage (not when the purchase fails).
+OPENED: dict[SelectionMethod, Callable[[Purchase], DomainEvent]] = {
+    SelectionMethod.proposal_best_value: proposals.opened_event,
 }
 
 # What a method ranks by, read for the selection: SelectionInput's keyword arguments.
 Figures = Callable[[Purchase], dict[str, Any]]
 FIGURES: dict[SelectionMethod, Figures] = {
     SelectionMethod.credit_best_value: lambda purchase: {"credit_scores": purchase.credit_scores},
+    SelectionMethod.proposal_best_value: proposals.figures,
 }
 
 
@@ -311,6 +324,8 @@ def sweep() -> SweepReport:
                 run_selection(purchase.purchase_id)
             elif due[0] == "confirmation":
                 check_confirmation(purchase.purchase_id)
+            elif due[0] == "scoring":
+                proposals.check_scoring(purchase.purchase_id)
             else:
                 confirmation.issue_letter(purchase.purchase_id)
             report.advanced.append(purchase.purchase_id)
