@@ -36,6 +36,7 @@ AREAS = (
     "performance",
     "challenges",
     "challenge_deadlines",
+    "shelf",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -22,6 +22,7 @@ from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.proposals import ProposalTerms
 from marketplace.domain.regions import DIVISION_PATTERN
+from marketplace.domain.shelf import ShelfOrder
 
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
@@ -295,6 +296,14 @@ class Purchase(PurchaseRequest):
         default_factory=list, description="the last is current while suspended"
     )
     cancellation: Cancellation | None = None
+    # The shelf (domain/shelf.py): the offering bought, for method `shelf` only.
+    shelf: ShelfOrder | None = Field(default=None, description="shelf purchases: the offering bought")
+
+    @model_validator(mode="after")
+    def _shelf_order(self) -> Purchase:
+        if (self.method == SelectionMethod.shelf) != (self.shelf is not None):
+            raise ValueError("shelf is set for a shelf purchase, and only for it")
+        return self
 
     @property
     def window_runs(self) -> int:
@@ -347,6 +356,9 @@ class PurchasePublic(Model):
     performance: PerformanceSummary | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     cancellation: Cancellation | None = None
+    shelf: ShelfOrder | None = Field(
+        default=None, description="shelf purchases: the offering, its price, the reason"
+    )
 
 
 PUBLIC_STATUSES = {
@@ -499,6 +511,13 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         # complaint about it is referred to the admin (docs/challenges.md).
         (P.selected, "annul", CHALLENGE_DECIDERS, P.selected),
         (P.selected, "annul_last", CHALLENGE_DECIDERS, P.failed),
+        # The shelf (domain/shelf.py): buying a listed offering is both parties' agreement (the
+        # agency's by listing its price, the owner's by buying), so the purchase is written confirmed,
+        # its result and reason public, and its letter issued at once. Built in memory as a draft
+        # that is never stored: the write is conditioned on the purchase not existing.
+        (P.draft, "shelf_purchase", OWNER, P.confirmed),
+        # Reward mode (守信激励) publishes with its result at once like a direct selection, through
+        # the rows publish_direct and approve_direct above.
     ],
 )
 

@@ -38,7 +38,8 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
         else LetterPrice(funding_type=purchase.funding_type.value, ceiling_yuan=amount)
     )
     draw = None
-    drawn = purchase.method != SelectionMethod.direct
+    # The owner's named choice (direct, reward) and a shelf purchase have no draw.
+    drawn = purchase.method not in (SelectionMethod.direct, SelectionMethod.reward, SelectionMethod.shelf)
     if drawn:
         proof = repo.draw_proof(purchase.purchase_id)
         if proof is None:
