@@ -227,7 +227,9 @@ def _shelf_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
     offers: list[str] = []
 
     def list_offer(key: str) -> Any:
-        reply = agency.post("/agencies/AG-1/shelf", shelf_offer(AGENCY_ITEM), headers={"idempotency-key": key})
+        reply = agency.post(
+            "/agencies/AG-1/shelf", shelf_offer(AGENCY_ITEM), headers={"idempotency-key": key}
+        )
         offers.append(str(reply.body.get("offer_id")))
         return reply
 

@@ -35,7 +35,9 @@ def _bought(e: Event) -> Told:
         f"业主 {e.text('owner_id')} 以 {price} 元购买了您的货架商品 {e.text('offer_id')}，"
         f"采购 {purchase} 已确认。电子中选确认书随后出具，请在规定期限内签订合同。"
     )
-    return Told(purchase_page(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)])
+    return Told(
+        purchase_page(e), [Notice(e.owner(), title, owner_text), Notice(e.agency(), title, agency_text)]
+    )
 
 
 def _reward(e: Event) -> Told:
@@ -44,7 +46,9 @@ def _reward(e: Event) -> Told:
         f"业主 {e.text('owner_id')} 以守信激励方式（信用等级 {e.text('level')}）直接选取您承接采购 {purchase}"
         f"（{e.text('amount_yuan')} 元），理由：{e.reasons('reason')}。请在确认期限内确认接受或放弃。"
     )
-    return Told(purchase_page(e), [Notice(agency_inbox(e.text("agency_id")), f"守信激励选取：{purchase}", text)])
+    return Told(
+        purchase_page(e), [Notice(agency_inbox(e.text("agency_id")), f"守信激励选取：{purchase}", text)]
+    )
 
 
 RULES: dict[str, Callable[[Event], Told]] = {
