@@ -568,7 +568,7 @@ def count_published(
     as read: two reward purchases racing cannot both pass the share."""
 
     def stage(tx: TransactWrite) -> None:
-        actions = [PurchaseRow.published_count.add(1), PurchaseRow.revision.add(1)]
+        actions: list[Any] = [PurchaseRow.published_count.add(1), PurchaseRow.revision.add(1)]
         condition: Any = None
         if reward_read is not None:
             actions.append(PurchaseRow.reward_count.add(1))

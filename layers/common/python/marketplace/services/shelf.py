@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,12 +16,14 @@ from pydantic import Field
 from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain.agencies import Agency
+from marketplace.domain.catalogue import Requirement
 from marketplace.domain.contracts import deadline_from
-from marketplace.domain.enrollment import Refusal, refusals
+from marketplace.domain.enrollment import PurchaseTerms, Refusal, refusals
 from marketplace.domain.model import StrictModel
 from marketplace.domain.purchases import (
     PROJECT_CODE_PATTERN,
     PURCHASE,
+    Exclusion,
     FundingType,
     PriceKind,
     Purchase,
@@ -77,7 +80,7 @@ def new_offer_id(at: datetime) -> str:
 
 
 def _limit() -> Decimal:
-    return get_settings().rules.direct_purchase_limit_yuan
+    return Decimal(get_settings().rules.direct_purchase_limit_yuan)
 
 
 def _below_limit(price: Decimal, field: str) -> None:
@@ -90,15 +93,24 @@ def _below_limit(price: Decimal, field: str) -> None:
         )
 
 
-def _refusals(agency: Agency, purchase: Purchase) -> list[Refusal]:
+@dataclass(frozen=True)
+class ItemOnly:
+    """What enrollment's refusals read of a purchase, for a listing: the item, no terms of its own."""
+
+    item_code: str
+    extra_qualification: Requirement | None = None
+    exclusions: tuple[Exclusion, ...] = ()
+
+
+def _refusals(agency: Agency, terms: PurchaseTerms, item_requirement: Requirement | None) -> list[Refusal]:
     """Whether the agency may take part now: the same refusals as at enrollment (expelled,
     suspended, blacklisted, level D, not admitted for the item, qualification no longer met)."""
     standing = credit_repo.standings([agency.agency_id])[agency.agency_id]
     return refusals(
-        purchase,
+        terms,
         agency,
         standing,
-        purchase.item_qualification,
+        item_requirement,
         today=local_today(),
         now=stamp(utcnow()),
         rules=credit_repo.rules_in_force(utcnow()),
@@ -138,14 +150,8 @@ def list_offer(agency_id: str, request: ShelfOfferRequest, by: Principal) -> She
             "regions",
             f"agency {agency_id} does not serve {', '.join(outside)}: list only the regions it serves",
         )
-    # The refusals of enrollment, against a purchase of the item with no terms of its own.
-    stand_in = Purchase.model_construct(
-        item_code=request.item_code,
-        extra_qualification=None,
-        exclusions=[],
-        item_qualification=item.qualification,
-    )
-    found = _refusals(agency, stand_in)
+    # The refusals of enrollment, for the item alone (no purchase, so no terms of its own).
+    found = _refusals(agency, ItemOnly(request.item_code), item.qualification)
     if found:
         raise Forbidden(
             f"agency {agency_id} may not list item {request.item_code}: "
@@ -296,7 +302,7 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
     agency = agencies_repo.find(offer.agency_id, consistent=True)
     if agency is None:
         raise Conflict(f"agency {offer.agency_id} no longer exists", reason="agency_ineligible")
-    found = _refusals(agency, draft)
+    found = _refusals(agency, draft, draft.item_qualification)
     if found:
         raise Conflict(
             f"agency {offer.agency_id} may not be bought from now: " + "; ".join(r.message for r in found),
