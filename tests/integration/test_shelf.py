@@ -282,3 +282,19 @@ def _change(status: str) -> dict[str, Any]:
         "by_role": "regulator",
         "at": "2026-11-01T00:00:00Z",
     }
+
+
+def test_the_same_idempotency_key_lists_once(api: Api, market: Market) -> None:
+    agency = market.agency(AGENCY)
+    once = {"idempotency-key": "list-1"}
+    first = agency.post(f"/agencies/{AGENCY}/shelf", shelf_offer(ITEM), headers=once)
+    again = agency.post(f"/agencies/{AGENCY}/shelf", shelf_offer(ITEM), headers=once)
+    assert first.status == again.status == 201 and again.body["offer_id"] == first.body["offer_id"]
+    assert len(_shelf(api)) == 1
+
+
+def test_a_draft_cannot_be_amended_into_a_shelf_purchase(market: Market) -> None:
+    purchase_id = market.draft()
+    refused = market.owner.put(f"/purchases/{purchase_id}", purchase_request(method="shelf"))
+    assert refused.status == 422 and refused.body["errors"][0]["field"] == "method"
+    assert market.purchase(purchase_id)["method"] == "random_draw"
