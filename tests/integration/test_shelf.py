@@ -187,6 +187,8 @@ def test_an_offer_whose_agency_was_blacklisted_since_cannot_be_bought(api: Api, 
     assert refused.body["reason"] == "agency_ineligible"
     assert [r["code"] for r in refused.body["reasons"]] == ["blacklisted"]
     assert _owned(market) == []
+    (shown,) = _shelf(api)  # still listed, with the blacklist the public sees
+    assert shown["blacklisted_until"] == "2027-11-30T00:00:00Z"
     # Nor may it list another.
     assert _list(market).status == 403
 

@@ -92,6 +92,10 @@ class ShelfOfferPublic(Model):
     agency_id: str
     agency_name: str
     credit_level: str | None = Field(description="the agency's credit level now (A-D); null when not rated")
+    blacklisted_until: str | None = Field(
+        default=None,
+        description="while the agency is blacklisted (黑名单): until when; it cannot be bought from",
+    )
     item_code: str
     item_name: str
     regions: list[str]

@@ -213,8 +213,11 @@ def _public(offers: list[ShelfOffer]) -> list[ShelfOfferPublic]:
     found = levels(sorted({o.agency_id for o in offers}))
     return [
         ShelfOfferPublic(
-            **o.model_dump(include=set(ShelfOfferPublic.model_fields) - {"credit_level"}),
+            **o.model_dump(
+                include=set(ShelfOfferPublic.model_fields) - {"credit_level", "blacklisted_until"}
+            ),
             credit_level=found[o.agency_id][0] if o.agency_id in found else None,
+            blacklisted_until=found[o.agency_id][1] if o.agency_id in found else None,
         )
         for o in offers
     ]
