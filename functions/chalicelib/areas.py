@@ -37,6 +37,7 @@ AREAS = (
     "challenges",
     "challenge_deadlines",
     "proposals",
+    "shelf",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -94,6 +94,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ("load_calendar_year", lambda: admin.put("/calendars/2027", CALENDAR_2027)),
         ("get_calendar_year", lambda: api.call("GET", "/calendars/2026")),
         *_agency_steps(api),
+        *_shelf_steps(api),
         *purchase_steps(api, owner_id="OW-1", item=AGENCY_ITEM, ids=purchases),
         *performance_steps(api, purchases, owner_id="OW-1"),
         *challenge_steps(api, owner_id="OW-1", item=AGENCY_ITEM),
@@ -215,6 +216,36 @@ def _agency_profile(**changes: Any) -> dict[str, Any]:
     profile = agency_profile(**changes)
     profile["offerings"][0]["item_code"] = AGENCY_ITEM
     return profile
+
+
+def _shelf_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """The shelf: AG-1 (admitted above) lists two offerings, the public browses them, OW-1 buys one
+    (its letter is issued at once) and AG-1 withdraws the other."""
+    from tests.support.shelf import shelf_offer, shelf_purchase
+
+    agency, owner = api.as_role("agency", "AG-1"), api.as_role("owner", "OW-1")
+    offers: list[str] = []
+
+    def list_offer(key: str) -> Any:
+        reply = agency.post(
+            "/agencies/AG-1/shelf", shelf_offer(AGENCY_ITEM), headers={"idempotency-key": key}
+        )
+        offers.append(str(reply.body.get("offer_id")))
+        return reply
+
+    return [
+        ("list_shelf_offer", lambda: list_offer("k-shelf-1")),
+        ("list_shelf_offer", lambda: list_offer("k-shelf-2")),
+        ("browse_shelf", lambda: api.call("GET", f"/shelf?item_code={AGENCY_ITEM}&region=330106")),
+        ("get_shelf_offer", lambda: api.call("GET", f"/shelf/{offers[0]}")),
+        (
+            "buy_from_shelf",
+            lambda: owner.post(
+                f"/shelf/{offers[0]}/purchase", shelf_purchase(), headers={"idempotency-key": "k-buy"}
+            ),
+        ),
+        ("withdraw_shelf_offer", lambda: agency.delete(f"/agencies/AG-1/shelf/{offers[1]}")),
+    ]
 
 
 def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:

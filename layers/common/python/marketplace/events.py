@@ -79,6 +79,11 @@ EVENT_TYPES = (
     "PurchaseResumed",
     "PurchaseCancelled",
     "ResultAnnulled",
+    # The shelf and reward mode (domain/shelf.py).
+    "ShelfOfferListed",
+    "ShelfOfferWithdrawn",
+    "ShelfPurchaseMade",
+    "RewardSelected",
 )
 
 

@@ -4,13 +4,28 @@ an agency expelled or suspended meanwhile is not drawn."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from marketplace.domain.agencies import Agency, AgencyStatus, check_requirements
 from marketplace.domain.catalogue import Requirement, describe
 from marketplace.domain.credit import CreditLevel, CreditRules, CreditStanding
-from marketplace.domain.purchases import Purchase
+from marketplace.domain.purchases import Exclusion
+
+
+class PurchaseTerms(Protocol):
+    """What the refusals read of a purchase: a purchase, or an item alone (a shelf listing)."""
+
+    @property
+    def item_code(self) -> str: ...
+
+    @property
+    def extra_qualification(self) -> Requirement | None: ...
+
+    @property
+    def exclusions(self) -> Sequence[Exclusion]: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +42,7 @@ class Refusal:
 
 
 def refusals(
-    purchase: Purchase,
+    purchase: PurchaseTerms,
     agency: Agency,
     standing: CreditStanding,
     item_requirement: Requirement | None,

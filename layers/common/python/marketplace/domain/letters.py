@@ -45,7 +45,9 @@ HEX_SHA256 = r"^[0-9a-f]{64}$"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _MAX_YUAN = Decimal("999999999999.99")
 
-Method = Literal["random_draw", "credit_best_value", "direct"]
+Method = Literal["random_draw", "credit_best_value", "direct", "shelf", "reward"]
+# The methods whose result is not drawn: the owner's named choice, or an offering bought from the shelf.
+UNDRAWN: Final = frozenset({"direct", "shelf", "reward"})
 FundingType = Literal["fiscal", "private"]
 
 
@@ -157,16 +159,18 @@ class ConfirmationLetter(StrictModel):
     method: Method
     price: LetterPrice
     dates: LetterDates
-    draw: DrawReference | None = Field(description="null for direct selection, required otherwise")
+    draw: DrawReference | None = Field(
+        description="null for direct selection, reward mode and the shelf, required otherwise"
+    )
     issued_at: Timestamp
 
     @model_validator(mode="after")
     def _consistent(self) -> ConfirmationLetter:
         if self.letter_id in RESERVED_LETTER_IDS:
             raise ValueError(f"letter_id {self.letter_id!r} is reserved")
-        drawn = self.method != "direct"
+        drawn = self.method not in UNDRAWN
         if drawn != (self.draw is not None):
-            raise ValueError("draw is required for a drawn selection, and null for direct selection")
+            raise ValueError("draw is required for a drawn selection, and null for direct, reward and shelf")
         if drawn and self.dates.enrollment_deadline is None:
             raise ValueError("dates.enrollment_deadline is required for a drawn selection")
         if self.draw is not None and self.draw.proof_path != proof_path(self.purchase_id):
@@ -280,7 +284,13 @@ def _letter_problems(letter: dict[str, Any]) -> list[str]:
 
 # --- the readable page -------------------------------------------------------------------------
 
-METHOD_NAMES = {"random_draw": "随机选取", "credit_best_value": "信用择优", "direct": "直接选取"}
+METHOD_NAMES = {
+    "random_draw": "随机选取",
+    "credit_best_value": "信用择优",
+    "direct": "直接选取",
+    "shelf": "网上直购",
+    "reward": "守信激励",
+}
 FUNDING_NAMES = {"fiscal": "财政资金", "private": "自有资金"}
 ALGORITHM_NAMES = {SIGNING_ALGORITHM: "ECDSA P-256 / SHA-256"}
 SEAL_HEADING = "电子签章"

@@ -14,6 +14,7 @@ from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
+from marketplace.domain.shelf import OFFER
 
 LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
     (
@@ -40,7 +41,11 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "`resume_closed` and `resume_selecting` are `POST /purchases/{id}/resumption`, back to the "
         "state it had with every remaining deadline moved by the time it was suspended; `cancel` is "
         "`POST /purchases/{id}/cancellation`. `annul` (and `annul_last`, no candidate left) is an "
-        "accepted challenge or an upheld complaint about a result not yet confirmed.",
+        "accepted challenge or an upheld complaint about a result not yet confirmed. "
+        "`shelf_purchase` is `POST /shelf/{offer_id}/purchase` (网上直购): the purchase is written "
+        "`confirmed` at once (it is never stored as a draft), with its result, its reason and its "
+        "letter. A reward purchase (守信激励) publishes with its result through `publish_direct` or "
+        "`approve_direct`, as a direct selection does.",
     ),
     (
         RESULT,
@@ -76,6 +81,12 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "it (`accept`) or disputes it with reasons (`dispute`) within the configured working days "
         "(`RULE_COMPLETION_WORKING_DAYS`); after them the scheduled task accepts it "
         "(`accept_by_silence`, recorded as such). A disputed delivery is reported again (`report`).",
+    ),
+    (
+        OFFER,
+        "A shelf offering (网上直购) starts `listed` (`POST /agencies/{id}/shelf`, the agency's own "
+        "users, for an item it is admitted to); `withdraw` is `DELETE /agencies/{id}/shelf/{offer_id}`: "
+        "it leaves the shelf and can no longer be bought. Purchases already made keep what they bought.",
     ),
     (
         ENROLLMENT,

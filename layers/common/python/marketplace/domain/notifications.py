@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.domain.model import Model
-from marketplace.domain.notices import after_award, agencies, challenges, credit, proposals, purchases
+from marketplace.domain.notices import after_award, agencies, challenges, credit, proposals, purchases, shelf
 from marketplace.domain.notices.reading import (
     ADMINS,
     Audience,
@@ -213,6 +213,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **credit.RULES,
     **agencies.RULES,
     **proposals.RULES,
+    **shelf.RULES,
 }
 NOTIFIED_TYPES = tuple(RULES)
 

@@ -28,6 +28,7 @@ from marketplace.domain.proposals import (
     ProposalTermsPublic,
 )
 from marketplace.domain.regions import DIVISION_PATTERN
+from marketplace.domain.shelf import ShelfOrder
 
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 
@@ -317,6 +318,14 @@ class Purchase(PurchaseRequest):
     batch_outcome: BatchSplit | None = Field(default=None, description="batch: the projects' purchases")
     # Proposal best-value (domain/proposals.py): the opened proposals and the panel, fixed at closing.
     scoring: ProposalScoring | None = None
+    # The shelf (domain/shelf.py): the offering bought, for method `shelf` only.
+    shelf: ShelfOrder | None = Field(default=None, description="shelf purchases: the offering bought")
+
+    @model_validator(mode="after")
+    def _shelf_order(self) -> Purchase:
+        if (self.method == SelectionMethod.shelf) != (self.shelf is not None):
+            raise ValueError("shelf is set for a shelf purchase, and only for it")
+        return self
 
     @property
     def window_runs(self) -> int:
@@ -377,6 +386,9 @@ class PurchasePublic(Model):
     scoring: ProposalScoringPublic | None = Field(
         default=None,
         description="proposal best-value, once enrollment closed: the proposals' hashes, the deadline",
+    )
+    shelf: ShelfOrder | None = Field(
+        default=None, description="shelf purchases: the offering, its price, the reason"
     )
 
 
@@ -544,6 +556,13 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.enrollment_open, "open_scoring", BY_SYSTEM, P.scoring),
         (P.scoring, "rank_proposals", BY_SYSTEM, P.selected),
         (P.scoring, "escalate_scoring", BY_SYSTEM, P.scoring),
+        # The shelf (domain/shelf.py): buying a listed offering is both parties' agreement (the
+        # agency's by listing its price, the owner's by buying), so the purchase is written confirmed,
+        # its result and reason public, and its letter issued at once. Built in memory as a draft
+        # that is never stored: the write is conditioned on the purchase not existing.
+        (P.draft, "shelf_purchase", OWNER, P.confirmed),
+        # Reward mode (守信激励) publishes with its result at once like a direct selection, through
+        # the rows publish_direct and approve_direct above.
     ],
 )
 

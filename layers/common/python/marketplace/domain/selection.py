@@ -158,11 +158,13 @@ def pick(result: Result, agency_id: str, confirmation_deadline: str) -> Result:
 
 
 def direct_result(purchase: Purchase, selected_at: str, confirmation_deadline: str) -> Result:
-    assert purchase.direct is not None  # the request model guarantees it
+    """The owner's named choice as the result: a direct selection, or a reward purchase (守信激励)."""
+    choice = purchase.reward if purchase.method == SelectionMethod.reward else purchase.direct
+    assert choice is not None  # the request model guarantees it
     return Result(
-        method=SelectionMethod.direct,
-        selected_agency=purchase.direct.agency_id,
-        direct_reason=purchase.direct.reason,
+        method=purchase.method,
+        selected_agency=choice.agency_id,
+        direct_reason=choice.reason,
         selected_at=selected_at,
         confirmation_deadline=confirmation_deadline,
     )

@@ -575,3 +575,92 @@ def due_by(now: str) -> Iterator[Purchase]:
         keys = [row.purchase_id for row in PurchaseRow.by_due.query(DUE, PurchaseRow.due_at <= now)]
     for purchase_id in keys:
         yield get(purchase_id, consistent=True)
+
+
+# An owner's yearly tally (reward mode's share, domain/shelf.py reward_share_allows): the
+# `OWNER#<owner>` / `TALLY#<year>` row counts the purchases it published that year and how many
+# were reward purchases, updated in the transaction that publishes each one.
+
+
+@dataclass(frozen=True)
+class Tally:
+    owner_id: str
+    year: int
+    published: int
+    rewards: int
+    revision: int  # 0: no row yet
+
+
+def _tally_key(owner_id: str, year: int) -> PurchaseRow:
+    return PurchaseRow(f"OWNER#{owner_id}", f"TALLY#{year}")
+
+
+def tally(owner_id: str, year: int) -> Tally:
+    with translated():
+        try:
+            row = PurchaseRow.get(f"OWNER#{owner_id}", f"TALLY#{year}", consistent_read=True)
+        except PurchaseRow.DoesNotExist:
+            return Tally(owner_id, year, 0, 0, 0)
+    return Tally(
+        owner_id, year, int(row.published_count or 0), int(row.reward_count or 0), int(row.revision or 0)
+    )
+
+
+def count_published(
+    owner_id: str, year: int, *, reward_read: Tally | None = None
+) -> Callable[[TransactWrite], None]:
+    """Stage one more published purchase in the owner's tally. A reward purchase (`reward_read`:
+    the tally its share was checked against) counts as a reward too, conditioned on the tally being
+    as read: two reward purchases racing cannot both pass the share."""
+
+    def stage(tx: TransactWrite) -> None:
+        actions: list[Any] = [PurchaseRow.published_count.add(1), PurchaseRow.revision.add(1)]
+        condition: Any = None
+        if reward_read is not None:
+            actions.append(PurchaseRow.reward_count.add(1))
+            condition = (
+                PurchaseRow.revision == reward_read.revision
+                if reward_read.revision
+                else PurchaseRow.revision.does_not_exist()
+            )
+        tx.update(_tally_key(owner_id, year), actions=actions, condition=condition)
+
+    return stage
+
+
+def both(*stages: Callable[[TransactWrite], None] | None) -> Callable[[TransactWrite], None]:
+    """Several staged writes as one `stage_also`."""
+
+    def stage(tx: TransactWrite) -> None:
+        for one in stages:
+            if one is not None:
+                one(tx)
+
+    return stage
+
+
+def add_confirmed(
+    purchase: Purchase,
+    events: list[DomainEvent],
+    *,
+    conflict: str,
+    stage_also: Callable[[TransactWrite], None],
+    transition: Transition[Any],
+) -> None:
+    """A purchase written in its state at once (a shelf purchase: confirmed), with its public
+    index keys and due step, if it does not exist yet; with `stage_also` (the offering still
+    listed, the owner's tally) and its events, all or nothing."""
+    assert purchase.status == transition.target
+    with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
+        tx.update(
+            PurchaseRow(purchase.purchase_id, PURCHASE),
+            actions=[
+                *_state_actions(purchase),
+                PurchaseRow.owner_id.set(purchase.owner_id),
+                PurchaseRow.created_at.set(purchase.created_at),
+                PurchaseRow.revision.set(1),
+            ],
+            condition=PurchaseRow.purchase_id.does_not_exist(),
+        )
+        stage_also(tx)
+        event_bus.stage(tx, events)

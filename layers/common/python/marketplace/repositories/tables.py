@@ -167,13 +167,23 @@ class AgencyExpiryIndex(GlobalSecondaryIndex["AgencyRow"]):
     expires_on = UnicodeAttribute(range_key=True)
 
 
+class AgencyShelfIndex(GlobalSecondaryIndex["AgencyRow"]):
+    """Listed shelf offerings (网上直购) by item, newest first (sparse: withdrawing an offering
+    removes its `shelf_item`): the public shelf is one Query, filtered by region on `regions`."""
+
+    Meta = _index_meta("by-shelf")
+    shelf_item = UnicodeAttribute(hash_key=True)
+    shelf_sort = UnicodeAttribute(range_key=True)
+
+
 class AgencyRow(Model):
     """One agency's partition. `sk` names the row:
     `PROFILE` (status, the admitted record, history), `SUB#000001` (a submission: admission,
     change or extension), `SUB#000001#DEC#<slot>` (a reviewer's decision), `SUB#000001#PENDING#<slot>`
     (a review still owed, in the queue index), `VER#000001` (an admitted record version),
     `OFFER#<item>` (an admitted offering, in the item index), `CERT#<number>` (an admitted
-    certificate, in the expiry index). Guard rows `credit-code#<code>` keep credit codes unique."""
+    certificate, in the expiry index), `SHELF#<offer id>` (a fixed-price shelf offering, in the
+    shelf index while listed). Guard rows `credit-code#<code>` keep credit codes unique."""
 
     class Meta(_Meta):
         suffix = "agencies"
@@ -199,12 +209,15 @@ class AgencyRow(Model):
     approvals = NumberAttribute(null=True)
     rejections = NumberAttribute(null=True)
     holder = UnicodeAttribute(null=True)
+    shelf_item = UnicodeAttribute(null=True)
+    shelf_sort = UnicodeAttribute(null=True)
     document = JSONAttribute(null=True)
 
     by_listing = AgencyListIndex()
     by_item = AgencyItemIndex()
     by_review_queue = AgencyReviewQueueIndex()
     by_expiry = AgencyExpiryIndex()
+    by_shelf = AgencyShelfIndex()
 
 
 # The purchase indexes hold keys and what their queries filter on, not the purchase: a list reads
@@ -264,7 +277,9 @@ class PurchaseRow(Model):
     """One purchase's partition. `sk` names the row: `PURCHASE` (the purchase, its state and the
     draw's secret seed until the draw reveals it), `PURCHASE#WINDOW` (the enrollment count, and the
     deadline while enrollment is open: the small row an enrollment updates), `ENR#<agency>` (an
-    enrollment), `DRAW` (the proof)."""
+    enrollment), `DRAW` (the proof). Partitions `OWNER#<owner id>` hold an owner's yearly tally
+    (`TALLY#<year>`: its published purchases and reward purchases that year, the reward share's
+    count, updated in the transaction that publishes)."""
 
     class Meta(_Meta):
         suffix = "purchases"
@@ -293,6 +308,8 @@ class PurchaseRow(Model):
     enrollment_changes = NumberAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
+    published_count = NumberAttribute(null=True)
+    reward_count = NumberAttribute(null=True)
     document = JSONAttribute(null=True)
 
     by_listing = PurchaseListIndex()

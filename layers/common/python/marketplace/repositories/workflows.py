@@ -32,8 +32,9 @@ def reset_client() -> None:
 
 
 def window_input(purchase: Purchase) -> dict[str, Any]:
-    # Direct selection has no enrollment: its window starts waiting for confirmation at once.
-    opens = purchase.method == SelectionMethod.direct and purchase.published_at
+    # Direct selection and reward mode have no enrollment: the window waits for confirmation at once.
+    chosen = purchase.method in (SelectionMethod.direct, SelectionMethod.reward)
+    opens = chosen and purchase.published_at
     return {
         "purchase_id": purchase.purchase_id,
         "enrollment_deadline": opens or stamp(purchase.enrollment_deadline),

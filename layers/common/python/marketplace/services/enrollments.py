@@ -38,7 +38,7 @@ def _require_open(purchase: Purchase, now: str, action: str) -> None:
             raise NotFound(f"purchase {purchase.purchase_id} not found")
         # A direct selection never had a window; otherwise closing runs at the deadline, so to
         # the agency this is the same situation as a passed deadline: one reason (README: `late`).
-        reason = "direct" if purchase.method == SelectionMethod.direct else "late"
+        reason = "direct" if purchase.method in (SelectionMethod.direct, SelectionMethod.reward) else "late"
         if purchase.status == PurchaseStatus.suspended:
             reason = "suspended"  # an accepted challenge stopped the window; it may resume
         raise PURCHASE.refusal(purchase.status, action, subject=purchase.purchase_id, reason=reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marketplace.clock import utcnow
 from marketplace.domain.letters import (
+    UNDRAWN,
     ConfirmationLetter,
     DrawReference,
     LetterAgency,
@@ -14,7 +15,7 @@ from marketplace.domain.letters import (
     LetterPrice,
     proof_path,
 )
-from marketplace.domain.purchases import PriceKind, Purchase, SelectionMethod, stamp
+from marketplace.domain.purchases import PriceKind, Purchase, stamp
 from marketplace.repositories import agencies as agencies_repo
 from marketplace.repositories import owners as owners_repo
 from marketplace.repositories import purchases as repo
@@ -38,7 +39,7 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
         else LetterPrice(funding_type=purchase.funding_type.value, ceiling_yuan=amount)
     )
     draw = None
-    drawn = purchase.method != SelectionMethod.direct
+    drawn = purchase.method.value not in UNDRAWN  # direct, reward and the shelf have no draw
     if drawn:
         # A batch's project rests on its batch's one draw (its own /draw path serves that proof).
         proof = repo.draw_proof(purchase.batch_of or purchase.purchase_id)

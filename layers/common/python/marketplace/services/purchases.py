@@ -64,7 +64,14 @@ def _check_request(request: PurchaseRequest) -> tuple[str, int, Any]:
     current = in_force(versions, local_today())
     if current is None or versions[-1].status != ItemStatus.active:
         raise _problem("item_code", f"catalogue item {request.item_code} is not active: it cannot be traded")
-    threshold = get_settings().rules.procurement_threshold_yuan
+    rules = get_settings().rules
+    if request.method == SelectionMethod.reward and request.amount_yuan >= rules.reward_limit_yuan:
+        raise _problem(
+            "amount_yuan",
+            f"reward mode (守信激励) is for purchases below RULE_REWARD_LIMIT_YUAN = "
+            f"{rules.reward_limit_yuan} yuan",
+        )
+    threshold = rules.procurement_threshold_yuan
     if request.funding_type == FundingType.fiscal and request.amount_yuan >= threshold:
         raise _problem(
             "amount_yuan",
@@ -91,7 +98,14 @@ def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrol
     return bool(span.uncovered_years)
 
 
+def _refuse_shelf(request: PurchaseRequest) -> None:
+    """A shelf purchase is bought, not drafted: it has its own route, which writes it confirmed."""
+    if request.method == SelectionMethod.shelf:
+        raise _problem("method", "buy from the shelf at POST /shelf/{offer_id}/purchase")
+
+
 def draft(request: PurchaseRequest, by: Principal) -> Purchase:
+    _refuse_shelf(request)
     try:
         owners_repo.get(by.org_id)
     except NotFound as exc:
@@ -130,6 +144,7 @@ def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase
     current = repo.get(purchase_id, consistent=True)
     require_owner(current, by)
     transition = PURCHASE.expect(current.status, "amend", subject=purchase_id)
+    _refuse_shelf(request)
     name, version, qualification = _check_request(request)
     weekends_only = _check_window(request, utcnow())
     changed = transition.apply(
@@ -149,8 +164,12 @@ def _needs_review(purchase: Purchase) -> bool:
     return purchase.funding_type == FundingType.fiscal or get_settings().rules.private_purchases_need_review
 
 
+# Methods whose result is the owner's named choice, public at once (reward mode as direct selection).
+CHOSEN = {SelectionMethod.direct: "direct", SelectionMethod.reward: "reward"}
+
+
 def _publish_action(purchase: Purchase, *, reviewed: bool) -> str:
-    direct = purchase.method == SelectionMethod.direct
+    direct = purchase.method in CHOSEN
     if reviewed:
         return "approve_direct" if direct else "approve"
     return "publish_direct" if direct else "publish"
@@ -165,7 +184,7 @@ def submit(purchase_id: str, by: Principal) -> Purchase:
     transition = PURCHASE.expect(current.status, action, subject=purchase_id)
     if review:  # publication checks both itself, at the moment it publishes
         _check_window(current, utcnow())
-        if current.method == SelectionMethod.direct:
+        if current.method in CHOSEN:
             _check_direct_choice(current)
     submitted = revised(current, submitted_at=_now(), updated_at=_now())
     data = {
@@ -205,27 +224,58 @@ def review(purchase_id: str, approve: bool, reasons: str, by: Principal) -> Purc
 
 
 def _check_direct_choice(purchase: Purchase) -> None:
+    """The agency a direct selection (or a reward purchase) names must be one that could enroll;
+    for reward mode it must also be at the rule's credit level (RULE_REWARD_LEVEL) now."""
     # Imported here: only direct selection needs the agencies' models.
     from marketplace.domain.enrollment import refusals
     from marketplace.repositories import agencies as agencies_repo
 
-    assert purchase.direct is not None
-    agency_id = purchase.direct.agency_id
+    terms = CHOSEN[purchase.method]
+    choice = purchase.reward if purchase.method == SelectionMethod.reward else purchase.direct
+    assert choice is not None
+    agency_id = choice.agency_id
     agency = agencies_repo.find(agency_id)
     if agency is None:
-        raise _problem("direct.agency_id", f"agency {agency_id} does not exist")
+        raise _problem(f"{terms}.agency_id", f"agency {agency_id} does not exist")
     standing = credit_repo.standings([agency_id])[agency_id]
+    now, rules = _now(), credit_repo.rules_in_force(utcnow())
     found = refusals(
         purchase,
         agency,
         standing,
         purchase.item_qualification,
         today=local_today(),
-        now=_now(),
-        rules=credit_repo.rules_in_force(utcnow()),
+        now=now,
+        rules=rules,
     )
     if found:
-        raise _problem("direct.agency_id", "; ".join(r.message for r in found))
+        raise _problem(f"{terms}.agency_id", "; ".join(r.message for r in found))
+    if purchase.method == SelectionMethod.reward:
+        wanted = get_settings().rules.reward_level
+        level = standing.level(rules, now).value
+        if level != wanted:
+            raise _problem(
+                "reward.agency_id",
+                f"reward mode (守信激励) chooses among agencies at credit level {wanted} "
+                f"(RULE_REWARD_LEVEL); agency {agency_id} is at level {level}",
+            )
+
+
+def _reward_tally(purchase: Purchase) -> Any:
+    """The owner's tally of the year, checked against RULE_REWARD_SHARE_PERCENT for one more reward
+    purchase; the publication's write is conditioned on it being unchanged (repositories.purchases)."""
+    from marketplace.domain.shelf import reward_share_allows
+
+    share = get_settings().rules.reward_share_percent
+    counted = repo.tally(purchase.owner_id, local_today().year)
+    if not reward_share_allows(counted.rewards, counted.published, share):
+        raise _problem(
+            "method",
+            f"reward purchases may be at most RULE_REWARD_SHARE_PERCENT = {share}% of the owner's "
+            f"purchases in {counted.year}: with this one it would be {counted.rewards + 1} of "
+            f"{counted.published + 1}",
+        )
+    return counted
 
 
 def publish(purchase: Purchase, by: Principal, events: list[DomainEvent], *, reviewed: bool) -> Purchase:
@@ -243,8 +293,11 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent], *, rev
         "updated_at": published_at,
         "window_counts_weekends_only": weekends_only,
     }
-    if purchase.method == SelectionMethod.direct:
+    reward_read = None
+    if purchase.method in CHOSEN:
         _check_direct_choice(purchase)
+        if purchase.method == SelectionMethod.reward:
+            reward_read = _reward_tally(purchase)
         deadline, deadline_weekends_only = confirmation_due(now)
         result = direct_result(purchase, published_at, deadline)
         update["result"] = revised(result, deadline_counts_weekends_only=deadline_weekends_only)
@@ -255,16 +308,34 @@ def publish(purchase: Purchase, by: Principal, events: list[DomainEvent], *, rev
     events = [*events, _published_event(published, by)]
     if published.result is not None:
         events.append(result_event(published, "system"))
+    if reward_read is not None:
+        events.append(_reward_event(published, by))
     repo.save(
         published,
         events,
-        conflict=f"purchase {purchase.purchase_id} changed meanwhile",
+        conflict=f"purchase {purchase.purchase_id} changed meanwhile (or another reward purchase of "
+        "its owner was published at the same moment: submit again)",
         seed=seed.hex() if seed else None,
+        # Every publication counts in its owner's yearly tally (reward mode's share).
+        stage_also=repo.count_published(purchase.owner_id, local_today().year, reward_read=reward_read),
         transition=transition,
     )
     event_bus.flush(events)
     workflows.start_window(published)
     return published
+
+
+def _reward_event(purchase: Purchase, by: Principal) -> DomainEvent:
+    assert purchase.reward is not None
+    data = {
+        "purchase_id": purchase.purchase_id,
+        "owner_id": purchase.owner_id,
+        "agency_id": purchase.reward.agency_id,
+        "reason": purchase.reward.reason,
+        "level": get_settings().rules.reward_level,
+        "amount_yuan": str(purchase.amount_yuan),
+    }
+    return event("RewardSelected", subject=purchase.purchase_id, data=data, actor=by.subject)
 
 
 def _published_event(purchase: Purchase, by: Principal) -> DomainEvent:
@@ -302,7 +373,7 @@ def reannounce(
         }
     )
     new = _new_draft(request, old.owner_id, by, reannounces=purchase_id)
-    if new.method == SelectionMethod.direct:
+    if new.method in CHOSEN:
         _check_direct_choice(new)  # before anything is written: a refused re-announcement changes nothing
     linked = transition.apply(old, reannounced_as=new.purchase_id, updated_at=new.created_at)
     data = {"purchase_id": purchase_id, "owner_id": old.owner_id, "new_purchase_id": new.purchase_id}

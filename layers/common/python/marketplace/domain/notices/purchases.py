@@ -37,7 +37,7 @@ def _returned(e: Event) -> Told:
 def _published(e: Event) -> Told:
     title = e.text("title")
     again = "（重新公告）" if e.optional("reannounces") else ""
-    if e.optional("method") == "direct":
+    if e.optional("method") in ("direct", "reward"):
         # No one enrolls in a direct selection: the chosen agency hears of it with the result.
         text = f"您的直接选取公告已发布{again}，选取理由随结果公示。"
         return Told(purchase_page(e), [Notice(e.owner(), f"采购公告已发布：{title}", text)])
