@@ -74,6 +74,12 @@ EVENT_TYPES = (
     "PurchaseResumed",
     "PurchaseCancelled",
     "ResultAnnulled",
+    # Consortium mode (联合体, domain/consortium.py).
+    "ConsortiumFormed",
+    "MembershipAccepted",
+    "MembershipDeclined",
+    "ConsortiumReleased",
+    "ConsortiumSelected",
 )
 
 

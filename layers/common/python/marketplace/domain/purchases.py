@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from marketplace.clock import stamp
 from marketplace.domain.bidding import BiddingTerms
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
-from marketplace.domain.consortium import ConsortiumTerms
+from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
@@ -249,6 +249,9 @@ class Purchase(PurchaseRequest):
     item_qualification: Requirement | None = Field(
         default=None, description="the item's own qualification, from the version in force at submission"
     )
+    item_consortium_qualification: ConsortiumQualification = Field(
+        default="joint", description="how a consortium meets the item's qualification (docs/consortium.md)"
+    )
     created_at: str
     created_by: str
     updated_at: str
@@ -295,6 +298,10 @@ class Purchase(PurchaseRequest):
         default_factory=list, description="the last is current while suspended"
     )
     cancellation: Cancellation | None = None
+    # Consortium mode (domain/consortium.py): the eligible consortia, by lead, fixed at closing.
+    consortia: dict[str, Consortium] = Field(
+        default_factory=dict, description="the consortia among the candidates, by lead, fixed at closing"
+    )
 
     @property
     def window_runs(self) -> int:
@@ -347,6 +354,10 @@ class PurchasePublic(Model):
     performance: PerformanceSummary | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     cancellation: Cancellation | None = None
+    consortia: dict[str, Consortium] = Field(
+        default_factory=dict,
+        description="the consortia (联合体) among the candidates, by lead: every member and its part",
+    )
 
 
 PUBLIC_STATUSES = {
@@ -386,6 +397,9 @@ class Enrollment(Model):
     eligible: bool | None = Field(default=None, description="set when enrollment closes")
     ineligible_reason: str | None = None
     by: str = ""
+    consortium: Consortium | None = Field(
+        default=None, description="a lead's enrollment: its members and their parts (联合体)"
+    )
 
 
 DUE = "DUE"

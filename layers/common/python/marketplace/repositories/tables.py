@@ -264,7 +264,8 @@ class PurchaseRow(Model):
     """One purchase's partition. `sk` names the row: `PURCHASE` (the purchase, its state and the
     draw's secret seed until the draw reveals it), `PURCHASE#WINDOW` (the enrollment count, and the
     deadline while enrollment is open: the small row an enrollment updates), `ENR#<agency>` (an
-    enrollment), `DRAW` (the proof)."""
+    enrollment), `DRAW` (the proof), `MEMBER#<agency>` (the agency's place in a consortium, its
+    `lead_id` naming the lead: domain/consortium.py)."""
 
     class Meta(_Meta):
         suffix = "purchases"
@@ -293,6 +294,7 @@ class PurchaseRow(Model):
     enrollment_changes = NumberAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
+    lead_id = UnicodeAttribute(null=True)  # MEMBER# rows: the consortium's lead (a write's condition)
     document = JSONAttribute(null=True)
 
     by_listing = PurchaseListIndex()
