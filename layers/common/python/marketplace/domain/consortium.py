@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from marketplace.domain.catalogue import Requirement, requirement_met
-from marketplace.domain.lifecycle import SYSTEM, Lifecycle
+from marketplace.domain.lifecycle import Lifecycle
 from marketplace.domain.model import Model, StrictModel
 
 MAX_MEMBERS = 5
@@ -95,7 +95,6 @@ MEMBERSHIP: Lifecycle[MembershipStatus] = Lifecycle(
         (MembershipStatus.accepted, "decline", ("agency",), MembershipStatus.declined),  # changes its mind
         (MembershipStatus.invited, "release", ("agency",), MembershipStatus.released),  # lead withdraws
         (MembershipStatus.accepted, "release", ("agency",), MembershipStatus.released),
-        (MembershipStatus.accepted, "judge", (SYSTEM,), MembershipStatus.accepted),  # at closing
     ],
 )
 

@@ -90,8 +90,8 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "enrolls naming it (`POST /purchases/{id}/enrollments` with `consortium`); `accept` and `decline` "
         "are the member's `POST /purchases/{id}/enrollments/{lead}/membership` before the enrollment "
         "deadline; `release` is the lead's withdrawal (`DELETE .../enrollments/{lead}`); a declined or "
-        "released member may be `invite`d by another lead. `judge` reads, when enrollment closes, "
-        "whether every member accepted: a consortium with one that did not does not count.",
+        "released member may be `invite`d by another lead. When enrollment closes, a consortium with a "
+        "member not `accepted` does not count (the enrollment's `judge`).",
     ),
     (
         AGENCY,
