@@ -79,9 +79,9 @@ def test_happy_path_two_members_confirm_the_consortium_is_drawn_and_the_letter_n
     for member in (M1, M2):
         accepted = answer(market, purchase_id, member, "accept")
         assert accepted.status == 200 and accepted.body["status"] == "accepted", accepted.body
-    assert market.agency(M1).get(f"/purchases/{purchase_id}/enrollments/{LEAD}/membership").body["status"] == (
-        "accepted"
-    )
+    assert market.agency(M1).get(f"/purchases/{purchase_id}/enrollments/{LEAD}/membership").body[
+        "status"
+    ] == ("accepted")
     mine = market.agency(LEAD).get(f"/purchases/{purchase_id}/enrollments/{LEAD}").body["consortium"]
     assert [m["status"] for m in mine["members"]] == ["accepted", "accepted"]
 
@@ -97,9 +97,7 @@ def test_happy_path_two_members_confirm_the_consortium_is_drawn_and_the_letter_n
     ]
     assert public["consortia"][LEAD]["lead_part"] == "报告编制"
     if public["result"]["selected_agency"] != LEAD:  # the draw chose the other: it steps back
-        abandoned = market.agency(ALONE).post(
-            f"/purchases/{purchase_id}/abandonment", {"reason": "人员调整"}
-        )
+        abandoned = market.agency(ALONE).post(f"/purchases/{purchase_id}/abandonment", {"reason": "人员调整"})
         assert abandoned.status == 200, abandoned.body
     assert market.purchase(purchase_id)["result"]["selected_agency"] == LEAD
 
@@ -225,7 +223,10 @@ def test_the_qualification_is_met_jointly_by_default_and_by_every_member_where_t
     refused = enroll(market, each, LEAD, body(M2, M1))
     assert refused.status == 403, refused.body
     assert [r["agency_id"] for r in refused.body["reasons"]] == ["consortium"]
-    assert M1 in refused.body["reasons"][0]["message"] and "every_member" in refused.body["reasons"][0]["message"]
+    assert (
+        M1 in refused.body["reasons"][0]["message"]
+        and "every_member" in refused.body["reasons"][0]["message"]
+    )
     assert rows(each) == {}
     assert enroll(market, each, LEAD, body(M2)).status == 201
 
@@ -312,7 +313,9 @@ def test_a_member_not_confirming_by_closing_makes_the_consortium_ineligible(mark
     assert answer(market, purchase_id, M1, "accept").status == 200  # M2 never answers
     closed = market.close_and_select(purchase_id)
     assert closed["status"] == "selected"
-    listed = {e["agency_id"]: e for e in market.owner.get(f"/purchases/{purchase_id}/enrollments").body["items"]}
+    listed = {
+        e["agency_id"]: e for e in market.owner.get(f"/purchases/{purchase_id}/enrollments").body["items"]
+    }
     assert listed[LEAD]["eligible"] is False
     assert M2 in listed[LEAD]["ineligible_reason"] and "did not accept" in listed[LEAD]["ineligible_reason"]
     proof = market.api.call("GET", f"/purchases/{purchase_id}/draw").body
@@ -327,9 +330,12 @@ def test_a_declining_member_is_free_and_a_withdrawal_releases_every_member(marke
     purchase_id = market.publish(consortium=TERMS)
     assert enroll(market, purchase_id, LEAD, body(M1, M2)).status == 201
     # Only the member itself answers, only for the lead that named it
-    assert market.agency(ALONE).post(
-        f"/purchases/{purchase_id}/enrollments/{LEAD}/membership", {"decision": "accept"}
-    ).status == 404
+    assert (
+        market.agency(ALONE)
+        .post(f"/purchases/{purchase_id}/enrollments/{LEAD}/membership", {"decision": "accept"})
+        .status
+        == 404
+    )
     assert answer(market, purchase_id, M1, "accept", lead=ALONE).status == 404
     assert answer(market, purchase_id, M1, "maybe").status == 422
     declined = answer(market, purchase_id, M1, "decline")
