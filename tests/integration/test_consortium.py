@@ -177,7 +177,6 @@ def _standing_refusal(market: Market, purchase_id: str, member: str) -> dict[str
 
 def test_each_member_must_be_admitted_and_eligible_named_with_its_reason(market: Market) -> None:
     from marketplace.repositories import credit
-
     from tests.integration.test_enrollment import _serious
 
     admit(["AG-OTHER-ITEM"], item="ZJ-XX-009")
