@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.support.market import Market, admit, agency_id, open_market
+from tests.support.market import Market, admit, agency_id, open_market, purchase_request
 from tests.support.samples import sqs_record
 
 LEAD, M1, M2, ALONE = agency_id(1), agency_id(2), agency_id(3), agency_id(4)
@@ -359,3 +359,12 @@ def test_a_draft_purchase_answers_404_and_nothing_leaks(market: Market) -> None:
     assert enroll(market, draft, LEAD, body(M1)).status == 404
     assert answer(market, draft, M1, "accept").status == 404
     assert rows(draft) == {}
+
+
+def test_a_direct_selection_cannot_allow_consortia(market: Market) -> None:
+    direct = {"agency_id": LEAD, "reason": "唯一具备该项资质的本地机构"}
+    reply = market.owner.post(
+        "/purchases",
+        purchase_request(funding_type="private", method="direct", direct=direct, consortium=TERMS),
+    )
+    assert reply.status == 422 and "consortium" in reply.body["detail"]

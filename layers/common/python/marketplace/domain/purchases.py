@@ -76,6 +76,10 @@ METHOD_TERMS = {
 }
 
 
+# Methods without an enrollment window: no consortium enrolls in them (domain/consortium.py).
+NO_ENROLLMENT = {SelectionMethod.direct, SelectionMethod.shelf, SelectionMethod.reward}
+
+
 class Exclusion(StrictModel):
     """An agency the owner excludes (回避), with the reason published."""
 
@@ -153,6 +157,8 @@ class PurchaseRequest(StrictModel):
         for chosen in (self.direct, self.reward):
             if chosen is not None and chosen.agency_id in excluded:
                 raise ValueError("the directly selected agency is also excluded")
+        if self.consortium is not None and self.method in NO_ENROLLMENT:  # consortium mode
+            raise ValueError(f"consortium: a {self.method.value} purchase has no enrollment to join")
         floor = self.bidding.floor_yuan if self.bidding is not None else None
         if floor is not None and floor >= self.amount_yuan:
             raise ValueError("bidding.floor_yuan must be below the ceiling (amount_yuan)")
