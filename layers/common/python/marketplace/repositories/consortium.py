@@ -1,8 +1,9 @@
 """Consortium memberships (domain/consortium.py) in the `purchases` table: one `MEMBER#<agency>`
 row per (purchase, member agency), its `status` and `lead_id` top-level so writes can be
-conditioned on them. The row is the member's claim on the purchase: the lead's enrollment puts it
-(repositories.purchases.enroll) only where no other consortium holds it and the member has not
-enrolled itself, and an agency's own enrollment is conditioned on no row holding it."""
+conditioned on them. The lead's enrollment puts the rows (repositories.purchases.enroll) only where
+no other consortium holds the member and it has not enrolled itself; the purchase's window row
+keeps the set of agencies consortia hold (`members`), which every enrollment's update of that row
+is conditioned on (the agency not among them), a decline or a release removing the member."""
 
 from __future__ import annotations
 
@@ -97,9 +98,12 @@ def decide(
                 condition=(PurchaseRow.lead_id == decided.lead_id)
                 & (PurchaseRow.status == transition.source.value),
             )
+            window_actions: list[Any] = [PurchaseRow.enrollment_changes.add(1)]
+            if decided.status in FREE:  # a decline frees the member in the purchase
+                window_actions.append(PurchaseRow.members.delete({decided.agency_id}))
             tx.update(
                 PurchaseRow(decided.purchase_id, WINDOW),
-                actions=[PurchaseRow.enrollment_changes.add(1)],
+                actions=window_actions,
                 condition=PurchaseRow.open_until > now,
             )
     except TransactWriteError as exc:

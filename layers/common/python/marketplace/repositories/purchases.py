@@ -360,21 +360,23 @@ def _enroll_once(
     enrollment: Enrollment, now: str, events: list[DomainEvent], memberships: list[Membership]
 ) -> None:
     purchase_id, agency_id = enrollment.purchase_id, enrollment.agency_id
-    # What each write guards, in the order PynamoDB sends them (condition checks, puts, updates):
-    # the index of a failed condition names the refusal.
-    guards: list[tuple[str, str]] = [("member", agency_id)]
-    guards += [("enrolled", m.agency_id) for m in memberships]
-    guards += [("duplicate", agency_id)]
-    guards += [("claimed", m.agency_id) for m in memberships]
-    guards += [("event", e.event_id) for e in events] + [("late", "")]
+    member_ids = [m.agency_id for m in memberships]
+    # The window row every enrollment updates holds the agencies consortia hold (`members`): the
+    # enrollment requires the agency not to be among them, and a lead's adds its members, none of
+    # which may be there yet. A lead also checks that no member has enrolled itself.
+    window_actions: list[Any] = [PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)]
+    if member_ids:
+        window_actions.append(PurchaseRow.members.add(set(member_ids)))
+    free = _window_open(now)
+    for agency in (agency_id, *member_ids):
+        free = free & ~PurchaseRow.members.contains(agency)
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.condition_check(PurchaseRow, purchase_id, members.member_key(agency_id), members.not_held())
-            for membership in memberships:
+            for member_id in member_ids:  # condition checks go first: indexes 0..n-1
                 tx.condition_check(
                     PurchaseRow,
                     purchase_id,
-                    _enrollment_key(membership.agency_id),
+                    _enrollment_key(member_id),
                     PurchaseRow.sk.does_not_exist() | _enrollment_in(ENROLLMENT.sources("enroll")),
                 )
             tx.save(
@@ -384,13 +386,9 @@ def _enroll_once(
             for membership in memberships:
                 tx.save(members.row(membership), condition=members.not_held())
             event_bus.stage(tx, events)
-            tx.update(
-                _window_key(purchase_id),
-                actions=[PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)],
-                condition=_window_open(now),
-            )
+            tx.update(_window_key(purchase_id), actions=window_actions, condition=free)
     except TransactWriteError as exc:
-        raise _enrollment_conflict(exc, guards) from exc
+        raise _enrollment_conflict(exc, enrollment, member_ids, now) from exc
 
 
 def _enrollment_in(states: tuple[EnrollmentStatus, ...]) -> Any:
@@ -404,37 +402,58 @@ def _window_open(now: str) -> Any:
     return PurchaseRow.open_until > now
 
 
-def _enrollment_conflict(exc: TransactWriteError, guards: list[tuple[str, str]]) -> Exception:
-    """The refusal of the first guard whose condition failed."""
+def _enrollment_conflict(
+    exc: TransactWriteError, enrollment: Enrollment, member_ids: list[str], now: str
+) -> Exception:
+    """Which condition failed, in PynamoDB's order: the members' enrollment checks, then the puts
+    (the enrollment, the members' rows, the outbox), then the window row. A failed window row is
+    told apart by reading it after the fact (late, or an agency a consortium holds): the write
+    was refused by its condition, not by this read."""
     reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-    failed = [
-        guards[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed" and i < len(guards)
-    ]
+    failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
     if not failed:
         with translated():
             raise exc
-    kind, agency_id = failed[0]
-    if kind == "member":
+    agency_id, first = enrollment.agency_id, failed[0]
+    if first < len(member_ids):
+        return Conflict(
+            f"agency {member_ids[first]} has enrolled in this purchase itself: it cannot also be a member",
+            reason="member_enrolled",
+            agency_id=member_ids[first],
+        )
+    if first == len(member_ids):
+        return Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
+    if first <= 2 * len(member_ids):
+        return _member_taken(member_ids[first - len(member_ids) - 1])
+    window = _window_row(enrollment.purchase_id)
+    held = set(window.members or ()) if window is not None else set()
+    open_now = window is not None and window.open_until is not None and str(window.open_until) > now
+    if open_now and agency_id in held:
         return Conflict(
             f"agency {agency_id} is a member of a consortium in this purchase: it cannot also enroll",
             reason="in_consortium",
             agency_id=agency_id,
         )
-    if kind == "enrolled":
-        return Conflict(
-            f"agency {agency_id} has enrolled in this purchase itself: it cannot also be a member",
-            reason="member_enrolled",
-            agency_id=agency_id,
-        )
-    if kind == "claimed":
-        return Conflict(
-            f"agency {agency_id} is already a member of another consortium in this purchase",
-            reason="member_taken",
-            agency_id=agency_id,
-        )
-    if kind == "duplicate":
-        return Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
+    taken = next((m for m in member_ids if m in held), None)
+    if open_now and taken is not None:
+        return _member_taken(taken)
     return Conflict("enrollment is closed: the deadline has passed", reason="late")
+
+
+def _member_taken(agency_id: str) -> Conflict:
+    return Conflict(
+        f"agency {agency_id} is already a member of another consortium in this purchase",
+        reason="member_taken",
+        agency_id=agency_id,
+    )
+
+
+def _window_row(purchase_id: str) -> PurchaseRow | None:
+    try:
+        with translated():
+            return PurchaseRow.get(purchase_id, WINDOW, consistent_read=True)
+    except NotFound:
+        return None
 
 
 def withdraw(
@@ -446,10 +465,14 @@ def withdraw(
         with TransactWrite(connection=connection()) as tx:
             tx.save(_enrollment_row(enrollment), condition=_enrollment_in(ENROLLMENT.sources("withdraw")))
             event_bus.stage(tx, events)
+            window_actions: list[Any] = [
+                PurchaseRow.enrollments.add(-1),
+                PurchaseRow.enrollment_changes.add(1),
+            ]
+            if released:  # the lead's members are free again
+                window_actions.append(PurchaseRow.members.delete({m.agency_id for m in released}))
             tx.update(
-                _window_key(enrollment.purchase_id),
-                actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
-                condition=_window_open(now),
+                _window_key(enrollment.purchase_id), actions=window_actions, condition=_window_open(now)
             )
             members.release_actions(tx, released or [])
     except TransactWriteError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -292,6 +292,10 @@ class PurchaseRow(Model):
     # Every enrollment and withdrawal adds one: closing is conditioned on the value it read, so no
     # enrollment can land between closing's read of the enrollments and its write.
     enrollment_changes = NumberAttribute(null=True)
+    # On the WINDOW row: the agencies a consortium holds in this purchase (domain/consortium.py).
+    # Every enrollment already updates this row, so its condition that the agency is not among them
+    # costs nothing; a lead's enrollment adds its members conditioned on none being there yet.
+    members = UnicodeSetAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
     lead_id = UnicodeAttribute(null=True)  # MEMBER# rows: the consortium's lead (a write's condition)
