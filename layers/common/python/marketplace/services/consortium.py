@@ -172,8 +172,8 @@ def decide(purchase_id: str, lead_id: str, decision: MembershipDecision, by: Pri
 
 
 def own_membership(purchase_id: str, lead_id: str, by: Principal) -> Membership:
-    """The member's own row, or the lead's view of one of its members (`?` the lead reads them on
-    its enrollment)."""
+    """The caller member's own place in the lead's consortium (the lead reads its members' answers
+    on its enrollment)."""
     current = members_repo.get(purchase_id, by.org_id) if by.role == "agency" else None
     if current is None or current.lead_id != lead_id:
         raise NotFound(f"agency {by.org_id} has no membership in agency {lead_id}'s consortium here")
