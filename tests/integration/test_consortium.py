@@ -368,3 +368,24 @@ def test_a_direct_selection_cannot_allow_consortia(market: Market) -> None:
         purchase_request(funding_type="private", method="direct", direct=direct, consortium=TERMS),
     )
     assert reply.status == 422 and "consortium" in reply.body["detail"]
+
+
+def test_a_member_blacklisted_after_enrolling_makes_the_consortium_ineligible_at_closing(
+    market: Market,
+) -> None:
+    from marketplace.repositories import credit
+    from tests.integration.test_enrollment import _serious
+
+    purchase_id = market.publish(consortium=TERMS)
+    assert enroll(market, purchase_id, LEAD, body(M1)).status == 201
+    assert answer(market, purchase_id, M1, "accept").status == 200
+    assert enroll(market, purchase_id, ALONE).status == 201
+    assert enroll(market, purchase_id, agency_id(5)).status == 201
+    credit.record(_serious(M1, "c-9", points=-40, blacklists_until="2027-12-01T00:00:00Z"), [])
+    assert market.close_and_select(purchase_id)["status"] == "selected"
+    listed = {
+        e["agency_id"]: e for e in market.owner.get(f"/purchases/{purchase_id}/enrollments").body["items"]
+    }
+    assert listed[LEAD]["eligible"] is False and f"{M1}: " in listed[LEAD]["ineligible_reason"]
+    assert "blacklisted" in listed[LEAD]["ineligible_reason"]
+    assert LEAD not in market.api.call("GET", f"/purchases/{purchase_id}/draw").body["candidates"]
