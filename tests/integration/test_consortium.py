@@ -389,3 +389,25 @@ def test_a_member_blacklisted_after_enrolling_makes_the_consortium_ineligible_at
     assert listed[LEAD]["eligible"] is False and f"{M1}: " in listed[LEAD]["ineligible_reason"]
     assert "blacklisted" in listed[LEAD]["ineligible_reason"]
     assert LEAD not in market.api.call("GET", f"/purchases/{purchase_id}/draw").body["candidates"]
+
+
+def test_answers_landing_with_enrollments_at_once_all_count(market: Market) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    purchase_id = market.publish(consortium=TERMS)
+    assert enroll(market, purchase_id, LEAD, body(M1, M2)).status == 201
+    calls = [
+        lambda: answer(market, purchase_id, M1, "accept"),
+        lambda: answer(market, purchase_id, M2, "accept"),
+        lambda: enroll(market, purchase_id, ALONE),
+        lambda: enroll(market, purchase_id, agency_id(5)),
+        lambda: enroll(market, purchase_id, agency_id(6)),
+    ]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        replies = list(pool.map(lambda call: call(), calls))
+    assert [r.status for r in replies] == [200, 200, 201, 201, 201], [r.body for r in replies]
+    assert count(market, purchase_id) == 4
+    assert {k: v["status"] for k, v in rows(purchase_id).items() if k.startswith("MEMBER#")} == {
+        f"MEMBER#{M1}": "accepted",
+        f"MEMBER#{M2}": "accepted",
+    }

@@ -7,6 +7,8 @@ is conditioned on (the agency not among them), a decline or a release removing t
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -14,13 +16,14 @@ from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.consortium import FREE, HOLDING, Membership, MembershipStatus
 from marketplace.domain.lifecycle import Transition
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, translated
 from marketplace.repositories.tables import PurchaseRow
 
 MEMBER_PREFIX = "MEMBER#"
+ATTEMPTS = 4
 WINDOW = "PURCHASE#WINDOW"  # repositories.purchases.WINDOW: the decision counts as a window change
 
 
@@ -85,7 +88,21 @@ def decide(
 ) -> None:
     """Record a member's answer while the lead still holds it in the state the answer starts from,
     and while enrollment is open at `now`; the window's change count moves, so a closing that read
-    the memberships before this landed is refused and reads again."""
+    the memberships before this landed is refused and reads again. Enrollments update the same
+    window row: one met in flight (TransactionConflict) is simply tried again."""
+    for attempt in range(ATTEMPTS):
+        try:
+            _decide_once(decided, now, events, transition)
+            return
+        except ServiceUnavailable:
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not a secret
+
+
+def _decide_once(
+    decided: Membership, now: str, events: list[DomainEvent], transition: Transition[MembershipStatus]
+) -> None:
     try:
         with TransactWrite(connection=connection()) as tx:
             event_bus.stage(tx, events)  # puts: sent before the updates
