@@ -6,7 +6,9 @@ from chalice import Blueprint
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
+from marketplace.domain.consortium import EnrollmentRequest, Membership, MembershipDecision
 from marketplace.domain.purchases import Enrollment
+from marketplace.services import consortium as consortia
 from marketplace.services import enrollments as service
 
 bp = Blueprint(__name__)
@@ -19,10 +21,20 @@ bp = Blueprint(__name__)
     name="enroll",
     summary="Enroll the caller's agency in a published purchase before its deadline",
     roles=("agency",),
+    body=EnrollmentRequest,
+    body_optional=True,
     response=Enrollment,
     status=201,
     idempotent=True,
-    description="Refused (403, with `reasons[]`) when the agency is not admitted for the item, lacks a "
+    description="No body (or `{}`) enrolls the agency alone. Where the purchase allows consortia "
+    '(`consortium` in the announcement), `{"consortium": {"members": [{"agency_id": ..., "part": ...}], '
+    '"lead_part": ...}}` enrolls it as the lead of a consortium (联合体, docs/consortium.md): 422 naming '
+    "the field when the purchase does not allow consortia, for too many members, the lead listed as a "
+    "member or a member listed twice; 403 naming each member that may not take part and why; 409 naming "
+    "the agency (`agency_id`) when a member is already in another consortium (`reason: member_taken`) "
+    "or has enrolled itself (`reason: member_enrolled`), or when the caller is a member of a consortium "
+    "here (`reason: in_consortium`). "
+    "Refused (403, with `reasons[]`) when the agency is not admitted for the item, lacks a "
     "required qualification, has the item suspended, is excluded, expelled, blacklisted or at credit level "
     "D; 409 when the window has closed (`reason: late`, whether or not closing has run yet), the purchase "
     "is a direct selection with no enrollment (`reason: direct`), is suspended by a challenge (`reason: "
@@ -30,7 +42,7 @@ bp = Blueprint(__name__)
     "(`reason: duplicate`).",
 )
 def enroll(call: Call) -> Enrollment:
-    return service.enroll(call.params["purchase_id"], call.caller)
+    return service.enroll(call.params["purchase_id"], call.caller, call.body)
 
 
 @route(
@@ -85,3 +97,33 @@ def mine(call: Call) -> Page[Enrollment]:
     q: PageQuery = call.query
     items, cursor = service.list_for_agency(call.caller, q.limit, q.cursor)
     return Page[Enrollment](items=items, cursor=cursor)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments/{lead_id}/membership",
+    "POST",
+    name="answer_membership",
+    summary="A member agency accepts or declines its part in a lead's consortium, before the deadline",
+    roles=("agency",),
+    body=MembershipDecision,
+    response=Membership,
+    description="By the member's users. A consortium whose members have not all accepted when enrollment "
+    "closes does not count (docs/consortium.md). A decline frees the member. 404 when the caller is not a "
+    "member of that lead's consortium; 409 naming the state for an answer its state does not allow, or "
+    "after the deadline (`reason: late`).",
+)
+def answer_membership(call: Call) -> Membership:
+    return consortia.decide(call.params["purchase_id"], call.params["lead_id"], call.body, call.caller)
+
+
+@route(
+    bp,
+    "/purchases/{purchase_id}/enrollments/{lead_id}/membership",
+    name="get_membership",
+    summary="The caller agency's place (part and answer) in a lead's consortium",
+    roles=("agency",),
+    response=Membership,
+)
+def get_membership(call: Call) -> Membership:
+    return consortia.own_membership(call.params["purchase_id"], call.params["lead_id"], call.caller)

@@ -50,6 +50,7 @@ class RouteSpec:
     idempotent: bool = False
     description: str = ""
     content_type: str = JSON  # anything else: the handler returns the body as text
+    body_optional: bool = False  # an empty request body is accepted (the handler gets None)
 
     @property
     def public(self) -> bool:
@@ -96,6 +97,7 @@ def route(
     idempotent: bool = False,
     description: str = "",
     content_type: str = JSON,
+    body_optional: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent.
     A `content_type` other than JSON (a page, say) makes the handler's return value the body, as text."""
@@ -114,6 +116,7 @@ def route(
         idempotent=idempotent,
         description=description,
         content_type=content_type,
+        body_optional=body_optional,
     )
     if idempotent and content_type != JSON:
         raise ValueError(f"route {name!r}: only JSON routes store idempotent replies")
@@ -181,7 +184,7 @@ def _parse(spec: RouteSpec, request: Any, headers: dict[str, str], params: dict[
         if len(value) > MAX_PATH_PARAMETER:
             raise BadRequest(f"path parameter {name} is longer than {MAX_PATH_PARAMETER} characters")
     body = None
-    if spec.body is not None:
+    if spec.body is not None and not (spec.body_optional and not (request.raw_body or b"").strip()):
         body = _validate(spec.body, _json_body(request), "body")
     query = None
     if spec.query is not None:

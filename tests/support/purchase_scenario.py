@@ -87,6 +87,9 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
     def grade(points: int) -> dict[str, Any]:
         return {"scores": {"方案": str(points)}}
 
+    joint_terms = {"allowed": True, "max_members": 2}
+    joint = {"consortium": {"members": [{"agency_id": "AG-P2", "part": "现场监测"}], "lead_part": "报告编制"}}
+    accept = {"decision": "accept"}
     path = "/purchases/{}".format
     return [
         ("draft_purchase", start),
@@ -133,6 +136,20 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
             lambda: agency(0).post(path(ids["proposals"]) + "/proposals", proposal(1), headers=once),
         ),
         ("submit_proposal", lambda: agency(1).post(path(ids["proposals"]) + "/proposals", proposal(2))),
+        # Consortium mode (docs/consortium.md): AG-P1 leads with AG-P2, withdraws (releasing it),
+        # enrolls again; AG-P2 answers; the sweeper closes and draws it.
+        ("draft_purchase", lambda: draft("joint", funding_type="private", consortium=joint_terms)),
+        ("submit_purchase", lambda: owner.post(path(ids["joint"]) + "/submit")),
+        ("enroll", lambda: agency(0).post(path(ids["joint"]) + "/enrollments", joint)),
+        ("withdraw_enrollment", lambda: agency(0).delete(path(ids["joint"]) + "/enrollments/AG-P1")),
+        ("enroll", lambda: agency(0).post(path(ids["joint"]) + "/enrollments", joint)),
+        ("get_membership", lambda: agency(1).get(path(ids["joint"]) + "/enrollments/AG-P1/membership")),
+        (
+            "answer_membership",
+            lambda: agency(1).post(path(ids["joint"]) + "/enrollments/AG-P1/membership", accept),
+        ),
+        ("get_enrollment", lambda: agency(0).get(path(ids["joint"]) + "/enrollments/AG-P1")),
+        ("enroll", lambda: agency(2).post(path(ids["joint"]) + "/enrollments")),
         ("close_enrollment", at(AFTER_DEADLINE, task("close_enrollment", "random"))),
         ("run_selection", task("run_selection", "random")),
         ("list_enrollments", lambda: owner.get(path(ids["random"]) + "/enrollments")),

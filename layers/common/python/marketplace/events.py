@@ -84,6 +84,12 @@ EVENT_TYPES = (
     "ShelfOfferWithdrawn",
     "ShelfPurchaseMade",
     "RewardSelected",
+    # Consortium mode (联合体, domain/consortium.py).
+    "ConsortiumFormed",
+    "MembershipAccepted",
+    "MembershipDeclined",
+    "ConsortiumReleased",
+    "ConsortiumSelected",
 )
 
 

@@ -131,6 +131,11 @@ class ItemDefinition(_Strict):
         "that offer the item",
     )
     qualification: Requirement | None = None
+    consortium_qualification: Literal["joint", "every_member"] = Field(
+        default="joint",
+        description="how a consortium (联合体) meets `qualification`: `joint`, the lead's and members' "
+        "certificates together; `every_member`, each of them alone (docs/consortium.md)",
+    )
     pricing: Pricing
     effective_from: date
     description: str = Field(default="", max_length=2000)

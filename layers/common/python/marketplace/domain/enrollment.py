@@ -50,8 +50,11 @@ def refusals(
     today: date,
     now: str,
     rules: CreditRules,
+    qualification: bool = True,
 ) -> list[Refusal]:
-    """Every reason the agency cannot take part; empty when it may."""
+    """Every reason the agency cannot take part; empty when it may. `qualification=False` leaves
+    the qualification out: a consortium's is judged for the lead and its members together
+    (domain/consortium.py)."""
     found: list[Refusal] = []
     if agency.status == AgencyStatus.expelled:
         found.append(
@@ -74,7 +77,10 @@ def refusals(
             Refusal("item_suspended", f"item {purchase.item_code} is suspended for the agency: {reason}")
         )
     certificates = agency.record.certificates if agency.record else []
-    for label, requirement in (("item", item_requirement), ("purchase", purchase.extra_qualification)):
+    required = (
+        (("item", item_requirement), ("purchase", purchase.extra_qualification)) if qualification else ()
+    )
+    for label, requirement in required:
         met, _ = check_requirements(requirement, certificates, today)
         if not met:
             found.append(

@@ -20,7 +20,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from marketplace import letter_signatures
 from marketplace.canonical_json import canonical_json
@@ -30,6 +39,11 @@ from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.model import Model, StrictModel
 
 FORMAT: Final = "confirmation-letter/v1"
+# v1 plus `consortium`: a letter whose selected agency leads a consortium (联合体) names every
+# member, its credit code and its part. A letter without one stays v1, byte for byte (the field is
+# left out of its dump, not written as null).
+FORMAT_CONSORTIUM: Final = "confirmation-letter/v2"
+MAX_LETTER_MEMBERS = 5
 SIGNING_ALGORITHM: Final = "ECDSA_SHA_256"
 # KMS Sign takes a RAW message of at most 4096 bytes (it hashes it itself). Every text field is
 # bounded so a letter of ordinary Chinese text fits; the check below refuses the rare one that would
@@ -105,6 +119,22 @@ class LetterAgency(StrictModel):
     credit_code: CreditCode
 
 
+class LetterMember(StrictModel):
+    """A member of the selected consortium, as registered, with its part of the work."""
+
+    agency_id: Identifier
+    name: Text = Field(min_length=1, max_length=200)
+    credit_code: CreditCode
+    part: Text = Field(min_length=1, max_length=100)
+
+
+class LetterConsortium(StrictModel):
+    """The selected agency is the lead (牵头方) of this consortium (联合体)."""
+
+    lead_part: Text = Field(default="", max_length=100)
+    members: list[LetterMember] = Field(min_length=1, max_length=MAX_LETTER_MEMBERS)
+
+
 class LetterItem(StrictModel):
     code: str = Field(pattern=ITEM_CODE_PATTERN)
     name: Text = Field(min_length=1, max_length=200)
@@ -148,7 +178,7 @@ class ConfirmationLetter(StrictModel):
 
     model_config = ConfigDict(frozen=True)
 
-    format: Literal["confirmation-letter/v1"] = FORMAT
+    format: Literal["confirmation-letter/v1", "confirmation-letter/v2"] = FORMAT
     letter_id: str = Field(pattern=LETTER_ID_PATTERN)
     purchase_id: Identifier
     project_code: Identifier
@@ -163,6 +193,9 @@ class ConfirmationLetter(StrictModel):
         description="null for direct selection, reward mode and the shelf, required otherwise"
     )
     issued_at: Timestamp
+    consortium: LetterConsortium | None = Field(
+        default=None, description="v2 only: the consortium the selected agency leads; absent in v1"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ConfirmationLetter:
@@ -173,12 +206,22 @@ class ConfirmationLetter(StrictModel):
             raise ValueError("draw is required for a drawn selection, and null for direct, reward and shelf")
         if drawn and self.dates.enrollment_deadline is None:
             raise ValueError("dates.enrollment_deadline is required for a drawn selection")
+        if (self.consortium is not None) != (self.format == FORMAT_CONSORTIUM):
+            raise ValueError(f"a letter names a consortium exactly when its format is {FORMAT_CONSORTIUM}")
         if self.draw is not None and self.draw.proof_path != proof_path(self.purchase_id):
             raise ValueError(f"draw.proof_path must be {proof_path(self.purchase_id)}")
         size = len(self.canonical_bytes())
         if size > MAX_CANONICAL_BYTES:
             raise ValueError(f"the letter is {size} bytes in canonical form; KMS signs at most 4096")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_consortium(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """A v1 letter dumps exactly as before the field existed (no `consortium: null`)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("consortium") is None:
+            data.pop("consortium", None)
+        return data
 
     def canonical_bytes(self) -> bytes:
         return canonical_json(self.model_dump(mode="json"))
@@ -339,6 +382,22 @@ def _draw_rows(letter: ConfirmationLetter) -> list[tuple[str, str]]:
     ]
 
 
+def _consortium_rows(letter: ConfirmationLetter) -> list[tuple[str, str]]:
+    """The consortium's members and parts; nothing for a letter without one (v1 pages unchanged)."""
+    if letter.consortium is None:
+        return []
+    rows = [("联合体牵头方分工", _e(letter.consortium.lead_part or "—"))]
+    for member in letter.consortium.members:
+        rows.append(
+            (
+                "联合体成员",
+                f"{_e(member.name)}（{_e(member.agency_id)}，统一社会信用代码 {_e(member.credit_code)}）"
+                f"：{_e(member.part)}",
+            )
+        )
+    return rows
+
+
 def _sections(issued: IssuedLetter, zone: ZoneInfo) -> list[tuple[str, list[tuple[str, str]]]]:
     """(heading, rows) in reading order; every value is escaped here (some add markup: <code>)."""
     letter, signature, dates = issued.letter, issued.signature, issued.letter.dates
@@ -357,6 +416,7 @@ def _sections(issued: IssuedLetter, zone: ZoneInfo) -> list[tuple[str, list[tupl
                 ("项目业主", f"{_e(letter.owner.name)}（{_e(letter.owner.owner_id)}）"),
                 ("中选中介机构", f"{_e(letter.agency.name)}（{_e(letter.agency.agency_id)}）"),
                 ("统一社会信用代码", _e(letter.agency.credit_code)),
+                *_consortium_rows(letter),
             ],
         ),
         (
@@ -410,8 +470,12 @@ def render_html(issued: IssuedLetter, *, timezone: str = "Asia/Shanghai") -> str
     is escaped. The signed JSON is the letter of record; this page shows it."""
     letter = issued.letter
     sections = "".join(_section(h, rows) for h, rows in _sections(issued, ZoneInfo(timezone)))
+    chosen = _e(letter.agency.name)
+    if letter.consortium is not None:  # v2: the consortium, its lead named
+        members = "、".join(_e(m.name) for m in letter.consortium.members)
+        chosen = f"{chosen}（牵头方）与{members}组成的联合体"
     statement = (
-        f"经网上中介服务超市{_e(METHOD_NAMES[letter.method])}，{_e(letter.agency.name)}为项目"
+        f"经网上中介服务超市{_e(METHOD_NAMES[letter.method])}，{chosen}为项目"
         f"“{_e(letter.title)}”的中选中介服务机构，特此确认。"
     )
     return (

@@ -9,6 +9,7 @@ from typing import Any
 
 from marketplace.domain.agencies import AGENCY, SUBMISSION
 from marketplace.domain.challenges import CHALLENGE
+from marketplace.domain.consortium import MEMBERSHIP
 from marketplace.domain.contracts import CONTRACT
 from marketplace.domain.credit_appeals import APPEAL
 from marketplace.domain.lifecycle import Lifecycle, markdown
@@ -93,6 +94,15 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "An enrollment starts `enrolled` (`POST /purchases/{id}/enrollments`) while the purchase's "
         "table allows `enroll`; `withdraw` is `DELETE .../enrollments/{agency}`. `judge` marks, when "
         "enrollment closes, whether the enrollment counts.",
+    ),
+    (
+        MEMBERSHIP,
+        "A consortium member's place (联合体成员, docs/consortium.md) starts `invited` when its lead "
+        "enrolls naming it (`POST /purchases/{id}/enrollments` with `consortium`); `accept` and `decline` "
+        "are the member's `POST /purchases/{id}/enrollments/{lead}/membership` before the enrollment "
+        "deadline; `release` is the lead's withdrawal (`DELETE .../enrollments/{lead}`); a declined or "
+        "released member may be `invite`d by another lead. When enrollment closes, a consortium with a "
+        "member not `accepted` does not count (the enrollment's `judge`).",
     ),
     (
         AGENCY,

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.domain.model import Model
-from marketplace.domain.notices import after_award, agencies, challenges, credit, proposals, purchases, shelf
+from marketplace.domain.notices import (
+    after_award,
+    agencies,
+    challenges,
+    consortium,
+    credit,
+    proposals,
+    purchases,
+    shelf,
+)
 from marketplace.domain.notices.reading import (
     ADMINS,
     Audience,
@@ -214,6 +223,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **agencies.RULES,
     **proposals.RULES,
     **shelf.RULES,
+    **consortium.RULES,
 }
 NOTIFIED_TYPES = tuple(RULES)
 

@@ -16,7 +16,7 @@ from marketplace.clock import stamp
 from marketplace.domain.batch import PROJECT_CODE_PATTERN, BatchSplit, BatchTerms, check_terms
 from marketplace.domain.bidding import BiddingTerms
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
-from marketplace.domain.consortium import ConsortiumTerms
+from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
@@ -81,6 +81,10 @@ METHOD_TERMS = {
     "proposal": "proposal_best_value",
     "reward": "reward",
 }
+
+
+# Methods without an enrollment window: no consortium enrolls in them (domain/consortium.py).
+NO_ENROLLMENT = {SelectionMethod.direct, SelectionMethod.shelf, SelectionMethod.reward}
 
 
 class Exclusion(StrictModel):
@@ -163,6 +167,8 @@ class PurchaseRequest(StrictModel):
         for chosen in (self.direct, self.reward):
             if chosen is not None and chosen.agency_id in excluded:
                 raise ValueError("the directly selected agency is also excluded")
+        if self.consortium is not None and self.method in NO_ENROLLMENT:  # consortium mode
+            raise ValueError(f"consortium: a {self.method.value} purchase has no enrollment to join")
         floor = self.bidding.floor_yuan if self.bidding is not None else None
         if floor is not None and floor >= self.amount_yuan:
             raise ValueError("bidding.floor_yuan must be below the ceiling (amount_yuan)")
@@ -267,6 +273,9 @@ class Purchase(PurchaseRequest):
     item_qualification: Requirement | None = Field(
         default=None, description="the item's own qualification, from the version in force at submission"
     )
+    item_consortium_qualification: ConsortiumQualification = Field(
+        default="joint", description="how a consortium meets the item's qualification (docs/consortium.md)"
+    )
     created_at: str
     created_by: str
     updated_at: str
@@ -326,6 +335,11 @@ class Purchase(PurchaseRequest):
         if (self.method == SelectionMethod.shelf) != (self.shelf is not None):
             raise ValueError("shelf is set for a shelf purchase, and only for it")
         return self
+
+    # Consortium mode (domain/consortium.py): the eligible consortia, by lead, fixed at closing.
+    consortia: dict[str, Consortium] = Field(
+        default_factory=dict, description="the consortia among the candidates, by lead, fixed at closing"
+    )
 
     @property
     def window_runs(self) -> int:
@@ -390,6 +404,10 @@ class PurchasePublic(Model):
     shelf: ShelfOrder | None = Field(
         default=None, description="shelf purchases: the offering, its price, the reason"
     )
+    consortia: dict[str, Consortium] = Field(
+        default_factory=dict,
+        description="the consortia (联合体) among the candidates, by lead: every member and its part",
+    )
 
 
 PUBLIC_STATUSES = {
@@ -430,6 +448,9 @@ class Enrollment(Model):
     eligible: bool | None = Field(default=None, description="set when enrollment closes")
     ineligible_reason: str | None = None
     by: str = ""
+    consortium: Consortium | None = Field(
+        default=None, description="a lead's enrollment: its members and their parts (联合体)"
+    )
 
 
 DUE = "DUE"

@@ -35,6 +35,7 @@ from marketplace.domain.purchases import (
 )
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
+from marketplace.repositories import consortium as members
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories.base import connection, query_page, translated
@@ -42,6 +43,7 @@ from marketplace.repositories.tables import AgencyRow, CreditRow, PurchaseRow
 
 if TYPE_CHECKING:
     from marketplace.domain.agencies import Agency
+    from marketplace.domain.consortium import Membership
 
 PURCHASE = "PURCHASE"
 WINDOW = "PURCHASE#WINDOW"  # after PURCHASE: one Query (sk begins_with PURCHASE) reads both
@@ -379,15 +381,20 @@ def _enrollment_row(enrollment: Enrollment) -> PurchaseRow:
     )
 
 
-def enroll(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
+def enroll(
+    enrollment: Enrollment, now: str, events: list[DomainEvent], memberships: list[Membership] | None = None
+) -> None:
     """Record the enrollment if the window is open at `now` and the agency has not enrolled (or has
     withdrawn), and count it, together. Enrollments in the same purchase all update its window
     row: DynamoDB cancels one that meets another in flight (TransactionConflict), and it is simply
     tried again. The agency is not held unchanged here: closing judges every enrollee again against
-    its profile and credit then, so one suspended meanwhile is not drawn."""
+    its profile and credit then, so one suspended meanwhile is not drawn.
+    An agency is in one consortium at most, or enrolled alone (domain/consortium.py): the same
+    transaction requires that no consortium holds the agency, and a lead's `memberships` are
+    claimed in it, each where no other consortium holds the member and it has not enrolled."""
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
-            _enroll_once(enrollment, now, events)
+            _enroll_once(enrollment, now, events, memberships or [])
             return
         except ServiceUnavailable:
             if attempt == TRANSACTION_ATTEMPTS - 1:
@@ -395,21 +402,39 @@ def enroll(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
             time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not a secret
 
 
-def _enroll_once(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
+def _enroll_once(
+    enrollment: Enrollment, now: str, events: list[DomainEvent], memberships: list[Membership]
+) -> None:
+    purchase_id, agency_id = enrollment.purchase_id, enrollment.agency_id
+    member_ids = [m.agency_id for m in memberships]
+    # The window row every enrollment updates holds the agencies consortia hold (`members`): the
+    # enrollment requires the agency not to be among them, and a lead's adds its members, none of
+    # which may be there yet. A lead also checks that no member has enrolled itself.
+    window_actions: list[Any] = [PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)]
+    if member_ids:
+        window_actions.append(PurchaseRow.members.add(set(member_ids)))
+    free = _window_open(now)
+    for agency in (agency_id, *member_ids):
+        free = free & ~PurchaseRow.members.contains(agency)
     try:
         with TransactWrite(connection=connection()) as tx:
+            for member_id in member_ids:  # condition checks go first: indexes 0..n-1
+                tx.condition_check(
+                    PurchaseRow,
+                    purchase_id,
+                    _enrollment_key(member_id),
+                    PurchaseRow.sk.does_not_exist() | _enrollment_in(ENROLLMENT.sources("enroll")),
+                )
             tx.save(
                 _enrollment_row(enrollment),
                 condition=PurchaseRow.sk.does_not_exist() | _enrollment_in(ENROLLMENT.sources("enroll")),
             )
-            tx.update(
-                _window_key(enrollment.purchase_id),
-                actions=[PurchaseRow.enrollments.add(1), PurchaseRow.enrollment_changes.add(1)],
-                condition=_window_open(now),
-            )
+            for membership in memberships:
+                tx.save(members.row(membership), condition=members.not_held())
             event_bus.stage(tx, events)
+            tx.update(_window_key(purchase_id), actions=window_actions, condition=free)
     except TransactWriteError as exc:
-        raise _enrollment_conflict(exc, enrollment.agency_id) from exc
+        raise _enrollment_conflict(exc, enrollment, member_ids, now) from exc
 
 
 def _enrollment_in(states: tuple[EnrollmentStatus, ...]) -> Any:
@@ -423,35 +448,90 @@ def _window_open(now: str) -> Any:
     return PurchaseRow.open_until > now
 
 
-def _enrollment_conflict(exc: TransactWriteError, agency_id: str) -> Exception:
-    """Which condition failed, in PynamoDB's order: puts (the enrollment, then the outbox), then
-    updates (the window row)."""
+def _enrollment_conflict(
+    exc: TransactWriteError, enrollment: Enrollment, member_ids: list[str], now: str
+) -> Exception:
+    """Which condition failed, in PynamoDB's order: the members' enrollment checks, then the puts
+    (the enrollment, the members' rows, the outbox), then the window row. A failed window row is
+    told apart by reading it after the fact (late, or an agency a consortium holds): the write
+    was refused by its condition, not by this read."""
     reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
     failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
     if not failed:
         with translated():
             raise exc
-    if 0 in failed:
+    agency_id, first = enrollment.agency_id, failed[0]
+    if first < len(member_ids):
+        return Conflict(
+            f"agency {member_ids[first]} has enrolled in this purchase itself: it cannot also be a member",
+            reason="member_enrolled",
+            agency_id=member_ids[first],
+        )
+    if first == len(member_ids):
         return Conflict(f"agency {agency_id} has already enrolled", reason="duplicate")
+    if first <= 2 * len(member_ids):
+        return _member_taken(member_ids[first - len(member_ids) - 1])
+    window = _window_row(enrollment.purchase_id)
+    held = set(window.members or ()) if window is not None else set()
+    open_now = window is not None and window.open_until is not None and str(window.open_until) > now
+    if open_now and agency_id in held:
+        return Conflict(
+            f"agency {agency_id} is a member of a consortium in this purchase: it cannot also enroll",
+            reason="in_consortium",
+            agency_id=agency_id,
+        )
+    taken = next((m for m in member_ids if m in held), None)
+    if open_now and taken is not None:
+        return _member_taken(taken)
     return Conflict("enrollment is closed: the deadline has passed", reason="late")
 
 
-def withdraw(enrollment: Enrollment, now: str, events: list[DomainEvent]) -> None:
+def _member_taken(agency_id: str) -> Conflict:
+    return Conflict(
+        f"agency {agency_id} is already a member of another consortium in this purchase",
+        reason="member_taken",
+        agency_id=agency_id,
+    )
+
+
+def _window_row(purchase_id: str) -> PurchaseRow | None:
+    try:
+        with translated():
+            return PurchaseRow.get(purchase_id, WINDOW, consistent_read=True)
+    except NotFound:
+        return None
+
+
+def withdraw(
+    enrollment: Enrollment, now: str, events: list[DomainEvent], released: list[Membership] | None = None
+) -> None:
+    """Withdraw the enrollment and count it out; a lead's `released` members are freed with it,
+    each only while this lead still holds it."""
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(_enrollment_row(enrollment), condition=_enrollment_in(ENROLLMENT.sources("withdraw")))
-            tx.update(
-                _window_key(enrollment.purchase_id),
-                actions=[PurchaseRow.enrollments.add(-1), PurchaseRow.enrollment_changes.add(1)],
-                condition=_window_open(now),
-            )
             event_bus.stage(tx, events)
+            window_actions: list[Any] = [
+                PurchaseRow.enrollments.add(-1),
+                PurchaseRow.enrollment_changes.add(1),
+            ]
+            if released:  # the lead's members are free again
+                window_actions.append(PurchaseRow.members.delete({m.agency_id for m in released}))
+            tx.update(
+                _window_key(enrollment.purchase_id), actions=window_actions, condition=_window_open(now)
+            )
+            members.release_actions(tx, released or [])
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
             raise Conflict(f"agency {enrollment.agency_id} has no enrollment to withdraw") from exc
-        if "ConditionalCheckFailed" in reasons:
+        window = 1 + len(events)
+        if len(reasons) > window and reasons[window] == "ConditionalCheckFailed":
             raise Conflict("enrollment is closed: withdrawal is no longer possible", reason="late") from exc
+        if "ConditionalCheckFailed" in reasons:
+            raise Conflict(
+                f"a member of agency {enrollment.agency_id}'s consortium changed meanwhile; try again"
+            ) from exc
         with translated():
             raise
 

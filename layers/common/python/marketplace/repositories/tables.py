@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -277,9 +277,10 @@ class PurchaseRow(Model):
     """One purchase's partition. `sk` names the row: `PURCHASE` (the purchase, its state and the
     draw's secret seed until the draw reveals it), `PURCHASE#WINDOW` (the enrollment count, and the
     deadline while enrollment is open: the small row an enrollment updates), `ENR#<agency>` (an
-    enrollment), `DRAW` (the proof). Partitions `OWNER#<owner id>` hold an owner's yearly tally
-    (`TALLY#<year>`: its published purchases and reward purchases that year, the reward share's
-    count, updated in the transaction that publishes)."""
+    enrollment), `DRAW` (the proof), `MEMBER#<agency>` (the agency's place in a consortium, its
+    `lead_id` naming the lead: domain/consortium.py). Partitions `OWNER#<owner id>` hold an owner's
+    yearly tally (`TALLY#<year>`: its published purchases and reward purchases that year, the reward
+    share's count, updated in the transaction that publishes)."""
 
     class Meta(_Meta):
         suffix = "purchases"
@@ -306,10 +307,15 @@ class PurchaseRow(Model):
     # Every enrollment and withdrawal adds one: closing is conditioned on the value it read, so no
     # enrollment can land between closing's read of the enrollments and its write.
     enrollment_changes = NumberAttribute(null=True)
+    # On the WINDOW row: the agencies a consortium holds in this purchase (domain/consortium.py).
+    # Every enrollment already updates this row, so its condition that the agency is not among them
+    # costs nothing; a lead's enrollment adds its members conditioned on none being there yet.
+    members = UnicodeSetAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
     published_count = NumberAttribute(null=True)
     reward_count = NumberAttribute(null=True)
+    lead_id = UnicodeAttribute(null=True)  # MEMBER# rows: the consortium's lead (a write's condition)
     document = JSONAttribute(null=True)
 
     by_listing = PurchaseListIndex()

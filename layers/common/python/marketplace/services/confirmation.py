@@ -218,6 +218,10 @@ def abandon(purchase_id: str, reason: str, by: Principal) -> Purchase:
         events.append(event("ReserveMovedUp", subject=purchase_id, data=data, actor="system"))
     transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
     changed = transition.apply(purchase, **update)
+    if action == "abandon" and changed.consortia:  # consortium mode: a lead moved up tells its members
+        from marketplace.services.consortium import selected_events
+
+        events += selected_events(changed, "system")
     repo.save(
         changed,
         events,

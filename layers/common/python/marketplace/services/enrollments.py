@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
+from marketplace.domain.consortium import EnrollmentRequest
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
     ENROLLMENT,
@@ -22,6 +23,7 @@ from marketplace.events import event
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services import consortium as consortia
 from marketplace.services.purchase_access import require_owner
 
 
@@ -46,7 +48,26 @@ def _require_open(purchase: Purchase, now: str, action: str) -> None:
         raise Conflict("enrollment is closed: the deadline has passed", reason="late")
 
 
-def enroll(purchase_id: str, by: Principal) -> Enrollment:
+def _refuse_alone(context: repo.EnrollmentContext, now: str) -> None:
+    assert context.agency is not None
+    found = refusals(
+        context.purchase,
+        context.agency,
+        context.standing,
+        context.purchase.item_qualification,
+        today=local_today(),
+        now=now,
+        rules=credit_repo.rules_in_force(utcnow()),
+    )
+    if found:
+        raise Forbidden(
+            "the agency may not enroll: " + "; ".join(r.message for r in found),
+            reasons=[r.as_dict() for r in found],
+        )
+
+
+def enroll(purchase_id: str, by: Principal, request: EnrollmentRequest | None = None) -> Enrollment:
+    """Enroll alone, or as the lead of a consortium (`request.consortium`, docs/consortium.md)."""
     agency_id = by.org_id
     if by.role != "agency" or not agency_id:
         raise Forbidden("only an agency enrolls")
@@ -62,21 +83,17 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
             f"organisation {agency_id} is not an agency of the marketplace",
             reasons=[{"code": "not_admitted", "message": "apply for admission first (POST /agencies)"}],
         )
-    found = refusals(
-        purchase,
-        context.agency,
-        context.standing,
-        purchase.item_qualification,
-        today=local_today(),
-        now=now,
-        rules=credit_repo.rules_in_force(utcnow()),
-    )
-    if found:
-        raise Forbidden(
-            "the agency may not enroll: " + "; ".join(r.message for r in found),
-            reasons=[r.as_dict() for r in found],
-        )
-    fields = {"agency_name": context.agency.name, "enrolled_at": now, "by": by.subject}
+    formed = None  # a consortium's parties are judged together (services/consortium.form)
+    if request is not None and request.consortium is not None:
+        formed = consortia.form(purchase, context.agency, context.standing, request.consortium, by, now)
+    else:
+        _refuse_alone(context, now)
+    fields = {
+        "agency_name": context.agency.name,
+        "enrolled_at": now,
+        "by": by.subject,
+        "consortium": formed.consortium if formed else None,
+    }
     if again is not None and context.enrollment is not None:
         enrollment = again.apply(context.enrollment, **fields, withdrawn_at=None)
     else:
@@ -90,7 +107,8 @@ def enroll(purchase_id: str, by: Principal) -> Enrollment:
         "enrollments": purchase.enrollments + 1,
     }
     events = [event("EnrollmentReceived", subject=purchase_id, data=data, actor=by.subject)]
-    repo.enroll(enrollment, now, events)
+    events += formed.events if formed else []
+    repo.enroll(enrollment, now, events, formed.memberships if formed else None)
     event_bus.flush(events)
     return enrollment
 
@@ -113,7 +131,10 @@ def withdraw(purchase_id: str, agency_id: str, by: Principal) -> Enrollment:
         "enrollments": max(context.purchase.enrollments - 1, 0),
     }
     events = [event("EnrollmentWithdrawn", subject=purchase_id, data=data, actor=by.subject)]
-    repo.withdraw(withdrawn, now, events)
+    freed = consortia.released(purchase_id, current, now)  # a lead's members are free again
+    if freed:
+        events.append(consortia.released_event(purchase_id, agency_id, freed, by))
+    repo.withdraw(withdrawn, now, events, freed)
     event_bus.flush(events)
     return withdrawn
 
@@ -123,7 +144,7 @@ def own_enrollment(purchase_id: str, agency_id: str, by: Principal) -> Enrollmen
     context = repo.enrollment_context(purchase_id, agency_id)
     if context.enrollment is None:
         raise NotFound(f"agency {agency_id} has no enrollment in purchase {purchase_id}")
-    return context.enrollment
+    return consortia.with_statuses(purchase_id, context.enrollment)
 
 
 def list_for_purchase(purchase_id: str, by: Principal) -> list[Enrollment]:

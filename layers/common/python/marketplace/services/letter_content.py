@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from marketplace.clock import utcnow
 from marketplace.domain.letters import (
+    FORMAT,
+    FORMAT_CONSORTIUM,
     UNDRAWN,
     ConfirmationLetter,
     DrawReference,
     LetterAgency,
+    LetterConsortium,
     LetterDates,
     LetterItem,
+    LetterMember,
     LetterOwner,
     LetterPrice,
     proof_path,
@@ -50,6 +54,7 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
             commitment=proof["commitment"],
             digest=proof["digest"],
         )
+    consortium = _consortium(purchase, result.selected_agency)
     return ConfirmationLetter(
         letter_id=letter_id(purchase.purchase_id),
         purchase_id=purchase.purchase_id,
@@ -69,4 +74,25 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
         ),
         draw=draw,
         issued_at=stamp(utcnow()),
+        consortium=consortium,
+        format=FORMAT if consortium is None else FORMAT_CONSORTIUM,
     )
+
+
+def _consortium(purchase: Purchase, lead_id: str) -> LetterConsortium | None:
+    """The consortium the selected agency leads, its members as registered now (name, credit code)."""
+    formed = purchase.consortia.get(lead_id)
+    if formed is None:
+        return None
+    members = []
+    for member in formed.members:  # a few at most: one read each, as for the lead
+        profile = agencies_repo.get(member.agency_id)
+        members.append(
+            LetterMember(
+                agency_id=member.agency_id,
+                name=profile.name,
+                credit_code=profile.credit_code,
+                part=member.part,
+            )
+        )
+    return LetterConsortium(lead_part=formed.lead_part, members=members)

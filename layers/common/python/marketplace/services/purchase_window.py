@@ -96,6 +96,9 @@ def _close(purchase: Purchase) -> Purchase:
     update: dict[str, Any] = {"eligible": len(eligible), "closed_at": stamp(now), "updated_at": stamp(now)}
     action = "close"
     update["eligible_agencies"] = eligible
+    consortia = {e.agency_id: e.consortium for e in judged if e.eligible and e.consortium is not None}
+    if consortia:  # consortium mode: every member and its part, public with the candidates
+        update["consortia"] = consortia
     closer = CLOSERS.get(purchase.method)
     if closer is not None:
         method_update, action = closer(purchase, eligible, now)
@@ -162,17 +165,39 @@ FIGURES: dict[SelectionMethod, Figures] = {
 
 def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enrollment]:
     """Each enrollment judged again at closing: an agency expelled, suspended or blacklisted since
-    it enrolled is not drawn."""
+    it enrolled is not drawn; a consortium is judged with its members (`_consortia`)."""
     # Imported here: agencies' models are only needed when closing, not by the other steps' functions.
+    from marketplace.services import consortium
     from marketplace.services.eligibility import refused_now
 
-    refused = refused_now(purchase, [e.agency_id for e in enrolled], now)
+    consortia = consortium.at_closing(purchase.purchase_id, enrolled)
+    refused = refused_now(purchase, [e.agency_id for e in enrolled], now, consortia)
+    for lead, why in _consortia(consortia).items():
+        refused[lead] = f"{refused[lead]}; {why}" if lead in refused else why
     return [
         ENROLLMENT.expect(e.status, "judge", subject=e.agency_id).apply(
-            e, eligible=e.agency_id not in refused, ineligible_reason=refused.get(e.agency_id)
+            e,
+            eligible=e.agency_id not in refused,
+            ineligible_reason=refused.get(e.agency_id),
+            consortium=consortia.get(e.agency_id, e.consortium),
         )
         for e in enrolled
     ]
+
+
+def _consortia(consortia: dict[str, Any]) -> dict[str, str]:
+    """Consortium mode: a consortium whose members have not all accepted their part by closing does
+    not count, with the members named."""
+    from marketplace.services import consortium
+
+    refused: dict[str, str] = {}
+    for lead, formed in consortia.items():
+        waiting = consortium.unconfirmed(formed)
+        if waiting:
+            refused[lead] = (
+                f"consortium members {', '.join(waiting)} did not accept their part by the deadline"
+            )
+    return refused
 
 
 def run_selection(purchase_id: str) -> Purchase:
@@ -206,7 +231,7 @@ def run_selection(purchase_id: str) -> Purchase:
     action = "short_list" if result.selected_agency is None else "draw"
     transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
     selected = transition.apply(purchase, result=result, updated_at=stamp(now))
-    events = [result_event(selected, SYSTEM)]
+    events = [result_event(selected, SYSTEM), *_consortium_selected(selected)]
     try:
         repo.save(
             selected,
@@ -222,6 +247,14 @@ def run_selection(purchase_id: str) -> Purchase:
         return current  # another trigger drew first: the same draw
     event_bus.flush(events)
     return selected
+
+
+def _consortium_selected(purchase: Purchase) -> list[DomainEvent]:
+    if not purchase.consortia:
+        return []
+    from marketplace.services import consortium
+
+    return consortium.selected_events(purchase, SYSTEM)
 
 
 def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
@@ -244,6 +277,7 @@ def pick(purchase_id: str, agency_id: str, by: Principal) -> Purchase:
         "reserves": result.reserves,
     }
     events = [event("AgencyPicked", subject=purchase_id, data=data, actor=by.subject)]
+    events += _consortium_selected(picked)
     repo.save(picked, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
     event_bus.flush(events)
     return picked

@@ -53,10 +53,10 @@ def _problem(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors=[FieldError(field, message)])
 
 
-def _check_request(request: PurchaseRequest) -> tuple[str, int, Any]:
+def _check_request(request: PurchaseRequest) -> tuple[str, int, Any, str]:
     """The item must be in the catalogue, active and in force; a fiscal purchase at or above the
     procurement threshold belongs to the government procurement system. The item's name, version
-    and qualification as they stand now."""
+    and qualification as they stand now, and how a consortium meets that qualification."""
     try:
         versions = catalogue_repo.history(request.item_code)
     except NotFound as exc:
@@ -78,7 +78,7 @@ def _check_request(request: PurchaseRequest) -> tuple[str, int, Any]:
             f"fiscal purchases of {threshold} yuan or more go through government procurement, "
             "not the marketplace",
         )
-    return current.name, current.version, current.qualification
+    return current.name, current.version, current.qualification, current.consortium_qualification
 
 
 def _check_window(request: PurchaseRequest, opens: datetime, field: str = "enrollment_deadline") -> bool:
@@ -121,7 +121,7 @@ def _new_draft(
     request: PurchaseRequest, owner_id: str, by: Principal, reannounces: str | None = None
 ) -> Purchase:
     """A draft of a checked request, with the item as it stands now (its name, version, qualification)."""
-    name, version, qualification = _check_request(request)
+    name, version, qualification, consortium_rule = _check_request(request)
     now = utcnow()
     weekends_only = _check_window(request, now)
     return Purchase(
@@ -133,6 +133,7 @@ def _new_draft(
         item_name=name,
         item_version=version,
         item_qualification=qualification,
+        item_consortium_qualification=consortium_rule,
         created_at=stamp(now),
         created_by=by.subject,
         updated_at=stamp(now),
@@ -145,7 +146,7 @@ def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase
     require_owner(current, by)
     transition = PURCHASE.expect(current.status, "amend", subject=purchase_id)
     _refuse_shelf(request)
-    name, version, qualification = _check_request(request)
+    name, version, qualification, consortium_rule = _check_request(request)
     weekends_only = _check_window(request, utcnow())
     changed = transition.apply(
         current,
@@ -154,6 +155,7 @@ def amend(purchase_id: str, request: PurchaseRequest, by: Principal) -> Purchase
         item_name=name,
         item_version=version,
         item_qualification=qualification,
+        item_consortium_qualification=consortium_rule,
         updated_at=_now(),
     )
     repo.save(changed, [], conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
