@@ -37,6 +37,11 @@ def test_only_the_closing_roles_may_decrypt_with_the_sealing_key(template: dict[
     assert granted == expected
 
 
+def test_the_decrypters_are_exactly_the_two_closing_tasks_of_price_bidding() -> None:
+    # Round one's quotes open as enrollment closes; each further round's as it closes. Nothing else.
+    assert sorted(policies.sealing_decrypters(policies.load())) == ["close_enrollment", "close_round"]
+
+
 def test_no_iam_policy_grants_decryption_of_sealed_submissions(template: dict[str, Any]) -> None:
     for owner, kind, document in policy_documents(template):
         if kind != "identity":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.domain.model import Model
-from marketplace.domain.notices import after_award, agencies, challenges, credit, purchases
+from marketplace.domain.notices import after_award, agencies, bidding, challenges, credit, purchases
 from marketplace.domain.notices.reading import (
     ADMINS,
     Audience,
@@ -212,6 +212,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **challenges.RULES,
     **credit.RULES,
     **agencies.RULES,
+    **bidding.RULES,
 }
 NOTIFIED_TYPES = tuple(RULES)
 

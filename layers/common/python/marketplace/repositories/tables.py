@@ -291,6 +291,10 @@ class PurchaseRow(Model):
     # Every enrollment and withdrawal adds one: closing is conditioned on the value it read, so no
     # enrollment can land between closing's read of the enrollments and its write.
     enrollment_changes = NumberAttribute(null=True)
+    # Price bidding, on the window row: the further round open for quotes and until when (the
+    # enrollment window's `open_until` serves round one). Quote rows: `QUOTE#<round, 2 digits>#<agency>`.
+    bid_round = NumberAttribute(null=True)
+    round_open_until = UnicodeAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
     document = JSONAttribute(null=True)

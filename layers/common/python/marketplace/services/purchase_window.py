@@ -34,6 +34,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services import bidding
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
@@ -65,7 +66,14 @@ def window_state(purchase: Purchase) -> dict[str, Any]:
         "selection_time": stamp(purchase.selection_time),
         "confirmation_deadline": result.confirmation_deadline if result else None,
         "escalated": bool(result and result.escalated_at),
+        "round_closes_at": _round_closes_at(purchase),
     }
+
+
+def _round_closes_at(purchase: Purchase) -> str | None:
+    """Price bidding: when the open further round closes (the state machine waits for it)."""
+    current = purchase.current_round
+    return current.closes_at if current is not None else None
 
 
 def close_enrollment(purchase_id: str) -> Purchase:
@@ -100,8 +108,12 @@ def _close(purchase: Purchase) -> Purchase:
         method_update, action = closer(purchase, eligible, now)
         update |= method_update
     events: list[DomainEvent] = []
+    reason = None
     if len(eligible) < minimum:
         reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
+    elif action == "close_failed":  # the method's own reason (price bidding: too few valid quotes)
+        reason = str(update["failure_reason"])
+    if reason is not None:
         action = "close_failed"
         update["failure_reason"] = reason
         data = {
@@ -114,6 +126,8 @@ def _close(purchase: Purchase) -> Purchase:
         events.append(event("PurchaseFailed", subject=purchase_id, data=data, actor=SYSTEM))
     transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
     closed = transition.apply(purchase, **update)
+    if purchase.method in CLOSE_EVENTS:
+        events += CLOSE_EVENTS[purchase.method](closed)
     repo.close(
         closed,
         events,
@@ -138,12 +152,19 @@ def _credit_scores(purchase: Purchase, eligible: list[str], now: datetime) -> tu
 Closer = Callable[[Purchase, list[str], datetime], tuple[dict[str, Any], str]]
 CLOSERS: dict[SelectionMethod, Closer] = {
     SelectionMethod.credit_best_value: _credit_scores,
+    SelectionMethod.price_bidding: bidding.close_first_round,
+}
+
+# What a method announces when its closing is saved (price bidding: a round closed, the next opened).
+CLOSE_EVENTS: dict[SelectionMethod, Callable[[Purchase], list[DomainEvent]]] = {
+    SelectionMethod.price_bidding: bidding.round_events,
 }
 
 # What a method ranks by, read for the selection: SelectionInput's keyword arguments.
 Figures = Callable[[Purchase], dict[str, Any]]
 FIGURES: dict[SelectionMethod, Figures] = {
     SelectionMethod.credit_best_value: lambda purchase: {"credit_scores": purchase.credit_scores},
+    SelectionMethod.price_bidding: bidding.final_prices,
 }
 
 
@@ -160,6 +181,38 @@ def _judge(purchase: Purchase, enrolled: list[Enrollment], now: str) -> list[Enr
         )
         for e in enrolled
     ]
+
+
+def close_round(purchase_id: str) -> Purchase:
+    """Price bidding: at a further round's deadline, open its quotes, record the best price, and open
+    the next round or (after the last) leave the purchase closed for the selection. The write is
+    conditioned on the state and round read and on no quote having landed since (a quote that
+    started before the deadline may still commit): if one did, read again."""
+    for _ in range(STEP_ATTEMPTS):
+        purchase = repo.get(purchase_id, consistent=True)
+        if not PURCHASE.allows(purchase.status, "next_round") or purchase.current_round is None:
+            return purchase  # closed by another trigger (or never bidding): report the state
+        current = purchase.current_round
+        now = utcnow()
+        if current.closes_at is not None and current.closes_at > stamp(now):
+            raise StepNotDue(f"purchase {purchase_id}: round {current.round} closes at {current.closes_at}")
+        update, action = bidding.close_open_round(purchase, now)
+        transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
+        closed = transition.apply(purchase, **update, updated_at=stamp(now))
+        events = bidding.round_events(closed)
+        try:
+            repo.save(
+                closed,
+                events,
+                conflict=f"purchase {purchase_id}: round {current.round} changed while closing",
+                enrollments_unchanged=True,
+                transition=transition,
+            )
+        except (Conflict, ServiceUnavailable):
+            continue
+        event_bus.flush(events)
+        return closed
+    raise StepBusy(f"purchase {purchase_id}: quotes kept landing while the round closed")
 
 
 def run_selection(purchase_id: str) -> Purchase:
@@ -281,6 +334,12 @@ def flag(purchase_id: str, reason: str) -> Purchase:
     return flagged
 
 
+# Steps that open sealed submissions, for the methods that seal: the sweeper leaves them to the
+# window's own tasks (close_enrollment, close_round), whose roles alone the sealing key trusts.
+SEALED_STEPS = ("close", "round")
+SEALED_METHODS = (SelectionMethod.price_bidding,)
+
+
 @dataclass
 class SweepReport:
     advanced: list[str] = field(default_factory=list)
@@ -297,6 +356,11 @@ def sweep() -> SweepReport:
     for purchase in repo.due_by(stamp(utcnow())):
         due = next_due(purchase)
         if due is None or due[0] == "contract":  # the contract task's (services.contracts)
+            continue
+        if due[0] in SEALED_STEPS and purchase.method in SEALED_METHODS:
+            # Opening sealed quotes is the closing tasks' alone (only their roles may decrypt, ADR
+            # 0014): the execution retries them, and a failed one flags the purchase for the admin.
+            report.failed[purchase.purchase_id] = f"{due[0]}: a sealed step, left to its task"
             continue
         try:
             if due[0] == "close":
