@@ -40,7 +40,8 @@ def _published(e: Event) -> Told:
     purchase = e.text("purchase_id")
     text = f"采购 {purchase} 的竞价已全部结束，各轮全部报价（含机构）已公开，选取结果将按时公布。"
     title = f"竞价报价已公开：{purchase}"
-    notices = [Notice(e.owner(), title, text), *(Notice(agency_inbox(a), title, text) for a in e.ids("candidates"))]
+    agencies = [Notice(agency_inbox(a), title, text) for a in e.ids("candidates")]
+    notices = [Notice(e.owner(), title, text), *agencies]
     return Told(f"/purchases/{purchase}/quotes", notices)
 
 
