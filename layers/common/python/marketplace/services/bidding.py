@@ -79,10 +79,10 @@ def submit(
     purchase = context.purchase
     if purchase.published_at is None:
         raise NotFound(f"purchase {purchase_id} not found")
-    terms = _terms(purchase)
-    earlier = context.quotes
     if not PURCHASE.allows(purchase.status, "quote"):
         raise PURCHASE.refusal(purchase.status, "quote", subject=purchase_id, reason="late")
+    terms = _terms(purchase)
+    earlier = context.quotes
     round_number, closes_at = _open_round(purchase)
     if closes_at <= now:
         raise Conflict(f"round {round_number} is closed: its deadline {closes_at} has passed", reason="late")
