@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +119,64 @@ def _verify_draw(path: Path) -> tuple[int, str]:
         check=False,
     )
     return done.returncode, done.stdout.strip()
+
+
+def test_a_quote_committing_while_round_one_opens_makes_the_closing_read_again(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quote that started before the deadline may commit after closing has read the round's
+    quotes: the closing's write, conditioned on the window's changes, fails and it reads again."""
+    from marketplace.repositories import bidding as bidding_repo
+    from marketplace.services import bidding
+
+    purchase_id = publish(market)
+    for n in (1, 2, 3):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    for n in (1, 2):
+        path = f"/purchases/{purchase_id}/quotes"
+        assert market.agency(agency_id(n)).post(path, {"amount_yuan": f"1{n}0000.00"}).status == 201
+    market.clock.set(LAST_SECOND)
+    late_starter = market.agency(agency_id(3))
+    reads = []
+    original = bidding_repo.round_quotes
+
+    def read_then_a_quote_lands(purchase: str, number: int) -> list[Any]:
+        found = original(purchase, number)
+        reads.append(len(found))
+        if len(reads) == 1:  # the quote's own clock said 08:59:59: its transaction commits now
+            market.clock.set(LAST_SECOND)
+            reply = late_starter.post(f"/purchases/{purchase_id}/quotes", {"amount_yuan": "100000.00"})
+            assert reply.status == 201
+            market.clock.set(AFTER_DEADLINE)
+        return found
+
+    monkeypatch.setattr(bidding.repo, "round_quotes", read_then_a_quote_lands)
+    market.clock.set(AFTER_DEADLINE)
+    assert task("close_enrollment", purchase_id)["status"] == "enrollment_closed"
+    assert reads == [2, 3]  # read again, and counted
+    assert task("run_selection", purchase_id)["status"] == "selected"
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == agency_id(3)
+
+
+def test_concurrent_closing_triggers_open_each_round_once(market: Market, published_events: Any) -> None:
+    purchase_id = market.publish(
+        method="price_bidding", bidding={"rounds": 2, "round_minutes": 5}, funding_type="private"
+    )
+    for n, amount in ((1, "150000.00"), (2, "140000.00")):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+        path = f"/purchases/{purchase_id}/quotes"
+        assert market.agency(agency_id(n)).post(path, {"amount_yuan": amount}).status == 201
+    published_events.received()
+    market.clock.set(AFTER_DEADLINE)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        states = list(pool.map(lambda _: task("close_enrollment", purchase_id)["status"], range(5)))
+    assert set(states) == {"bidding"}
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=5, seconds=1))
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        states = list(pool.map(lambda _: task("close_round", purchase_id)["status"], range(5)))
+    assert set(states) == {"enrollment_closed"}
+    types = published_events.types()
+    assert types.count("BiddingRoundOpened") == 1 and types.count("BiddingRoundClosed") == 2
+    assert types.count("QuotesPublished") == 1
+    rounds = market.api.call("GET", f"/purchases/{purchase_id}/rounds").body["rounds"]
+    assert [(r["round"], r["state"]) for r in rounds] == [(1, "closed"), (2, "closed")]
