@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import (
+    bidding_calls,
     coldstart,
     cost,
     credit_calls,
@@ -60,6 +61,45 @@ def _purchase() -> dict[str, Any]:
     lines = done.stdout.strip().splitlines()
     result: dict[str, Any] = json.loads(lines[-1])  # the app's own logs come before it
     return result
+
+
+def _bidding() -> dict[str, Any]:
+    """bench/bidding_calls.py in a fresh interpreter, as bench/purchase_calls.py."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers/common/python", "functions", "."))
+    env["AWS_DEFAULT_REGION"] = "cn-north-1"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bidding_calls", str(bidding_calls.AGENCIES)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.bidding_calls exited with {done.returncode}: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bidding_results(errors: dict[str, str]) -> dict[str, Any]:
+    """Price bidding: a quote's round trips, the transitions and the cost of a three-round purchase."""
+    results: dict[str, Any] = {}
+    purchase = _attempt("bidding_calls", errors, _bidding)
+    quotes = _attempt("quotes", errors, lambda: bidding_calls.quotes(purchase or {"steps": []}))
+    results["quotes"] = quotes
+    results["quote_round_trips"] = quotes["deciding_calls"] if quotes else None
+    path = _attempt("bidding_transitions", errors, transitions.bidding)
+    results["bidding_transitions"] = path
+    results["bidding_transitions_per_purchase"] = path["transitions"] if path else None
+    estimate = (
+        _attempt("bidding_cost", errors, lambda: cost.estimate(purchase, path["transitions"]))
+        if purchase and path
+        else None
+    )
+    results["bidding_cost"] = estimate
+    results["bidding_cost_per_purchase_usd"] = round(estimate["total_usd"], 6) if estimate else None
+    return results
 
 
 def main() -> int:
@@ -108,6 +148,7 @@ def main() -> int:
     )
     results["purchase_cost"] = estimate
     results["cost_per_purchase_usd"] = round(estimate["total_usd"], 6) if estimate else None
+    results.update(bidding_results(errors))
     results["errors"] = errors
 
     results["targets"] = report.targets(results)

@@ -24,6 +24,9 @@ SQS_REQUESTS_PER_DELIVERED_EVENT = (
 )
 
 
+KMS_SYMMETRIC = ("Encrypt", "Decrypt")  # the sealing key (price bidding); Sign is the letters' key
+
+
 @dataclass(frozen=True)
 class Price:
     usd: float  # per `per` units
@@ -80,6 +83,12 @@ PRICES: dict[str, Price] = {
         "AWS Key Management Service pricing: key usage, asymmetric requests except RSA 2048 "
         "($0.03 per 10,000 is the symmetric rate)",
     ),
+    "kms_symmetric_requests": Price(
+        0.03,
+        10_000,
+        "request on the symmetric sealing key",
+        "AWS Key Management Service pricing: key usage, symmetric requests (sealing and opening quotes)",
+    ),
     "s3_put_requests": Price(
         0.005, 1_000, "PUT request", "Amazon S3 pricing: S3 Standard, PUT, COPY, POST, LIST requests"
     ),
@@ -133,7 +142,8 @@ def quantities(purchase: dict[str, Any], transitions: int) -> dict[str, float]:
         "sfn_transitions": transitions,
         "eventbridge_events": sum(c.get("entries", 0) for c in calls),
         "sqs_requests": len(purchase["events_delivered"]) * SQS_REQUESTS_PER_DELIVERED_EVENT,
-        "kms_asymmetric_requests": count("kms"),
+        "kms_asymmetric_requests": count("kms") - count("kms", *KMS_SYMMETRIC),
+        "kms_symmetric_requests": count("kms", *KMS_SYMMETRIC),
         "s3_put_requests": count("s3", "PutObject"),
         "s3_get_requests": count("s3", "GetObject", "HeadObject"),
     }

@@ -199,6 +199,61 @@ def remaining_path(asl: dict[str, Any], after: str, window: dict[str, Any]) -> l
     return path
 
 
+BIDDING_ROUNDS = 3
+
+
+def bidding_answers(rounds: int = BIDDING_ROUNDS) -> list[tuple[str, dict[str, Any]]]:
+    """What each task of a price-bidding purchase's window answers (purchase_window.window_state),
+    in order: closing opens round two, each further round's closing opens the next until the last
+    leaves the purchase closed; the draw selects; the parties confirm before the deadline."""
+    later = "2026-12-04T09:10:01Z"
+    answers = [("CloseEnrollment", {"status": "bidding", "round_closes_at": later, "escalated": False})]
+    for number in range(2, rounds + 1):
+        status = "bidding" if number < rounds else "enrollment_closed"
+        answers.append(("CloseRound", {"status": status, "round_closes_at": later, "escalated": False}))
+    answers += [
+        ("RunSelection", {"status": "selected", "escalated": False}),
+        ("CheckConfirmation", CONFIRMED_WINDOW),
+    ]
+    return answers
+
+
+def walk(asl: dict[str, Any], answers: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Every state entered from StartAt to the end, each Task answering the next of `answers` (its
+    name must match). Only the ASL constructs the file uses are understood."""
+    states = asl["States"]
+    pending = list(answers)
+    path: list[str] = []
+    name: str | None = asl["StartAt"]
+    data: dict[str, Any] = {"window": {}}
+    while name is not None:
+        if len(path) > 100:
+            raise RuntimeError("the path does not end")
+        path.append(name)
+        state = states[name]
+        if state["Type"] in ("Succeed", "Fail") or state.get("End"):
+            break
+        if state["Type"] == "Task":
+            expected, window = pending.pop(0)
+            if expected != name:
+                raise RuntimeError(f"expected the task {expected}, the machine entered {name}")
+            data = {"window": window}
+        if state["Type"] == "Choice":
+            name = next((c["Next"] for c in state["Choices"] if _matches(c, data)), state.get("Default"))
+        else:
+            name = state["Next"]
+    if pending:
+        raise RuntimeError(f"tasks never entered: {[n for n, _ in pending]}")
+    return path
+
+
+def bidding() -> dict[str, Any]:
+    """The state transitions of a price-bidding purchase with BIDDING_ROUNDS rounds, from the ASL."""
+    asl = json.loads(ASL.read_text(encoding="utf-8"))
+    path = walk(asl, bidding_answers())
+    return {"rounds": BIDDING_ROUNDS, "states": path, "transitions": len(path)}
+
+
 def _matches(rule: dict[str, Any], data: dict[str, Any]) -> bool:
     if "And" in rule:
         return all(_matches(r, data) for r in rule["And"])

@@ -25,6 +25,7 @@ AREAS = (
     "notifications",
     "purchases",
     "enrollments",
+    "bidding",
     "results",
     "windows",
     "credit",

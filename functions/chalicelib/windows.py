@@ -28,6 +28,12 @@ def close_enrollment(event: Any, context: Any) -> dict[str, Any]:
     return purchase_window.window_state(purchase_window.close_enrollment(_purchase_id(event)))
 
 
+@bp.lambda_function(name="close_round")
+def close_round(event: Any, context: Any) -> dict[str, Any]:
+    """Price bidding, at a further round's deadline: open its quotes, then the next round or the end."""
+    return purchase_window.window_state(purchase_window.close_round(_purchase_id(event)))
+
+
 @bp.lambda_function(name="run_selection")
 def run_selection(event: Any, context: Any) -> dict[str, Any]:
     """At the selection time: draw (or short-list) exactly once and publish the result."""

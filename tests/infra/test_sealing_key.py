@@ -37,6 +37,13 @@ def test_only_the_closing_roles_may_decrypt_with_the_sealing_key(template: dict[
     assert granted == expected
 
 
+def test_the_decrypters_are_exactly_the_closing_steps() -> None:
+    # Round one's quotes and the proposals open as enrollment closes, each further round's as it
+    # closes; the sweeper runs those same steps when an execution missed them. Nothing else.
+    decrypters = sorted(policies.sealing_decrypters(policies.load()))
+    assert decrypters == ["close_enrollment", "close_round", "sweep_purchases"]
+
+
 def test_no_iam_policy_grants_decryption_of_sealed_submissions(template: dict[str, Any]) -> None:
     for owner, kind, document in policy_documents(template):
         if kind != "identity":

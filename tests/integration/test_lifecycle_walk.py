@@ -163,7 +163,10 @@ CALLS = [
         lambda m, p: m.agency(agency_id(1)).delete(f"/purchases/{p}/enrollments/{agency_id(1)}"),
         by_agency=True,
     ),
-    Call("close", frozenset({"close", "close_failed"}), _task("close_enrollment"), task=True),
+    Call("close", frozenset({"close", "close_failed", "open_bidding"}), _task("close_enrollment"), task=True),
+    # Price bidding (services/bidding.py): a quote, and a further round's closing.
+    Call("quote", frozenset({"quote"}), lambda m, p: _quote(m, p, "100000.00"), by_agency=True),
+    Call("close_round", frozenset({"next_round", "end_bidding"}), lambda m, p: _close_round(m, p), task=True),
     Call("select", frozenset({"draw", "short_list", "split"}), _task("run_selection"), task=True),
     Call("pick", frozenset({"pick"}), _pick),
     Call("escalate", frozenset({"escalate"}), _escalate, task=True),
@@ -307,6 +310,31 @@ def _scoring(market: Market) -> str:
     return purchase_id
 
 
+def _quote(market: Market, purchase_id: str, amount: str, n: int = 1) -> Any:
+    return market.agency(agency_id(n)).post(f"/purchases/{purchase_id}/quotes", {"amount_yuan": amount})
+
+
+def _close_round(market: Market, purchase_id: str) -> Any:
+    """The round's task once its deadline has passed (a purchase not bidding: at once)."""
+    rounds = market.api.call("GET", f"/purchases/{purchase_id}/rounds")
+    open_rounds = [r for r in rounds.body["rounds"] if r["state"] == "open"] if rounds.status == 200 else []
+    if market.purchase(purchase_id)["status"] == "bidding" and open_rounds:
+        market.clock.set(parse_iso(open_rounds[0]["closes_at"]) + timedelta(seconds=1))
+    return _task("close_round")(market, purchase_id)
+
+
+def _bidding(market: Market, rounds: int = 2, *, close: bool = True) -> str:
+    """A price-bidding purchase with three agencies quoting in round one; closed: round two open."""
+    purchase_id = market.publish(method="price_bidding", bidding={"rounds": rounds, "floor_yuan": "90000.00"})
+    _enroll(market, purchase_id, 3)
+    for n, amount in ((1, "150000.00"), (2, "140000.00"), (3, "160000.00")):
+        assert _quote(market, purchase_id, amount, n).status == 201
+    market.clock.set(AFTER_DEADLINE)
+    if close:
+        assert _task("close_enrollment")(market, purchase_id)["status"] == "bidding"
+    return purchase_id
+
+
 def _register_contract(market: Market, purchase_id: str) -> Any:
     body = {"upload": {"file_ref": "OA-1.pdf", "sha256": "ab" * 32}, "amount_yuan": "1000.00"}
     return market.owner.post(f"/purchases/{purchase_id}/contract", body)
@@ -350,7 +378,14 @@ def _evaluated(market: Market) -> str:
 def _request_of(market: Market, purchase_id: str) -> dict[str, Any]:
     """The purchase's request as it stands, retitled: an amendment that changes nothing else."""
     purchase = market.purchase(purchase_id)
-    keys = set(purchase_request()) | {"short_listing", "direct", "proposal", "exclusions", "description"}
+    keys = set(purchase_request()) | {
+        "short_listing",
+        "direct",
+        "proposal",
+        "bidding",
+        "exclusions",
+        "description",
+    }
     return {k: purchase[k] for k in keys if k in purchase} | {"title": "改：" + purchase["title"]}
 
 
@@ -467,6 +502,7 @@ IN_STATE: dict[str, Arrange] = {
     "cancelled": lambda m, _: _cancelled(m, _suspended(m, _with_enrollees(m, 1))),
     "batch_split": lambda m, _: _drawn(m, m.publish(**BATCH)),
     "scoring": lambda m, _: _scoring(m),
+    "bidding": lambda m, _: _bidding(m),
 }
 
 # A row whose call needs more than the state's purchase (the data that picks the action).
@@ -494,7 +530,16 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
     ("enrollment_closed", "split"): lambda m, _: _closed(m, m.publish(**BATCH)),
     ("enrollment_open", "open_scoring"): lambda m, _: _with_proposals(m),
+    ("enrollment_open", "quote"): lambda m, _: _enrolled_in_bidding(m),
+    ("enrollment_open", "open_bidding"): lambda m, _: _bidding(m, close=False),
+    ("bidding", "next_round"): lambda m, _: _bidding(m, rounds=3),
 }
+
+
+def _enrolled_in_bidding(market: Market) -> str:
+    purchase_id = market.publish(method="price_bidding", bidding={"rounds": 1})
+    _enroll(market, purchase_id, 1)
+    return purchase_id
 
 
 def _with_contract(market: Market) -> str:
@@ -575,6 +620,7 @@ def test_every_purchase_row_is_performed_and_reaches_its_target(
     assert after["status"] == row.target.value
     if row.source == row.target:  # the row changes the purchase, or says a repeat changes nothing
         repeat = row.action in ("confirm", "accept") and row.source.value == "confirmed"
+        repeat = repeat or row.action == "quote"  # sealed: nothing anyone sees of the purchase changes
         assert (after == before) == repeat, row
     if row.action == "reannounce":
         assert after["reannounced_as"] == reply.body["purchase_id"]

@@ -17,6 +17,8 @@ from tests.conftest import Api
 from tests.support.contract_scenario import contract_steps
 from tests.support.market import AFTER_DEADLINE, OPENS, admit, purchase_request
 
+AFTER_ROUND = AFTER_DEADLINE + timedelta(minutes=11)  # round two (RULE_BIDDING_ROUND_MINUTES=10) closed
+
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 Step = tuple[str, Callable[[], Any]]
 
@@ -77,6 +79,12 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
 
         return step
 
+    def quote(n: int, key: str, amount: str, headers: Any = None) -> Any:
+        reply = agency(n).post(path(ids[key]) + "/quotes", {"amount_yuan": amount}, headers=headers or {})
+        assert reply.status in (200, 201), reply.body
+        return reply
+
+    bidding = {"method": "price_bidding", "bidding": {"rounds": 2, "floor_yuan": "90000.00"}}
     dates = {"enrollment_deadline": "2026-12-09T09:00:00Z", "selection_time": "2026-12-09T09:00:00Z"}
     best_value = {"method": "credit_best_value", "short_listing": {"long_list": 3, "short_list": 2}}
     proposals = {"method": "proposal_best_value", "proposal": {"criteria": [{"name": "方案", "weight": 100}]}}
@@ -150,6 +158,20 @@ def purchase_steps(api: Api, owner_id: str, item: str, ids: dict[str, str] | Non
         ),
         ("get_enrollment", lambda: agency(0).get(path(ids["joint"]) + "/enrollments/AG-P1")),
         ("enroll", lambda: agency(2).post(path(ids["joint"]) + "/enrollments")),
+        # Price bidding, two rounds: sealed quotes in round one, a lower one in round two.
+        ("draft_purchase", lambda: draft("bid", funding_type="private", **bidding)),
+        ("submit_purchase", lambda: owner.post(path(ids["bid"]) + "/submit")),
+        ("enroll", lambda: agency(0).post(path(ids["bid"]) + "/enrollments")),
+        ("enroll", lambda: agency(1).post(path(ids["bid"]) + "/enrollments")),
+        ("submit_quote", lambda: quote(0, "bid", "150000.00", headers={"idempotency-key": "q-1"})),
+        ("submit_quote", lambda: quote(1, "bid", "160000.00")),
+        ("list_quotes", lambda: agency(0).get(path(ids["bid"]) + "/quotes")),
+        ("list_rounds", lambda: api.call("GET", path(ids["bid"]) + "/rounds")),
+        ("close_enrollment", at(AFTER_DEADLINE, task("close_enrollment", "bid"))),
+        ("submit_quote", lambda: quote(1, "bid", "140000.00")),
+        ("close_round", at(AFTER_ROUND, task("close_round", "bid"))),
+        ("run_selection", task("run_selection", "bid")),
+        ("list_quotes", lambda: api.call("GET", path(ids["bid"]) + "/quotes")),
         ("close_enrollment", at(AFTER_DEADLINE, task("close_enrollment", "random"))),
         ("run_selection", task("run_selection", "random")),
         ("list_enrollments", lambda: owner.get(path(ids["random"]) + "/enrollments")),

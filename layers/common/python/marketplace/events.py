@@ -35,6 +35,11 @@ EVENT_TYPES = (
     "EnrollmentReceived",
     "EnrollmentWithdrawn",
     "PurchaseFailed",
+    # Price bidding (services/bidding.py): no event carries a sealed figure.
+    "QuoteSubmitted",
+    "BiddingRoundClosed",
+    "BiddingRoundOpened",
+    "QuotesPublished",
     "ResultPublished",
     "BatchSplit",  # batch (domain/batch.py): one draw made one purchase per project
     "AgencyPicked",

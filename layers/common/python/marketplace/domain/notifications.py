@@ -23,6 +23,7 @@ from marketplace.domain.model import Model
 from marketplace.domain.notices import (
     after_award,
     agencies,
+    bidding,
     challenges,
     consortium,
     credit,
@@ -224,6 +225,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **proposals.RULES,
     **shelf.RULES,
     **consortium.RULES,
+    **bidding.RULES,
 }
 NOTIFIED_TYPES = tuple(RULES)
 

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.clock import stamp
 from marketplace.domain.batch import PROJECT_CODE_PATTERN, BatchSplit, BatchTerms, check_terms
-from marketplace.domain.bidding import BiddingTerms
+from marketplace.domain.bidding import BiddingRound, BiddingTerms, RevealedQuote
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
@@ -340,6 +340,18 @@ class Purchase(PurchaseRequest):
     consortia: dict[str, Consortium] = Field(
         default_factory=dict, description="the consortia among the candidates, by lead, fixed at closing"
     )
+    # Price bidding (domain/bidding.py): the rounds' public records, and the quotes opened as each
+    # round closed. `quotes` is stored (repositories.purchases) but never in a response: it is
+    # published by GET /purchases/{id}/quotes once the last round has closed.
+    bidding_rounds: list[BiddingRound] = Field(default_factory=list)
+    quotes: list[RevealedQuote] = Field(default_factory=list, exclude=True)
+
+    @property
+    def current_round(self) -> BiddingRound | None:
+        """Price bidding: the round open after round one (while the purchase is `bidding`)."""
+        if self.status != PurchaseStatus.bidding or not self.bidding_rounds:
+            return None
+        return self.bidding_rounds[-1]
 
     @property
     def window_runs(self) -> int:
@@ -472,6 +484,9 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
         return "select", stamp(purchase.selection_time)
     if PURCHASE.allows(status, "escalate_scoring") and purchase.scoring and not purchase.scoring.escalated_at:
         return "scoring", purchase.scoring.deadline
+    current = purchase.current_round
+    if PURCHASE.allows(status, "next_round") and current is not None and current.closes_at:
+        return "round", current.closes_at  # price bidding: a further round closes
     if (
         PURCHASE.allows(status, "escalate")
         and purchase.result is not None
@@ -519,6 +534,14 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.enrollment_open, "withdraw", AGENCY, P.enrollment_open),
         (P.enrollment_open, "close", BY_SYSTEM, P.enrollment_closed),
         (P.enrollment_open, "close_failed", BY_SYSTEM, P.failed),
+        # Price bidding (domain/bidding.py): agencies quote while round one (the enrollment window)
+        # or a further round is open; closing opens round two when there is one; the last round's
+        # closing leaves the purchase closed for the selection.
+        (P.enrollment_open, "quote", AGENCY, P.enrollment_open),
+        (P.enrollment_open, "open_bidding", BY_SYSTEM, P.bidding),
+        (P.bidding, "quote", AGENCY, P.bidding),
+        (P.bidding, "next_round", BY_SYSTEM, P.bidding),
+        (P.bidding, "end_bidding", BY_SYSTEM, P.enrollment_closed),
         (P.enrollment_closed, "draw", BY_SYSTEM, P.selected),
         (P.enrollment_closed, "short_list", BY_SYSTEM, P.selecting),
         (P.selecting, "pick", OWNER, P.selected),

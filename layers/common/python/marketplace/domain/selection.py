@@ -93,6 +93,34 @@ class CreditBestValue:
         return proof, result
 
 
+class PriceBidding:
+    """竞价选取: the lowest final price wins, the next lowest are the reserves; the draw breaks ties
+    between equal prices (the proof publishes every price and lists the tied groups)."""
+
+    def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
+        purchase = given.purchase
+        assert purchase.bidding is not None  # the request model guarantees it
+        values = {a: given.quotes[a] for a in given.eligible}
+        proof = draw.draw(
+            purchase.purchase_id,
+            given.seed,
+            given.eligible,
+            winners=1,
+            reserves=given.reserves,
+            drawn_at=given.drawn_at,
+            values=values,
+            values_order="ascending",
+        )
+        proof = _with_extra(
+            proof,
+            method=purchase.method.value,
+            quote_form=purchase.bidding.quote_form.value,
+            rounds=purchase.bidding.rounds,
+            tied=draw.tied(values),
+        )
+        return proof, winner_result(purchase.method, proof, given)
+
+
 def winner_result(method: SelectionMethod, proof: draw.DrawProof, given: SelectionInput) -> Result:
     """The result of a proof with one winner: it is selected, the reserves follow."""
     return Result(
@@ -136,6 +164,7 @@ STRATEGIES: dict[SelectionMethod, Strategy] = {
     SelectionMethod.random_draw: RandomDraw(),
     SelectionMethod.credit_best_value: CreditBestValue(),
     SelectionMethod.proposal_best_value: ProposalBestValue(),
+    SelectionMethod.price_bidding: PriceBidding(),
 }
 
 

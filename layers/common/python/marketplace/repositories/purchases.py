@@ -112,7 +112,10 @@ def _purchases(purchase_ids: list[str]) -> list[Purchase]:
 
 
 def _document(purchase: Purchase) -> dict[str, Any]:
-    return purchase.model_dump(mode="json", exclude={"enrollments", "revision", "enrollment_changes"})
+    document = purchase.model_dump(mode="json", exclude={"enrollments", "revision", "enrollment_changes"})
+    if purchase.quotes:  # kept out of every response (`exclude`), stored all the same
+        document["quotes"] = [q.model_dump(mode="json") for q in purchase.quotes]
+    return document
 
 
 def _state_actions(purchase: Purchase) -> list[Any]:
@@ -220,7 +223,7 @@ def save(
             )
             tx.update(
                 _window_key(purchase.purchase_id),
-                actions=[PurchaseRow.open_until.remove()],
+                actions=[PurchaseRow.open_until.remove(), *_round_actions(purchase)],
                 condition=unchanged,
             )
         elif purchase.status == PurchaseStatus.enrollment_open:
@@ -282,6 +285,15 @@ def split(
                 _indexed_row(project, batch.enrollments), condition=PurchaseRow.purchase_id.does_not_exist()
             )
         event_bus.stage(tx, events)
+
+
+def _round_actions(purchase: Purchase) -> list[Any]:
+    """Price bidding: the window row names the further round open for quotes while the purchase is
+    `bidding` (a quote is conditioned on it), and nothing otherwise."""
+    current = purchase.current_round
+    if current is None or current.closes_at is None:
+        return [PurchaseRow.bid_round.remove(), PurchaseRow.round_open_until.remove()]
+    return [PurchaseRow.bid_round.set(current.round), PurchaseRow.round_open_until.set(current.closes_at)]
 
 
 def get(purchase_id: str, *, consistent: bool = False) -> Purchase:

@@ -311,6 +311,10 @@ class PurchaseRow(Model):
     # Every enrollment already updates this row, so its condition that the agency is not among them
     # costs nothing; a lead's enrollment adds its members conditioned on none being there yet.
     members = UnicodeSetAttribute(null=True)
+    # Price bidding, on the window row: the further round open for quotes and until when (the
+    # enrollment window's `open_until` serves round one). Quote rows: `QUOTE#<round, 2 digits>#<agency>`.
+    bid_round = NumberAttribute(null=True)
+    round_open_until = UnicodeAttribute(null=True)
     revision = NumberAttribute(null=True)
     seed = UnicodeAttribute(null=True)
     published_count = NumberAttribute(null=True)

@@ -34,7 +34,7 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
-from marketplace.services import proposals
+from marketplace.services import bidding, proposals
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
@@ -66,7 +66,14 @@ def window_state(purchase: Purchase) -> dict[str, Any]:
         "selection_time": stamp(purchase.selection_time),
         "confirmation_deadline": result.confirmation_deadline if result else None,
         "escalated": bool(result and result.escalated_at),
+        "round_closes_at": _round_closes_at(purchase),
     }
+
+
+def _round_closes_at(purchase: Purchase) -> str | None:
+    """Price bidding: when the open further round closes (the state machine waits for it)."""
+    current = purchase.current_round
+    return current.closes_at if current is not None else None
 
 
 def close_enrollment(purchase_id: str) -> Purchase:
@@ -105,10 +112,13 @@ def _close(purchase: Purchase) -> Purchase:
         update |= method_update
     events: list[DomainEvent] = []
     candidates = update["eligible_agencies"]  # a sealed method keeps the eligible that submitted
-    if len(candidates) < minimum:
-        reason = update.get("failure_reason") or (
-            f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
-        )
+    reason = None
+    if len(eligible) < minimum:
+        reason = f"{len(eligible)} eligible enrollment(s), fewer than the minimum of {minimum}"
+    elif action == "close_failed" or len(candidates) < minimum:
+        # The method's own reason (too few valid quotes, too few proposals).
+        reason = str(update.get("failure_reason") or f"{len(candidates)} candidate(s), fewer than {minimum}")
+    if reason is not None:
         action = "close_failed"
         update["failure_reason"] = reason
         data = {
@@ -123,6 +133,8 @@ def _close(purchase: Purchase) -> Purchase:
     closed = transition.apply(purchase, **update)
     if action != "close_failed" and purchase.method in OPENED:
         events.append(OPENED[purchase.method](closed))
+    if purchase.method in CLOSE_EVENTS:
+        events += CLOSE_EVENTS[purchase.method](closed)
     repo.close(
         closed,
         events,
@@ -148,6 +160,7 @@ Closer = Callable[[Purchase, list[str], datetime], tuple[dict[str, Any], str]]
 CLOSERS: dict[SelectionMethod, Closer] = {
     SelectionMethod.credit_best_value: _credit_scores,
     SelectionMethod.proposal_best_value: proposals.open_scoring,
+    SelectionMethod.price_bidding: bidding.close_first_round,
 }
 
 # What a method announces when closing opens its next stage (not when the purchase fails).
@@ -155,11 +168,17 @@ OPENED: dict[SelectionMethod, Callable[[Purchase], DomainEvent]] = {
     SelectionMethod.proposal_best_value: proposals.opened_event,
 }
 
+# What a method announces when its closing is saved (price bidding: a round closed, the next opened).
+CLOSE_EVENTS: dict[SelectionMethod, Callable[[Purchase], list[DomainEvent]]] = {
+    SelectionMethod.price_bidding: bidding.round_events,
+}
+
 # What a method ranks by, read for the selection: SelectionInput's keyword arguments.
 Figures = Callable[[Purchase], dict[str, Any]]
 FIGURES: dict[SelectionMethod, Figures] = {
     SelectionMethod.credit_best_value: lambda purchase: {"credit_scores": purchase.credit_scores},
     SelectionMethod.proposal_best_value: proposals.figures,
+    SelectionMethod.price_bidding: bidding.final_prices,
 }
 
 
@@ -198,6 +217,38 @@ def _consortia(consortia: dict[str, Any]) -> dict[str, str]:
                 f"consortium members {', '.join(waiting)} did not accept their part by the deadline"
             )
     return refused
+
+
+def close_round(purchase_id: str) -> Purchase:
+    """Price bidding: at a further round's deadline, open its quotes, record the best price, and open
+    the next round or (after the last) leave the purchase closed for the selection. The write is
+    conditioned on the state and round read and on no quote having landed since (a quote that
+    started before the deadline may still commit): if one did, read again."""
+    for _ in range(STEP_ATTEMPTS):
+        purchase = repo.get(purchase_id, consistent=True)
+        if not PURCHASE.allows(purchase.status, "next_round") or purchase.current_round is None:
+            return purchase  # closed by another trigger (or never bidding): report the state
+        current = purchase.current_round
+        now = utcnow()
+        if current.closes_at is not None and current.closes_at > stamp(now):
+            raise StepNotDue(f"purchase {purchase_id}: round {current.round} closes at {current.closes_at}")
+        update, action = bidding.close_open_round(purchase, now)
+        transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
+        closed = transition.apply(purchase, **update, updated_at=stamp(now))
+        events = bidding.round_events(closed)
+        try:
+            repo.save(
+                closed,
+                events,
+                conflict=f"purchase {purchase_id}: round {current.round} changed while closing",
+                enrollments_unchanged=True,
+                transition=transition,
+            )
+        except (Conflict, ServiceUnavailable):
+            continue
+        event_bus.flush(events)
+        return closed
+    raise StepBusy(f"purchase {purchase_id}: quotes kept landing while the round closed")
 
 
 def run_selection(purchase_id: str) -> Purchase:
@@ -358,6 +409,10 @@ def sweep() -> SweepReport:
                 run_selection(purchase.purchase_id)
             elif due[0] == "confirmation":
                 check_confirmation(purchase.purchase_id)
+            elif due[0] == "round":
+                ended = close_round(purchase.purchase_id)
+                if PURCHASE.allows(ended.status, "draw") and stamp(ended.selection_time) <= stamp(utcnow()):
+                    run_selection(purchase.purchase_id)
             elif due[0] == "scoring":
                 proposals.check_scoring(purchase.purchase_id)
             else:
