@@ -275,3 +275,31 @@ def test_rounds_of_a_purchase_not_yet_closed_show_round_one_open_and_the_rest_sc
     assert view["rounds"][0]["closes_at"] == "2026-12-04T09:00:00Z"
     assert view["round_minutes"] == 10 and view["ceiling_yuan"] == "180000.00"
     assert market.api.call("GET", f"/purchases/{market.publish()}/rounds").status == 404
+
+
+def test_the_sweeper_closes_a_round_and_selects_when_the_execution_missed_them(market: Market) -> None:
+    """An execution that failed for good leaves the purchase to the sweeper: it opens round one at
+    closing, closes the further round at its deadline and draws, with the same conditional steps."""
+    from marketplace.services.purchase_window import sweep
+
+    purchase_id = publish(market, rounds=2, round_minutes=5)
+    enroll(market, purchase_id, range(1, 4))
+    for n, amount in ((1, "150000.00"), (2, "140000.00"), (3, "160000.00")):
+        assert quote(market, purchase_id, n, amount).status == 201
+
+    market.clock.set(AFTER_DEADLINE)
+    report = sweep()
+    assert purchase_id in report.advanced and not report.failed
+    assert market.purchase(purchase_id)["status"] == "bidding"
+    assert quote(market, purchase_id, 3, "120000.00").status == 201
+
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=3))
+    assert purchase_id not in sweep().advanced  # the round is still open: nothing is due
+    assert market.purchase(purchase_id)["status"] == "bidding"
+
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=5, seconds=1))
+    report = sweep()
+    assert purchase_id in report.advanced and not report.failed
+    purchase = market.purchase(purchase_id)
+    assert purchase["status"] == "selected" and purchase["result"]["selected_agency"] == agency_id(3)
+    assert verify(market.api.call("GET", f"/purchases/{purchase_id}/draw").body) == []
