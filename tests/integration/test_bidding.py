@@ -179,6 +179,16 @@ def test_two_rounds_a_candidate_lowers_its_quote_and_wins(market: Market, publis
     assert events_before.count("BiddingRoundOpened") == 1 and events_before.count("QuotesPublished") == 1
     assert "QuoteSubmitted" in events_before
 
+    # Both parties confirm: the signed letter states the winning quote as the price agreed.
+    assert market.owner.post(f"/purchases/{purchase_id}/confirmation").status == 200
+    accepted = market.agency(agency_id(3)).post(f"/purchases/{purchase_id}/acceptance")
+    assert accepted.status == 200 and accepted.body["letter_id"] == f"L-{purchase_id}", accepted.body
+    envelope = market.api.call("GET", f"/letters/L-{purchase_id}").body
+    letter = envelope["letter"]
+    assert letter["method"] == "price_bidding"
+    assert letter["price"]["amount_yuan"] == "130000.00" and letter["price"]["ceiling_yuan"] is None
+    assert market.api.call("POST", "/letters/verify", envelope).body["valid"] is True
+
 
 def test_a_quote_out_of_bounds_or_in_the_wrong_form_is_refused_with_the_reason_and_nothing_written(
     market: Market,

@@ -144,6 +144,15 @@ def test_proposals_are_scored_by_the_panel_and_the_highest_weighted_total_wins(
     assert types.count("ProposalsOpened") == 1 and types.count("ResultPublished") == 1
     assert types.count("ProposalScored") == 9
 
+    # Both parties confirm: the signed letter names the method and rests on the published proof.
+    assert market.owner.post(f"/purchases/{purchase_id}/confirmation").status == 200
+    accepted = market.agency("AG-002").post(f"/purchases/{purchase_id}/acceptance")
+    assert accepted.status == 200 and accepted.body["letter_id"] == f"L-{purchase_id}", accepted.body
+    envelope = market.api.call("GET", f"/letters/L-{purchase_id}").body
+    assert envelope["letter"]["method"] == "proposal_best_value"
+    assert envelope["letter"]["draw"]["commitment"] == proof["commitment"]
+    assert market.api.call("POST", "/letters/verify", envelope).body["valid"] is True
+
 
 def test_nothing_reveals_a_proposal_before_the_deadline(
     market: Market, published_events, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture

@@ -59,7 +59,9 @@ HEX_SHA256 = r"^[0-9a-f]{64}$"
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _MAX_YUAN = Decimal("999999999999.99")
 
-Method = Literal["random_draw", "credit_best_value", "direct", "shelf", "reward"]
+Method = Literal[
+    "random_draw", "credit_best_value", "direct", "price_bidding", "proposal_best_value", "shelf", "reward"
+]
 # The methods whose result is not drawn: the owner's named choice, or an offering bought from the shelf.
 UNDRAWN: Final = frozenset({"direct", "shelf", "reward"})
 FundingType = Literal["fiscal", "private"]
@@ -331,6 +333,8 @@ METHOD_NAMES = {
     "random_draw": "随机选取",
     "credit_best_value": "信用择优",
     "direct": "直接选取",
+    "price_bidding": "竞价选取",
+    "proposal_best_value": "方案择优",
     "shelf": "网上直购",
     "reward": "守信激励",
 }

@@ -4,6 +4,7 @@ registered, the item as bought, the price, the dates, and the draw it rests on."
 from __future__ import annotations
 
 from marketplace.clock import utcnow
+from marketplace.domain.bidding import last_prices
 from marketplace.domain.letters import (
     FORMAT,
     FORMAT_CONSORTIUM,
@@ -19,7 +20,7 @@ from marketplace.domain.letters import (
     LetterPrice,
     proof_path,
 )
-from marketplace.domain.purchases import PriceKind, Purchase, stamp
+from marketplace.domain.purchases import PriceKind, Purchase, SelectionMethod, stamp
 from marketplace.repositories import agencies as agencies_repo
 from marketplace.repositories import owners as owners_repo
 from marketplace.repositories import purchases as repo
@@ -37,11 +38,14 @@ def letter_for(purchase: Purchase) -> ConfirmationLetter:
     owner = owners_repo.get(purchase.owner_id)
     agency = agencies_repo.get(result.selected_agency)
     amount = str(purchase.amount_yuan)
-    price = (
-        LetterPrice(funding_type=purchase.funding_type.value, amount_yuan=amount)
-        if purchase.price_kind == PriceKind.budget
-        else LetterPrice(funding_type=purchase.funding_type.value, ceiling_yuan=amount)
-    )
+    if purchase.method == SelectionMethod.price_bidding:
+        # The price agreed is the selected agency's winning quote, not the ceiling it was under.
+        won = last_prices(purchase.quotes)[result.selected_agency]
+        price = LetterPrice(funding_type=purchase.funding_type.value, amount_yuan=f"{won:.2f}")
+    elif purchase.price_kind == PriceKind.budget:
+        price = LetterPrice(funding_type=purchase.funding_type.value, amount_yuan=amount)
+    else:
+        price = LetterPrice(funding_type=purchase.funding_type.value, ceiling_yuan=amount)
     draw = None
     drawn = purchase.method.value not in UNDRAWN  # direct, reward and the shelf have no draw
     if drawn:
