@@ -99,6 +99,16 @@ def test_a_two_round_bidding_purchase_runs_by_itself_to_its_public_quotes(local_
         (2, agencies[0], "80000.00"),
     ]
 
+    # Confirmed by both parties: the signed letter states the winning quote and verifies.
+    assert owner.post(f"/purchases/{purchase_id}/confirmation").status_code == 200
+    accepted = clients[agencies[0]].post(f"/purchases/{purchase_id}/acceptance")
+    assert accepted.status_code == 200, accepted.text
+    letter_id = until(lambda: public.get(path).json()["letter_id"], timeout=30, what="the letter")
+    envelope = public.get(f"/letters/{letter_id}").json()
+    assert envelope["letter"]["method"] == "price_bidding"
+    assert envelope["letter"]["price"]["amount_yuan"] == "80000.00"
+    assert public.post("/letters/verify", envelope).json()["valid"] is True
+
     # The candidates were told: round two opened, and who was outbid.
     for agency, wanted in ((agencies[0], "BiddingRoundOpened"), (agencies[2], "BiddingRoundClosed")):
         until(
