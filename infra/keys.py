@@ -41,6 +41,7 @@ ENCRYPTION = [
     "kms:ReEncryptTo",
 ]
 SIGNATURE = ["kms:GetPublicKey", "kms:Sign", "kms:Verify"]
+GRANTS = ("kms:CreateGrant", "kms:RetireGrant", "kms:RevokeGrant")
 KEY_POLICY_WHY = (
     "A key policy's Resource is always '*': it means this key. The account statement delegates use "
     "to IAM policies, which grant each role only what it needs."
@@ -143,7 +144,9 @@ def sealing_key(decrypting_roles: list[str]) -> dict[str, Json]:
     """The key sealed quotes and proposals are encrypted under. The account administers it and may
     encrypt with it through IAM, but may not decrypt: only the roles named here (the closing tasks')
     may, by this policy alone, so no IAM policy (an administrator's included) opens a sealed bid."""
-    statements: list[Json] = [_account([*ADMINISTRATION, "kms:Encrypt"])]
+    # No grants either: a grant would give Decrypt to a principal without touching this policy.
+    administration = [a for a in ADMINISTRATION if a not in GRANTS]
+    statements: list[Json] = [_account([*administration, "kms:Encrypt"])]
     if decrypting_roles:
         statements.append(
             {

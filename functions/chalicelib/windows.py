@@ -59,9 +59,16 @@ def flag_purchase(event: Any, context: Any) -> dict[str, Any]:
 def sweep_purchases(event: Any) -> dict[str, Any]:
     """Close, select, escalate or issue the letter of any purchase whose execution did not."""
     report = purchase_window.sweep()
-    if report.advanced or report.failed:
-        log(logger, logging.INFO, "purchases swept", advanced=len(report.advanced), failed=len(report.failed))
-    return {"advanced": report.advanced, "failed": report.failed}
+    if report.advanced or report.restarted or report.failed:
+        log(
+            logger,
+            logging.INFO,
+            "purchases swept",
+            advanced=len(report.advanced),
+            restarted=len(report.restarted),
+            failed=len(report.failed),
+        )
+    return {"advanced": report.advanced, "restarted": report.restarted, "failed": report.failed}
 
 
 # A task function's entry module: its import is done (chalicelib/startup.py).

@@ -25,6 +25,8 @@ def test_only_the_closing_roles_may_decrypt_with_the_sealing_key(template: dict[
     key = template["Resources"][names.SEALING_KEY]["Properties"]
     account, *others = key["KeyPolicy"]["Statement"]
     assert "kms:Decrypt" not in account["Action"] and "kms:Encrypt" in account["Action"]
+    # A grant would hand out Decrypt without the key policy: the account may not create one.
+    assert not {"kms:CreateGrant", "kms:RetireGrant", "kms:RevokeGrant"} & set(account["Action"])
     expected = sorted(
         op.role_id for op in discover() if op.name in policies.sealing_decrypters(policies.load())
     )
@@ -39,9 +41,9 @@ def test_only_the_closing_roles_may_decrypt_with_the_sealing_key(template: dict[
 
 def test_the_decrypters_are_exactly_the_closing_steps() -> None:
     # Round one's quotes and the proposals open as enrollment closes, each further round's as it
-    # closes; the sweeper runs those same steps when an execution missed them. Nothing else.
+    # closes. Nothing else: the sweeper hands a missed sealed step to a new execution.
     decrypters = sorted(policies.sealing_decrypters(policies.load()))
-    assert decrypters == ["close_enrollment", "close_round", "sweep_purchases"]
+    assert decrypters == ["close_enrollment", "close_round"]
 
 
 def test_no_iam_policy_grants_decryption_of_sealed_submissions(template: dict[str, Any]) -> None:

@@ -287,29 +287,50 @@ def test_rounds_of_a_purchase_not_yet_closed_show_round_one_open_and_the_rest_sc
     assert market.api.call("GET", f"/purchases/{market.publish()}/rounds").status == 404
 
 
-def test_the_sweeper_closes_a_round_and_selects_when_the_execution_missed_them(market: Market) -> None:
-    """An execution that failed for good leaves the purchase to the sweeper: it opens round one at
-    closing, closes the further round at its deadline and draws, with the same conditional steps."""
+def _executions(purchase_id: str) -> list[str]:
+    import boto3
+
+    from marketplace.repositories.workflows import PURCHASE_WINDOW
+    from marketplace.settings import get_settings
+
+    settings = get_settings()
+    sfn = boto3.client("stepfunctions", region_name=settings.region)
+    arn = settings.state_machine_arn_prefix + PURCHASE_WINDOW
+    return sorted(
+        e["name"]
+        for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+        if e["name"].startswith(purchase_id)
+    )
+
+
+def test_the_sweeper_hands_a_missed_sealed_step_to_a_new_execution_and_never_opens_quotes(
+    market: Market,
+) -> None:
+    """Only the closing tasks may decrypt: when an execution missed closing or a round, the sweeper
+    starts the window again (once per due step) instead of opening the quotes itself."""
     from marketplace.services.purchase_window import sweep
 
     purchase_id = publish(market, rounds=2, round_minutes=5)
     enroll(market, purchase_id, range(1, 4))
     for n, amount in ((1, "150000.00"), (2, "140000.00"), (3, "160000.00")):
         assert quote(market, purchase_id, n, amount).status == 201
+    started = _executions(purchase_id)
 
-    market.clock.set(AFTER_DEADLINE)
-    report = sweep()
-    assert purchase_id in report.advanced and not report.failed
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=1))
+    assert purchase_id not in sweep().restarted  # the execution still has its retries' time
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=4))
+    before = market.purchase(purchase_id)
+    assert purchase_id in sweep().restarted and purchase_id in sweep().restarted  # started once
+    assert market.purchase(purchase_id) == before  # nothing opened, nothing closed by the sweeper
+    restarted = sorted(set(_executions(purchase_id)) - set(started))
+    assert restarted == [f"{purchase_id}-close-20261204T090000Z"]  # named for the deadline
+
+    # The new execution runs the closing task, which opens round one and starts round two.
+    assert task("close_enrollment", purchase_id)["status"] == "bidding"
+    closes_at = market.purchase(purchase_id)["bidding_rounds"][-1]["closes_at"]
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=20))
+    assert purchase_id in sweep().restarted
+    assert f"{purchase_id}-round-{closes_at.replace('-', '').replace(':', '')}" in _executions(purchase_id)
     assert market.purchase(purchase_id)["status"] == "bidding"
-    assert quote(market, purchase_id, 3, "120000.00").status == 201
-
-    market.clock.set(AFTER_DEADLINE + timedelta(minutes=3))
-    assert purchase_id not in sweep().advanced  # the round is still open: nothing is due
-    assert market.purchase(purchase_id)["status"] == "bidding"
-
-    market.clock.set(AFTER_DEADLINE + timedelta(minutes=5, seconds=1))
-    report = sweep()
-    assert purchase_id in report.advanced and not report.failed
-    purchase = market.purchase(purchase_id)
-    assert purchase["status"] == "selected" and purchase["result"]["selected_agency"] == agency_id(3)
-    assert verify(market.api.call("GET", f"/purchases/{purchase_id}/draw").body) == []
+    assert task("close_round", purchase_id)["status"] == "enrollment_closed"
+    assert task("run_selection", purchase_id)["status"] == "selected"

@@ -72,6 +72,25 @@ def start_window(purchase: Purchase) -> bool:
     return True
 
 
+def restart_window(purchase: Purchase, step: str, due_at: str) -> bool:
+    """Start the window again for a sealed step its execution missed (docs/adr/0015): the new
+    execution's idempotent tasks report what is done and carry on from the due step, and only the
+    closing tasks' roles open sealed quotes and proposals. Named for the step and its due instant,
+    so the sweeper's repeated runs start it once."""
+    arn = get_settings().state_machine_arn_prefix + PURCHASE_WINDOW
+    compact = due_at.replace("-", "").replace(":", "")
+    name = f"{purchase.purchase_id}-{step}-{compact}"[:80]
+    try:
+        _sfn().start_execution(stateMachineArn=arn, name=name, input=json.dumps(window_input(purchase)))
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
+        if code == "ExecutionAlreadyExists":
+            return True
+        log(logger, logging.ERROR, "window not restarted", purchase_id=purchase.purchase_id, error=str(exc))
+        return False
+    return True
+
+
 def stop_window(purchase_id: str, why: str, *, execution: str | None = None) -> None:
     """Stop the purchase's window once nothing is left for it to time (the purchase is confirmed),
     or while it is suspended: otherwise it would wait for the confirmation deadline only to find the

@@ -32,7 +32,7 @@ from marketplace.errors import Conflict, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
-from marketplace.repositories import event_bus
+from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import purchases as repo
 from marketplace.services import bidding, proposals
 from marketplace.services.outcomes import confirmation_due, result_event
@@ -383,9 +383,21 @@ def flag(purchase_id: str, reason: str) -> Purchase:
     return flagged
 
 
+# Opening sealed quotes and proposals is the closing tasks' alone: only their roles may decrypt
+# (docs/adr/0015). For those steps the sweeper starts the window again instead of running them,
+# once the execution has had its own retries' time (StepNotDue retries for about a minute).
+SEALED_METHODS = (SelectionMethod.price_bidding, SelectionMethod.proposal_best_value)
+RESTART_GRACE = timedelta(minutes=3)
+
+
+def _sealed_step(purchase: Purchase, step: str) -> bool:
+    return purchase.method in SEALED_METHODS and step in ("close", "round")
+
+
 @dataclass
 class SweepReport:
     advanced: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)  # sealed steps handed back to a new execution
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -400,6 +412,13 @@ def sweep() -> SweepReport:
         due = next_due(purchase)
         if due is None or due[0] == "contract":  # the contract task's (services.contracts)
             continue
+        if _sealed_step(purchase, due[0]):
+            if stamp(utcnow()) >= stamp(parse_iso(due[1]) + RESTART_GRACE):
+                if workflows.restart_window(purchase, due[0], due[1]):
+                    report.restarted.append(purchase.purchase_id)
+                else:
+                    report.failed[purchase.purchase_id] = f"{due[0]}: the window could not be restarted"
+            continue
         try:
             if due[0] == "close":
                 closed = close_enrollment(purchase.purchase_id)
@@ -409,10 +428,6 @@ def sweep() -> SweepReport:
                 run_selection(purchase.purchase_id)
             elif due[0] == "confirmation":
                 check_confirmation(purchase.purchase_id)
-            elif due[0] == "round":
-                ended = close_round(purchase.purchase_id)
-                if PURCHASE.allows(ended.status, "draw") and stamp(ended.selection_time) <= stamp(utcnow()):
-                    run_selection(purchase.purchase_id)
             elif due[0] == "scoring":
                 proposals.check_scoring(purchase.purchase_id)
             else:
