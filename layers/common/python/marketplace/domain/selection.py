@@ -93,32 +93,36 @@ class CreditBestValue:
         return proof, result
 
 
+def ranked_by_value(
+    given: SelectionInput, values: dict[str, Decimal], order: str, **extra: Any
+) -> tuple[draw.DrawProof, Result]:
+    """One winner by a published value in `order`, the next as reserves; the draw breaks ties
+    between equal values (the proof publishes every value and lists the tied groups)."""
+    purchase = given.purchase
+    proof = draw.draw(
+        purchase.purchase_id,
+        given.seed,
+        given.eligible,
+        winners=1,
+        reserves=given.reserves,
+        drawn_at=given.drawn_at,
+        values=values,
+        values_order=order,
+    )
+    proof = _with_extra(proof, method=purchase.method.value, **extra, tied=draw.tied(values))
+    return proof, winner_result(purchase.method, proof, given)
+
+
 class PriceBidding:
-    """竞价选取: the lowest final price wins, the next lowest are the reserves; the draw breaks ties
-    between equal prices (the proof publishes every price and lists the tied groups)."""
+    """竞价选取: the lowest final price wins, the next lowest are the reserves."""
 
     def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
-        purchase = given.purchase
-        assert purchase.bidding is not None  # the request model guarantees it
+        terms = given.purchase.bidding
+        assert terms is not None  # the request model guarantees it
         values = {a: given.quotes[a] for a in given.eligible}
-        proof = draw.draw(
-            purchase.purchase_id,
-            given.seed,
-            given.eligible,
-            winners=1,
-            reserves=given.reserves,
-            drawn_at=given.drawn_at,
-            values=values,
-            values_order="ascending",
+        return ranked_by_value(
+            given, values, "ascending", quote_form=terms.quote_form.value, rounds=terms.rounds
         )
-        proof = _with_extra(
-            proof,
-            method=purchase.method.value,
-            quote_form=purchase.bidding.quote_form.value,
-            rounds=purchase.bidding.rounds,
-            tied=draw.tied(values),
-        )
-        return proof, winner_result(purchase.method, proof, given)
 
 
 def winner_result(method: SelectionMethod, proof: draw.DrawProof, given: SelectionInput) -> Result:
@@ -134,30 +138,19 @@ def winner_result(method: SelectionMethod, proof: draw.DrawProof, given: Selecti
 
 class ProposalBestValue:
     """方案择优: the highest weighted score wins (each candidate's panel mean, `proposal_scores`);
-    the draw breaks ties, and the proof lists the tied groups and the criteria."""
+    the proof also lists the criteria."""
 
     def select(self, given: SelectionInput) -> tuple[draw.DrawProof, Result]:
-        purchase = given.purchase
-        assert purchase.proposal is not None  # the request model guarantees it
+        terms = given.purchase.proposal
+        assert terms is not None  # the request model guarantees it
         values = {a: given.proposal_scores[a] for a in given.eligible}
-        proof = draw.draw(
-            purchase.purchase_id,
-            given.seed,
-            given.eligible,
-            winners=1,
-            reserves=given.reserves,
-            drawn_at=given.drawn_at,
-            values=values,
-            values_order="descending",
-        )
-        proof = _with_extra(
-            proof,
-            method=purchase.method.value,
-            criteria=[{"name": c.name, "weight": c.weight} for c in purchase.proposal.criteria],
+        return ranked_by_value(
+            given,
+            values,
+            "descending",
+            criteria=[{"name": c.name, "weight": c.weight} for c in terms.criteria],
             value="each proposal's weighted total (0..100), the mean over the panel's seats",
-            tied=draw.tied(values),
         )
-        return proof, winner_result(purchase.method, proof, given)
 
 
 STRATEGIES: dict[SelectionMethod, Strategy] = {
