@@ -35,7 +35,9 @@ from marketplace.domain.regions import DIVISION_PATTERN, covers
 # A project's code (一项一码): the announcement's, and each project's of a batch.
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
 MIN_PROJECTS = 2
-MAX_PROJECTS = 20  # the split (the announcement, the proof, each project and its event) is one transaction
+# The split (the announcement, the proof, each project, its result and its consortium's selection,
+# the BatchSplit event) is one transaction: 2 + 3 x 20 + 1 items, within DynamoDB's 100.
+MAX_PROJECTS = 20
 # The methods a batch is selected by: one ranking, winners taken in turn. Credit best-value's short
 # list and the owner's pick, and the sealed methods' single lowest quote or best proposal, do not
 # give one winner per project; they are refused for a batch for now.
