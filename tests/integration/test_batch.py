@@ -400,15 +400,12 @@ def test_each_project_has_its_own_reserves_so_abandonments_do_not_make_one_agenc
     assert len({own[0] for own in recomputed.project_reserves}) == 3  # no reserve is first in two projects
 
 
-def test_a_consortium_that_wins_a_project_is_named_in_its_letter_and_its_members_are_told(
-    market: Market, published_events: Any
-) -> None:
-    from tests.integration.test_consortium import _notify
-
-    # Three consortia (a lead and one accepted member each) are the only candidates of a
-    # three-project batch: each wins one project, whatever the draw's order.
-    purchase_id = market.publish(**batch_request(consortium={"allowed": True, "max_members": 2}))
-    members = {agency_id(1): agency_id(2), agency_id(3): agency_id(4), agency_id(5): agency_id(6)}
+def consortia_batch(market: Market, members: dict[str, str], reserves: int = 2) -> str:
+    """A batch allowing consortia whose candidates are these leads, each with its one member, who
+    accepted its part; drawn and split."""
+    purchase_id = market.publish(
+        **batch_request(consortium={"allowed": True, "max_members": 2}, reserves=reserves)
+    )
     for lead, member in members.items():
         body = {
             "consortium": {"members": [{"agency_id": member, "part": "现场监测"}], "lead_part": "报告编制"}
@@ -420,6 +417,18 @@ def test_a_consortium_that_wins_a_project_is_named_in_its_letter_and_its_members
         )
         assert decided.status == 200, decided.body
     assert market.close_and_select(purchase_id)["status"] == "batch_split"
+    return purchase_id
+
+
+def test_a_consortium_that_wins_a_project_is_named_in_its_letter_and_its_members_are_told(
+    market: Market, published_events: Any
+) -> None:
+    from tests.integration.test_consortium import _notify
+
+    # Three consortia (a lead and one accepted member each) are the only candidates of a
+    # three-project batch: each wins one project, whatever the draw's order.
+    members = {agency_id(1): agency_id(2), agency_id(3): agency_id(4), agency_id(5): agency_id(6)}
+    purchase_id = consortia_batch(market, members)
     listed = public(market, purchase_id)["batch_outcome"]["projects"]
     assert sorted(p["agency_id"] for p in listed) == sorted(members)
 
@@ -451,3 +460,37 @@ def test_a_consortium_that_wins_a_project_is_named_in_its_letter_and_its_members
     # Each project's purchase keeps the consortia: its winner's members are public on its page.
     page = public(market, first["purchase_id"])
     assert [m["agency_id"] for m in page["consortia"][lead]["members"]] == [member]
+
+
+@pytest.fixture
+def market8(api: Api) -> Iterator[Market]:
+    yield from open_market(api, agencies=8)
+
+
+def test_a_consortium_reserve_whose_member_was_blacklisted_since_the_draw_is_passed_over(
+    market8: Market,
+) -> None:
+    from marketplace.repositories import credit
+    from tests.integration.test_enrollment import _serious
+
+    # Four consortia, three projects, one reserve each: the fourth consortium is every project's
+    # reserve (too few to deal), whatever the draw's order.
+    market = market8
+    members = {agency_id(n): agency_id(n + 1) for n in (1, 3, 5, 7)}
+    batch_id = consortia_batch(market, members, reserves=1)
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
+    (reserve,) = {lead for lead in members} - {p["agency_id"] for p in listed}
+    assert all(p["reserves"] == [reserve] for p in listed)
+    # When the reserve's member is blacklisted, then project 1's winner abandons
+    member = members[reserve]
+    credit.record(_serious(member, "c-9", points=-40, blacklists_until="2027-12-01T00:00:00Z"), [])
+    target = listed[0]
+    reply = market.agency(target["agency_id"]).post(
+        f"/purchases/{target['purchase_id']}/abandonment", {"reason": "人员变动"}
+    )
+    assert reply.status == 200, reply.body
+    # Then the consortium is judged with its member: passed over, with why, and nobody moves up
+    result = market.purchase(target["purchase_id"])["result"]
+    assert result["selected_agency"] is None
+    (passed,) = result["passed_over"]
+    assert passed["agency_id"] == reserve and member in passed["reason"]
