@@ -91,8 +91,12 @@ def test_each_project_gets_its_own_winner_from_one_verifiable_draw(market: Marke
     assert [a["agency_id"] for a in proof["batch"]["assignment"]] == winners
     assert proof["batch"]["rule"] == page["batch_outcome"]["rule"]
     assert proof["reserves"] == ranking[3:5] == recomputed.reserves
+    assert proof["batch"]["reserves_per_project"] == 2
+    assert [a["reserves"] for a in proof["batch"]["assignment"]] == recomputed.project_reserves
 
-    for (code, title, region, amount), listed_project in zip(PROJECTS, listed, strict=True):
+    for (code, title, region, amount), listed_project, own_reserves in zip(
+        PROJECTS, listed, recomputed.project_reserves, strict=True
+    ):
         child = public(market, listed_project["purchase_id"])
         assert (child["project_code"], child["title"], child["region"], child["amount_yuan"]) == (
             code,
@@ -102,7 +106,7 @@ def test_each_project_gets_its_own_winner_from_one_verifiable_draw(market: Marke
         )
         assert child["status"] == "selected" and child["batch_of"] == batch_id
         assert child["result"]["selected_agency"] == listed_project["agency_id"]
-        assert child["result"]["reserves"] == ranking[3:5]
+        assert child["result"]["reserves"] == own_reserves == listed_project["reserves"]
         assert child["commitment"] == proof["commitment"]
         assert proof_of(market, child["purchase_id"]) == proof  # the project's draw is the batch's one draw
 
@@ -328,11 +332,17 @@ def test_a_bad_batch_is_refused_and_nothing_is_written(
     assert market.owner.get(f"/owners/{OWNER}/purchases").body["items"] == []
 
 
-def test_the_inboxes_say_who_won_which_project_and_who_did_not(market: Market, published_events) -> None:
+@pytest.fixture
+def market7(api: Api) -> Iterator[Market]:
+    yield from open_market(api, agencies=7)
+
+
+def test_the_inboxes_say_who_won_which_project_and_who_did_not(market7: Market, published_events) -> None:
     from tests.integration.test_notifications import batch as sqs_batch
     from tests.integration.test_notifications import inbox, notify
 
-    batch_id = drawn_batch(market, candidates=6)
+    market = market7  # seven candidates, three projects, one reserve each: one agency is left out
+    batch_id = drawn_batch(market, candidates=7, reserves=1)
     details = [e["detail"] for e in published_events.received()]
     told = [d for d in details if d["event_type"] in ("BatchSplit", "ResultPublished")]
     assert notify(sqs_batch(*told)) == {"batchItemFailures": []}
@@ -346,8 +356,141 @@ def test_the_inboxes_say_who_won_which_project_and_who_did_not(market: Market, p
     )
     owner_notice = next(e for e in inbox(market.owner) if e["event_type"] == "BatchSplit")
     assert all(p["agency_id"] in owner_notice["text"] for p in listed)
-    reserves = listed[0]["reserves"]
-    assert any("第 1 候补" in e["text"] for e in inbox(market.agency(reserves[0])))
-    winners_and_reserves = {*(p["agency_id"] for p in listed), *reserves}
-    (loser,) = [agency_id(n) for n in range(1, 7) if agency_id(n) not in winners_and_reserves]
+    reserves = [p["reserves"] for p in listed]
+    assert all(len(own) == 1 for own in reserves) and len({own[0] for own in reserves}) == 3
+    for project, (reserve,) in zip(listed, reserves, strict=True):  # each its rank in its own project
+        code = next(c for c, *_ in PROJECTS if c == project["project_code"])
+        assert any(f"{code} 的第 1 候补" in e["text"] for e in inbox(market.agency(reserve)))
+    winners_and_reserves = {*(p["agency_id"] for p in listed), *(own[0] for own in reserves)}
+    (loser,) = [agency_id(n) for n in range(1, 8) if agency_id(n) not in winners_and_reserves]
     assert [e["title"] for e in inbox(market.agency(loser))] == [f"未中选：{batch_id}"]
+
+
+def test_each_project_has_its_own_reserves_so_abandonments_do_not_make_one_agency_serve_twice(
+    market: Market,
+) -> None:
+    # Six candidates, three projects, two reserves each: the three after the winners are dealt out.
+    batch_id = drawn_batch(market, candidates=6)
+    proof = proof_of(market, batch_id)
+    assert verify(proof) == []
+    ranking = [r["agency_id"] for r in proof["ranking"]]
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
+    assert [p["agency_id"] for p in listed] == ranking[:3]
+    # When the winners of projects 1 and 2 both abandon
+    for project in listed[:2]:
+        reply = market.agency(project["agency_id"]).post(
+            f"/purchases/{project['purchase_id']}/abandonment", {"reason": "人员变动"}
+        )
+        assert reply.status == 200, reply.body
+    # Then each project's own first reserve moved up: three projects, three distinct agencies
+    selected = [market.purchase(p["purchase_id"])["result"]["selected_agency"] for p in listed]
+    assert selected == [ranking[3], ranking[4], ranking[2]]
+    assert len(set(selected)) == 3
+
+    # And the assignment, reserves included, is recomputed from the proof alone
+    batch = proof["batch"]
+    recomputed = assign(
+        BatchAward(batch["award"]), len(batch["assignment"]), ranking, batch["reserves_per_project"]
+    )
+    assert [a["agency_id"] for a in batch["assignment"]] == recomputed.agencies == ranking[:3]
+    assert [a["reserves"] for a in batch["assignment"]] == recomputed.project_reserves
+    assert recomputed.project_reserves == [ranking[3:5], ranking[4:6], [ranking[5], ranking[3]]]
+    assert [p["reserves"] for p in listed] == recomputed.project_reserves
+    assert proof["reserves"] == ranking[3:6] == recomputed.reserves
+    assert len({own[0] for own in recomputed.project_reserves}) == 3  # no reserve is first in two projects
+
+
+def consortia_batch(market: Market, members: dict[str, str], reserves: int = 2) -> str:
+    """A batch allowing consortia whose candidates are these leads, each with its one member, who
+    accepted its part; drawn and split."""
+    purchase_id = market.publish(
+        **batch_request(consortium={"allowed": True, "max_members": 2}, reserves=reserves)
+    )
+    for lead, member in members.items():
+        body = {
+            "consortium": {"members": [{"agency_id": member, "part": "现场监测"}], "lead_part": "报告编制"}
+        }
+        enrolled = market.agency(lead).post(f"/purchases/{purchase_id}/enrollments", body)
+        assert enrolled.status == 201, enrolled.body
+        decided = market.agency(member).post(
+            f"/purchases/{purchase_id}/enrollments/{lead}/membership", {"decision": "accept"}
+        )
+        assert decided.status == 200, decided.body
+    assert market.close_and_select(purchase_id)["status"] == "batch_split"
+    return purchase_id
+
+
+def test_a_consortium_that_wins_a_project_is_named_in_its_letter_and_its_members_are_told(
+    market: Market, published_events: Any
+) -> None:
+    from tests.integration.test_consortium import _notify
+
+    # Three consortia (a lead and one accepted member each) are the only candidates of a
+    # three-project batch: each wins one project, whatever the draw's order.
+    members = {agency_id(1): agency_id(2), agency_id(3): agency_id(4), agency_id(5): agency_id(6)}
+    purchase_id = consortia_batch(market, members)
+    listed = public(market, purchase_id)["batch_outcome"]["projects"]
+    assert sorted(p["agency_id"] for p in listed) == sorted(members)
+
+    first = listed[0]
+    lead, member = first["agency_id"], members[first["agency_id"]]
+
+    # The project's letter is the consortium letter naming the member and its part.
+    assert market.owner.post(f"/purchases/{first['purchase_id']}/confirmation").status == 200
+    accepted = market.agency(lead).post(f"/purchases/{first['purchase_id']}/acceptance")
+    assert accepted.status == 200, accepted.body
+    envelope = market.api.call("GET", f"/letters/{accepted.body['letter_id']}").body
+    letter = envelope["letter"]
+    assert letter["format"] == "confirmation-letter/v2" and letter["agency"]["agency_id"] == lead
+    assert letter["project_code"] == PROJECTS[0][0]
+    assert [(m["agency_id"], m["part"]) for m in letter["consortium"]["members"]] == [(member, "现场监测")]
+    assert market.api.call("POST", "/letters/verify", envelope).body["valid"] is True
+
+    # Each project's consortium is selected once, and each member hears of its own project.
+    events = published_events.received()
+    chosen = [e["detail"] for e in events if e["detail-type"] == "ConsortiumSelected"]
+    assert sorted((d["subject"], d["data"]["lead_id"]) for d in chosen) == sorted(
+        (p["purchase_id"], p["agency_id"]) for p in listed
+    )
+    _notify(events)
+    for project in listed:
+        told = members[project["agency_id"]]
+        titles = [n["title"] for n in market.agency(told).get("/me/notifications").body["items"]]
+        assert f"联合体中选：{project['purchase_id']}" in titles
+    # Each project's purchase keeps the consortia: its winner's members are public on its page.
+    page = public(market, first["purchase_id"])
+    assert [m["agency_id"] for m in page["consortia"][lead]["members"]] == [member]
+
+
+@pytest.fixture
+def market8(api: Api) -> Iterator[Market]:
+    yield from open_market(api, agencies=8)
+
+
+def test_a_consortium_reserve_whose_member_was_blacklisted_since_the_draw_is_passed_over(
+    market8: Market,
+) -> None:
+    from marketplace.repositories import credit
+    from tests.integration.test_enrollment import _serious
+
+    # Four consortia, three projects, one reserve each: the fourth consortium is every project's
+    # reserve (too few to deal), whatever the draw's order.
+    market = market8
+    members = {agency_id(n): agency_id(n + 1) for n in (1, 3, 5, 7)}
+    batch_id = consortia_batch(market, members, reserves=1)
+    listed = public(market, batch_id)["batch_outcome"]["projects"]
+    (reserve,) = {lead for lead in members} - {p["agency_id"] for p in listed}
+    assert all(p["reserves"] == [reserve] for p in listed)
+    # When the reserve's member is blacklisted, then project 1's winner abandons
+    member = members[reserve]
+    credit.record(_serious(member, "c-9", points=-40, blacklists_until="2027-12-01T00:00:00Z"), [])
+    target = listed[0]
+    reply = market.agency(target["agency_id"]).post(
+        f"/purchases/{target['purchase_id']}/abandonment", {"reason": "人员变动"}
+    )
+    assert reply.status == 200, reply.body
+    # Then the consortium is judged with its member: passed over, with why, and nobody moves up
+    result = market.purchase(target["purchase_id"])["result"]
+    assert result["selected_agency"] is None
+    (passed,) = result["passed_over"]
+    assert passed["agency_id"] == reserve and member in passed["reason"]

@@ -15,11 +15,47 @@ from marketplace.domain.purchases import PurchaseRequest
 RANKING = ["AG-004", "AG-001", "AG-005", "AG-002", "AG-003"]
 
 
-def test_each_project_takes_the_winners_in_turn_and_shares_the_reserves_after_them() -> None:
+def test_each_project_takes_the_winners_in_turn_and_the_reserves_after_them() -> None:
     outcome = assign(BatchAward.each_project, 3, RANKING, reserves=2)
     assert outcome.winners == ["AG-004", "AG-001", "AG-005"]
     assert outcome.agencies == ["AG-004", "AG-001", "AG-005"]  # project 1, 2, 3 in the order listed
     assert outcome.reserves == ["AG-002", "AG-003"]
+    # Two left for three projects wanting two each: too few, so each list wraps over the two, each
+    # project starting at its own position.
+    assert outcome.project_reserves == [["AG-002", "AG-003"], ["AG-003", "AG-002"], ["AG-002", "AG-003"]]
+
+
+LONG = [f"AG-{n:03d}" for n in (7, 3, 9, 1, 5, 2, 8, 4, 6)]
+
+
+def test_with_enough_candidates_each_project_gets_its_own_reserves_none_shared() -> None:
+    outcome = assign(BatchAward.each_project, 3, LONG, reserves=2)
+    assert outcome.agencies == ["AG-007", "AG-003", "AG-009"]
+    # The six after the winners dealt in turn: project n takes positions n-1, n-1+3.
+    assert outcome.project_reserves == [["AG-001", "AG-008"], ["AG-005", "AG-004"], ["AG-002", "AG-006"]]
+    assert outcome.reserves == LONG[3:9]  # the draw publishes them all, after the winners
+    every = [a for own in outcome.project_reserves for a in own]
+    assert len(every) == len(set(every)) and not set(every) & set(outcome.agencies)
+
+
+def test_a_remainder_too_short_for_disjoint_lists_deals_first_then_wraps() -> None:
+    # The reviewer's case: six candidates, three projects, two reserves each: three left.
+    ranking = LONG[:6]
+    outcome = assign(BatchAward.each_project, 3, ranking, reserves=2)
+    assert outcome.project_reserves == [["AG-001", "AG-005"], ["AG-005", "AG-002"], ["AG-002", "AG-001"]]
+    firsts = [own[0] for own in outcome.project_reserves]
+    assert firsts == ranking[3:6]  # each project's first reserve is its own: no one moves up twice first
+    # One reserve each is enough to keep them disjoint.
+    single = assign(BatchAward.each_project, 3, ranking, reserves=1)
+    assert single.project_reserves == [["AG-001"], ["AG-005"], ["AG-002"]]
+    # Fewer left than projects: the projects past them wrap, each list has no repeat.
+    short = assign(BatchAward.each_project, 4, LONG[:5], reserves=2)
+    assert short.project_reserves == [["AG-005"], ["AG-005"], ["AG-005"], ["AG-005"]]
+    assert assign(BatchAward.each_project, 3, LONG[:5], reserves=3).project_reserves == [
+        ["AG-001", "AG-005"],
+        ["AG-005", "AG-001"],
+        ["AG-001", "AG-005"],
+    ]
 
 
 def test_fewer_candidates_than_projects_wrap_around_the_ranking_and_leave_no_reserve() -> None:
@@ -34,11 +70,14 @@ def test_one_agency_serves_every_project_and_the_next_ones_are_reserves() -> Non
     assert outcome.winners == ["AG-004"]
     assert outcome.agencies == ["AG-004"] * 4
     assert outcome.reserves == ["AG-001", "AG-005", "AG-002"]
+    assert outcome.project_reserves == [["AG-001", "AG-005", "AG-002"]] * 4  # the same for each project
 
 
 def test_reserves_are_what_the_ranking_has_left() -> None:
     assert assign(BatchAward.each_project, 3, RANKING, reserves=5).reserves == ["AG-002", "AG-003"]
     assert assign(BatchAward.each_project, 2, RANKING, reserves=0).reserves == []
+    assert assign(BatchAward.each_project, 2, RANKING, reserves=0).project_reserves == [[], []]
+    assert assign(BatchAward.each_project, 5, RANKING, reserves=2).project_reserves == [[]] * 5
 
 
 def test_a_projects_purchase_id_names_its_announcement_and_its_place() -> None:

@@ -8,9 +8,15 @@ The award (docs/batch.md):
 - `each_project`: the winners are taken in turn from the ranking, one per project in the order the
   projects are listed, no agency twice; with fewer candidates than projects the ranking is used
   again from its start (project n gets the ranking's (n mod candidates)-th agency).
-Every project's reserves are the agencies that follow the winners in the ranking, up to the
-purchase's `reserves`, the same list for every project: a reserve moving up in one project changes
-nothing in the others. With as many winners as candidates, no reserve is left.
+Each project's reserves (`each_project`) are its own slice of the agencies after the winners in
+the ranking, dealt in turn: project n takes the remainder's positions n-1, n-1+projects,
+n-1+2*projects, ..., up to the purchase's `reserves`, so no two projects share a reserve and no
+agency ends up serving two projects while another reserve is never used. Only when the remainder
+is too short for that is a project's list completed with the remainder's other agencies, going on
+from its own position and wrapping to the remainder's start (a reserve may then stand for more
+than one project, as a winner does with fewer candidates than projects). With `one_agency` every
+project has the same reserves (the agencies after the one winner): one agency serves them all.
+With as many winners as candidates, no reserve is left.
 
 Pure: the draw itself is domain/draw.py; the service (services/batch.py) writes the projects.
 """
@@ -29,7 +35,9 @@ from marketplace.domain.regions import DIVISION_PATTERN, covers
 # A project's code (一项一码): the announcement's, and each project's of a batch.
 PROJECT_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z\-]{5,49}$"
 MIN_PROJECTS = 2
-MAX_PROJECTS = 20  # the split (the announcement, the proof, each project and its event) is one transaction
+# The split (the announcement, the proof, each project, its result and its consortium's selection,
+# the BatchSplit event) is one transaction: 2 + 3 x 20 + 1 items, within DynamoDB's 100.
+MAX_PROJECTS = 20
 # The methods a batch is selected by: one ranking, winners taken in turn. Credit best-value's short
 # list and the owner's pick, and the sealed methods' single lowest quote or best proposal, do not
 # give one winner per project; they are refused for a batch for now.
@@ -37,8 +45,12 @@ BATCH_METHODS = ("random_draw",)
 ASSIGNMENT_RULE = (
     "each_project: project n (1-based, in the order listed) gets the ranking's agency at position "
     "((n - 1) mod number of winners), the winners being the first min(projects, candidates) of the "
-    "ranking; one_agency: the ranking's first agency gets every project. Each project's reserves are "
-    "the agencies after the winners in the ranking, up to the purchase's reserves."
+    "ranking; one_agency: the ranking's first agency gets every project. each_project reserves: of the "
+    "agencies after the winners in the ranking (the remainder, positions from 0), project n gets "
+    "positions n-1, n-1+projects, n-1+2*projects, ... up to the purchase's reserves (disjoint); only "
+    "when the remainder is too short, a project's list is completed with the remainder's other agencies "
+    "from position ((n - 1) mod remainder) on, wrapping to its start. one_agency reserves: the agencies "
+    "after the winner, up to the purchase's reserves, the same for every project."
 )
 
 
@@ -98,11 +110,13 @@ def check_terms(
 @dataclass(frozen=True)
 class Assignment:
     """The draw's outcome for a batch: the winners (distinct, in ranking order), the agency of each
-    project (in the order listed), and the reserves every project shares."""
+    project (in the order listed), every reserve of the batch (in ranking order: the draw publishes
+    them after the winners) and each project's own reserves (in the order they move up)."""
 
     winners: list[str]
     agencies: list[str]
     reserves: list[str]
+    project_reserves: list[list[str]]
 
 
 def assign(award: BatchAward, projects: int, ranking: list[str], reserves: int) -> Assignment:
@@ -111,11 +125,25 @@ def assign(award: BatchAward, projects: int, ranking: list[str], reserves: int) 
         raise ValueError("an assignment needs at least one project and one candidate")
     size = 1 if award == BatchAward.one_agency else min(projects, len(ranking))
     winners = ranking[:size]
-    return Assignment(
-        winners=winners,
-        agencies=[winners[n % size] for n in range(projects)],
-        reserves=ranking[size : size + reserves],
-    )
+    agencies = [winners[n % size] for n in range(projects)]
+    rest = ranking[size:]
+    if award == BatchAward.one_agency:
+        shared = rest[:reserves]
+        return Assignment(winners, agencies, shared, [list(shared) for _ in range(projects)])
+    own = [_project_reserves(rest, projects, n, reserves) for n in range(projects)]
+    used = {a for listed in own for a in listed}
+    return Assignment(winners, agencies, [a for a in rest if a in used], own)
+
+
+def _project_reserves(rest: list[str], projects: int, n: int, reserves: int) -> list[str]:
+    """Project n's reserves (0-based n): its own positions of the remainder, then, only if those
+    are too few, the remainder's others from its position on (wrapping)."""
+    dealt = rest[n::projects][:reserves]
+    if len(dealt) == reserves or not rest:
+        return dealt
+    start = n % len(rest)
+    around = [a for a in rest[start:] + rest[:start] if a not in dealt]
+    return (dealt + around)[:reserves]
 
 
 def child_id(parent_id: str, n: int) -> str:
@@ -132,7 +160,9 @@ class BatchProjectResult(Model):
     amount_yuan: Decimal
     purchase_id: str = Field(description="the project's own purchase: its confirmation, letter, contract")
     agency_id: str = Field(description="the agency the draw assigned to it")
-    reserves: list[str] = Field(default_factory=list)
+    reserves: list[str] = Field(
+        default_factory=list, description="this project's own reserves, in the order they move up"
+    )
 
 
 class BatchSplit(Model):

@@ -269,7 +269,8 @@ def split(
 ) -> None:
     """A batch's draw in one transaction: the announcement's new state (conditioned on the revision
     read and its from-state), the proof (once), one new purchase per project (each once), their
-    events. 2 + 2 x 20 + 1 items at most, within DynamoDB's 100."""
+    events (a project's result, and its consortium's selection when a consortium won it).
+    2 + 3 x 20 + 1 items at most, within DynamoDB's 100."""
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         tx.update(
             PurchaseRow(batch.purchase_id, PURCHASE),

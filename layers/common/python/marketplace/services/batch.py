@@ -5,6 +5,11 @@ and confirmation deadline, so confirmation, acceptance, abandonment (its own res
 letter, the contract and the delivery work on it as on any purchase. The announcement, its proof and
 every project's purchase are written in one transaction, conditioned on the announcement still
 being closed and on no project's purchase existing: triggers racing make the projects once.
+
+Consortium mode: each project keeps the batch's consortia (every eligible lead's, as closing judged
+them), so a consortium that wins a project is named with its members in that project's letter, its
+members are told (ConsortiumSelected, per project), and a reserve moving up or an annulment judges a
+consortium with its members as in any purchase.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from marketplace.errors import Conflict, ServiceUnavailable
 from marketplace.events import DomainEvent, event
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as repo
+from marketplace.services.consortium import selected_events
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_window import StepBusy
 from marketplace.settings import get_settings
 
 SYSTEM = "system"
 # What a project's purchase keeps of its announcement: the item, the terms, the window and who was
-# eligible. Its code, title, place and amount are its own.
+# eligible (with the consortia among them: a candidate of the batch may move up in any project). Its
+# code, title, place and amount are its own.
 INHERITED = {
     "owner_id",
     "item_code",
@@ -37,6 +44,7 @@ INHERITED = {
     "price_kind",
     "method",
     "consortium",
+    "consortia",
     "enrollment_deadline",
     "selection_time",
     "extra_qualification",
@@ -66,15 +74,17 @@ def run_selection(purchase: Purchase, now: datetime) -> Purchase:
     reserves = purchase.reserves if purchase.reserves is not None else get_settings().rules.reserves
     eligible = purchase.eligible_agencies
     projects = len(terms.projects)
-    # The number of winners the rule takes from the ranking: the draw publishes them (and the
-    # reserves after them), so draw.verify checks the head of the assignment too.
-    winners = 1 if terms.award == BatchAward.one_agency else min(projects, len(eligible))
+    # The number of winners the rule takes from the ranking: the draw publishes them and every
+    # reserve after them (each project its own slice: up to `reserves` per project), so
+    # draw.verify checks the head of the assignment too.
+    one = terms.award == BatchAward.one_agency
+    winners = 1 if one else min(projects, len(eligible))
     proof = draw.draw(
         purchase_id,
         bytes.fromhex(repo.seed(purchase_id)),
         eligible,
         winners=winners,
-        reserves=reserves,
+        reserves=reserves if one else reserves * projects,
         drawn_at=drawn_at,
     )
     assignment = assign(terms.award, projects, [r["agency_id"] for r in proof.ranking], reserves)
@@ -83,11 +93,12 @@ def run_selection(purchase: Purchase, now: datetime) -> Purchase:
     inherited = purchase.model_dump(include=INHERITED)
     children: list[Purchase] = []
     listed: list[BatchProjectResult] = []
-    for n, (project, agency) in enumerate(zip(terms.projects, assignment.agencies, strict=True), start=1):
+    picks = zip(terms.projects, assignment.agencies, assignment.project_reserves, strict=True)
+    for n, (project, agency, own_reserves) in enumerate(picks, start=1):
         result = Result(
             method=purchase.method,
             selected_agency=agency,
-            reserves=assignment.reserves,
+            reserves=own_reserves,
             selected_at=drawn_at,
             confirmation_deadline=deadline,
             deadline_counts_weekends_only=weekends_only,
@@ -112,14 +123,16 @@ def run_selection(purchase: Purchase, now: datetime) -> Purchase:
                 **project.model_dump(),
                 purchase_id=child.purchase_id,
                 agency_id=agency,
-                reserves=assignment.reserves,
+                reserves=own_reserves,
             )
         )
     outcome = BatchSplit(award=terms.award, split_at=drawn_at, projects=listed)
-    proof = _with_assignment(proof, outcome)
+    proof = _with_assignment(proof, outcome, reserves, assignment.reserves)
     transition = PURCHASE.expect(purchase.status, "split", subject=purchase_id)
     split = transition.apply(purchase, batch_outcome=outcome, updated_at=drawn_at)
-    events = [_split_event(split, outcome, deadline), *(result_event(c, SYSTEM) for c in children)]
+    events = [_split_event(split, outcome, deadline, assignment.reserves)]
+    for child in children:  # a consortium that won a project: its members hear of that project
+        events += [result_event(child, SYSTEM), *selected_events(child, SYSTEM)]
     try:
         repo.split(
             split,
@@ -138,28 +151,35 @@ def run_selection(purchase: Purchase, now: datetime) -> Purchase:
     return split
 
 
-def _with_assignment(proof: draw.DrawProof, outcome: BatchSplit) -> draw.DrawProof:
-    """The proof states the rule and the assignment, so anyone recomputes it from the ranking."""
+def _with_assignment(
+    proof: draw.DrawProof, outcome: BatchSplit, per_project: int, every_reserve: list[str]
+) -> draw.DrawProof:
+    """The proof states the rule and the assignment (each project's agency and own reserves), so
+    anyone recomputes it from the ranking: assign(award, projects, ranking, reserves_per_project)."""
     batch: dict[str, Any] = {
         "award": outcome.award.value,
         "rule": outcome.rule,
+        "reserves_per_project": per_project,
         "assignment": [
             {
                 "project": n,
                 "project_code": p.project_code,
                 "purchase_id": p.purchase_id,
                 "agency_id": p.agency_id,
+                "reserves": p.reserves,
             }
             for n, p in enumerate(outcome.projects, start=1)
         ],
-        "reserves": outcome.projects[0].reserves,
+        "reserves": every_reserve,
     }
     return draw.DrawProof(
         **{**proof.__dict__, "extra": {**proof.extra, "method": "random_draw", "batch": batch}}
     )
 
 
-def _split_event(split: Purchase, outcome: BatchSplit, deadline: str) -> DomainEvent:
+def _split_event(
+    split: Purchase, outcome: BatchSplit, deadline: str, every_reserve: list[str]
+) -> DomainEvent:
     data = {
         "purchase_id": split.purchase_id,
         "owner_id": split.owner_id,
@@ -171,10 +191,11 @@ def _split_event(split: Purchase, outcome: BatchSplit, deadline: str) -> DomainE
                 "purchase_id": p.purchase_id,
                 "agency_id": p.agency_id,
                 "amount_yuan": str(p.amount_yuan),
+                "reserves": p.reserves,
             }
             for p in outcome.projects
         ],
-        "reserves": outcome.projects[0].reserves,
+        "reserves": every_reserve,
         "confirmation_deadline": deadline,
     }
     return event("BatchSplit", subject=split.purchase_id, data=data, actor=SYSTEM)

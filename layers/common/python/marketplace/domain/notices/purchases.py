@@ -125,8 +125,8 @@ def _result(e: Event) -> Told:
 
 def _batch_split(e: Event) -> Told:
     """A batch's one draw: the owner learns each project's agency; each winner its projects (it
-    hears of each project's result from that project's ResultPublished too); the reserves their
-    rank; every other enrollee that it was not selected."""
+    hears of each project's result from that project's ResultPublished too); each reserve its rank
+    in each project it stands for; every other enrollee that it was not selected."""
     batch, deadline = e.text("purchase_id"), e.local_time("confirmation_deadline")
     projects = e.data.get("projects")
     if not isinstance(projects, list) or not all(isinstance(p, dict) for p in projects):
@@ -146,8 +146,13 @@ def _batch_split(e: Event) -> Told:
             f"每个项目请分别于 {deadline} 前确认接受或放弃。"
         )
         notices.append(Notice(agency_inbox(agency), f"您已中选：{e.text('title')}", text))
-    for rank, agency in enumerate(e.ids("reserves"), start=1):
-        text = f"您是批量采购 {batch} 每个项目的第 {rank} 候补；某项目的中选机构放弃时依次递补。"
+    # Each project has its own reserves (docs/batch.md): a reserve hears its rank in each project.
+    ranks: dict[str, list[str]] = {}
+    for p in lines:
+        for rank, agency in enumerate(p.ids("reserves"), start=1):
+            ranks.setdefault(agency, []).append(f"{p.text('project_code')} 的第 {rank} 候补")
+    for agency, where in ranks.items():
+        text = f"您是批量采购 {batch} 项目 {'、'.join(where)}；该项目的中选机构放弃时依次递补。"
         notices.append(Notice(agency_inbox(agency), f"您是候补：{e.text('title')}", text))
     others = Enrollees(
         batch, f"未中选：{batch}", f"批量采购 {batch} 的选取结果已公布（{assigned}）；您未中选。"
