@@ -105,7 +105,9 @@ def get(call: Call) -> ShelfOfferPublic:
     idempotent=True,
     description="422 naming RULE_DIRECT_PURCHASE_LIMIT_YUAN when the price is not below it, or when the "
     "offering does not serve the region; 409 when the offering was withdrawn (`reason: withdrawn`) or "
-    "its agency may no longer take part (`reason: agency_ineligible`, with `reasons[]`).",
+    "its agency may no longer take part (`reason: agency_ineligible`, with `reasons[]`), or when the owner "
+    "already bought the item for this project from the shelf (`reason: already_bought`, with its "
+    "`purchase_id`).",
 )
 def buy(call: Call) -> Purchase:
     return service.buy(call.params["offer_id"], call.body, call.caller)

@@ -151,6 +151,7 @@ def agreed_terms(purchase: Purchase) -> Terms:
     agency = agencies_repo.get(agency_id)
     offerings = agency.record.offerings if agency.record else []
     offering = next((o for o in offerings if o.item_code == purchase.item_code), None)
+    amount: Decimal | None
     if purchase.method == SelectionMethod.price_bidding:
         won = last_prices(purchase.quotes)[agency_id]
         cap, cap_named, amount = won, f"the winning quote of {won} yuan by agency {agency_id}", won

@@ -231,9 +231,7 @@ def _public(offers: list[ShelfOffer]) -> list[ShelfOfferPublic]:
         if agency is None:
             codes = ["not_admitted"]
         else:
-            found = refusals(
-                ItemOnly(o.item_code), agency, standing, None, today=today, now=now, rules=rules
-            )
+            found = refusals(ItemOnly(o.item_code), agency, standing, None, today=today, now=now, rules=rules)
             codes = list(dict.fromkeys(r.code for r in found))
         blacklisted = standing.blacklisted(now)
         shown.append(
@@ -345,6 +343,7 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
             reason="agency_ineligible",
             reasons=[r.as_dict() for r in found],
         )
+    replaces = _not_bought_yet(by.org_id, request.project_code, offer.item_code)
     transition = PURCHASE.expect(draft.status, "shelf_purchase", subject=draft.purchase_id)
     result = Result(
         method=SelectionMethod.shelf,
@@ -388,6 +387,9 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
             stage_also=purchases_repo.both(
                 repo.still_listed(offer_id),
                 purchases_repo.count_published(by.org_id, local_today().year),
+                purchases_repo.claim_shelf_project(
+                    by.org_id, request.project_code, offer.item_code, confirmed.purchase_id, replaces=replaces
+                ),
             ),
             transition=transition,
         )
@@ -399,9 +401,27 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
                 "it can no longer be bought",
                 reason="withdrawn",
             ) from None
+        _not_bought_yet(by.org_id, request.project_code, offer.item_code)  # bought meanwhile: 409
         raise
     event_bus.flush(events)
     return _with_letter(confirmed)
+
+
+def _not_bought_yet(owner_id: str, project_code: str, item_code: str) -> str | None:
+    """An owner buys an item for a project from the shelf once (a retried request without an
+    Idempotency-Key must not buy it twice): 409 naming the purchase that bought it. A cancelled one
+    (final) does not count: its id is returned, for the new purchase's marker to replace it on the
+    condition that it still names it."""
+    existing = purchases_repo.shelf_bought(owner_id, project_code, item_code)
+    if existing is None:
+        return None
+    if purchases_repo.get(existing, consistent=True).status == PurchaseStatus.cancelled:
+        return existing
+    raise Conflict(
+        f"project {project_code} already bought item {item_code} from the shelf: purchase {existing}",
+        reason="already_bought",
+        purchase_id=existing,
+    )
 
 
 def _with_letter(purchase: Purchase) -> Purchase:
