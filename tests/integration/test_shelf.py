@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -330,6 +331,7 @@ def test_offerings_of_a_suspended_or_expelled_agency_leave_the_shelf_and_come_ba
 def test_a_page_left_short_by_an_unavailable_offering_still_has_its_cursor(api: Api, market: Market) -> None:
     other = agency_id(2)
     mine = _listed(market)
+    market.clock.set(market.clock.now() + timedelta(minutes=1))
     assert _list(market, agency=other).status == 201  # newest: first on the shelf
     supervision = {"reason": "违规出具报告", "basis": "《中介服务管理办法》第二十条"}
     assert market.admin.post(f"/agencies/{other}/suspension", supervision).status == 200
