@@ -51,10 +51,11 @@ def list_offer(call: Call) -> ShelfOffer:
     "/agencies/{agency_id}/shelf/{offer_id}",
     "DELETE",
     name="withdraw_shelf_offer",
-    summary="Withdraw an offering from the shelf (the agency's own users)",
-    roles=("agency",),
+    summary="Withdraw an offering from the shelf (the agency's own users, or the admin)",
+    roles=("agency", "admin"),
     response=ShelfOffer,
-    description="409 when it is already withdrawn; 404 for an offering of another agency.",
+    description="409 when it is already withdrawn; 404 for an offering of another agency; 403 for "
+    "another agency's users.",
 )
 def withdraw(call: Call) -> ShelfOffer:
     return service.withdraw(call.params["agency_id"], call.params["offer_id"], call.caller)
@@ -64,8 +65,11 @@ def withdraw(call: Call) -> ShelfOffer:
     bp,
     "/shelf",
     name="browse_shelf",
-    summary="The shelf: an item's listed offerings, newest first, with price, time limit, what is "
-    "included, the agency and its credit level",
+    summary="The shelf: an item's listed offerings that may be bought now, newest first, with price, "
+    "time limit, what is included, the agency and its credit level",
+    description="An offering whose agency may not sell now (expelled, suspended, blacklisted, credit "
+    "level D, the item suspended for it) is left out; a page may hold fewer than `limit` items while "
+    "`cursor` goes on.",
     query=ShelfQuery,
     response=Page[ShelfOfferPublic],
 )
@@ -79,7 +83,8 @@ def browse(call: Call) -> Page[ShelfOfferPublic]:
     bp,
     "/shelf/{offer_id}",
     name="get_shelf_offer",
-    summary="One offering, listed or withdrawn",
+    summary="One offering, listed or withdrawn, with `available` (may it be bought now) and "
+    "`unavailable_reasons`",
     response=ShelfOfferPublic,
 )
 def get(call: Call) -> ShelfOfferPublic:
@@ -100,7 +105,9 @@ def get(call: Call) -> ShelfOfferPublic:
     idempotent=True,
     description="422 naming RULE_DIRECT_PURCHASE_LIMIT_YUAN when the price is not below it, or when the "
     "offering does not serve the region; 409 when the offering was withdrawn (`reason: withdrawn`) or "
-    "its agency may no longer take part (`reason: agency_ineligible`, with `reasons[]`).",
+    "its agency may no longer take part (`reason: agency_ineligible`, with `reasons[]`), or when the owner "
+    "already bought the item for this project from the shelf (`reason: already_bought`, with its "
+    "`purchase_id`).",
 )
 def buy(call: Call) -> Purchase:
     return service.buy(call.params["offer_id"], call.body, call.caller)

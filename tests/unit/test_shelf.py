@@ -118,6 +118,16 @@ def test_a_listing_and_a_withdrawal_are_told_to_the_agency() -> None:
     assert list(listed) == ["agency:AG-002"]
     assert "38000.00 元" in listed["agency:AG-002"][1]
     assert list(_told("ShelfOfferWithdrawn")) == ["agency:AG-002"]
+    assert "平台管理员" not in _told("ShelfOfferWithdrawn")["agency:AG-002"][1]
+
+
+def test_an_admins_withdrawal_tells_the_agency_it_was_the_admin() -> None:
+    sample = json.loads((EVENTS_DIR / "domain" / "ShelfOfferWithdrawn.json").read_text())
+    sample["detail"]["data"]["by_role"] = "admin"
+    plan = n.plan(sample["detail"], timezone=TZ)
+    assert plan is not None
+    ((recipient, _, text),) = [(e.recipient, e.title, e.text) for e in n.entries(plan, plan.notices)]
+    assert recipient == "agency:AG-002" and "已由平台管理员下架" in text
 
 
 def test_a_shelf_purchase_is_told_to_the_owner_and_the_agency_with_price_and_reason() -> None:

@@ -106,6 +106,16 @@ class ShelfOfferPublic(Model):
     status: OfferStatus
     listed_at: str
     withdrawn_at: str | None = None
+    available: bool = Field(
+        default=True,
+        description="whether it may be bought now: listed, and its agency may sell now (GET /shelf "
+        "lists only these)",
+    )
+    unavailable_reasons: list[str] = Field(
+        default_factory=list,
+        description="why its agency may not sell now: the refusal codes of a purchase (expelled, "
+        "suspended, not_admitted, not_admitted_for_item, item_suspended, blacklisted, credit_level)",
+    )
 
 
 class ShelfOrder(Model):
@@ -125,7 +135,7 @@ OFFER: Lifecycle[OfferStatus] = Lifecycle(
     "shelf offer",
     OfferStatus,
     [
-        (OfferStatus.listed, "withdraw", ("agency",), OfferStatus.withdrawn),
+        (OfferStatus.listed, "withdraw", ("agency", "admin"), OfferStatus.withdrawn),
     ],
 )
 

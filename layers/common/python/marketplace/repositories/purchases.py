@@ -721,6 +721,40 @@ def count_published(
     return stage
 
 
+def _shelf_key(owner_id: str, project_code: str, item_code: str) -> PurchaseRow:
+    return PurchaseRow(f"OWNER#{owner_id}", f"SHELF#{project_code}#{item_code}")
+
+
+def shelf_bought(owner_id: str, project_code: str, item_code: str) -> str | None:
+    """The shelf purchase by which the owner bought the item for the project, if any."""
+    key = _shelf_key(owner_id, project_code, item_code)
+    with translated():
+        try:
+            row = PurchaseRow.get(key.purchase_id, key.sk, consistent_read=True)
+        except PurchaseRow.DoesNotExist:
+            return None
+    return row.bought
+
+
+def claim_shelf_project(
+    owner_id: str, project_code: str, item_code: str, purchase_id: str, *, replaces: str | None
+) -> Callable[[TransactWrite], None]:
+    """Stage the marker of a shelf purchase of the item for the project: only if none exists, or
+    (`replaces`) if it still names that purchase (one that was cancelled, which is final)."""
+
+    def stage(tx: TransactWrite) -> None:
+        condition: Any = PurchaseRow.purchase_id.does_not_exist()
+        if replaces is not None:
+            condition = PurchaseRow.bought == replaces
+        tx.update(
+            _shelf_key(owner_id, project_code, item_code),
+            actions=[PurchaseRow.bought.set(purchase_id)],
+            condition=condition,
+        )
+
+    return stage
+
+
 def both(*stages: Callable[[TransactWrite], None] | None) -> Callable[[TransactWrite], None]:
     """Several staged writes as one `stage_also`."""
 

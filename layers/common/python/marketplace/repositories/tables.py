@@ -280,7 +280,8 @@ class PurchaseRow(Model):
     enrollment), `DRAW` (the proof), `MEMBER#<agency>` (the agency's place in a consortium, its
     `lead_id` naming the lead: domain/consortium.py). Partitions `OWNER#<owner id>` hold an owner's
     yearly tally (`TALLY#<year>`: its published purchases and reward purchases that year, the reward
-    share's count, updated in the transaction that publishes)."""
+    share's count, updated in the transaction that publishes) and its shelf purchases' markers
+    (`SHELF#<project code>#<item code>`: the purchase that bought the item for the project)."""
 
     class Meta(_Meta):
         suffix = "purchases"
@@ -320,6 +321,9 @@ class PurchaseRow(Model):
     published_count = NumberAttribute(null=True)
     reward_count = NumberAttribute(null=True)
     lead_id = UnicodeAttribute(null=True)  # MEMBER# rows: the consortium's lead (a write's condition)
+    # OWNER#<owner> / SHELF#<project code>#<item code> rows: the shelf purchase that bought this
+    # item for this project (services.shelf: one per owner, project and item; a write's condition).
+    bought = UnicodeAttribute(null=True)
     document = JSONAttribute(null=True)
 
     by_listing = PurchaseListIndex()

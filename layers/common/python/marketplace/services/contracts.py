@@ -110,18 +110,68 @@ class Filled:
     time_limit_working_days: int | None
 
 
-def _promised_time_limit(purchase: Purchase) -> int | None:
-    """The time limit the selected agency's offering for the item promises now (working days)."""
+@dataclass(frozen=True)
+class Terms:
+    """What the contract is held to: the price agreed (the most the contract may state, or exactly
+    it) and the offering whose time limit, fee basis and content it carries.
+
+    - shelf: the offering as bought (`purchase.shelf`): the amount is its price, exactly; its time
+      limit and what it includes;
+    - price bidding: at most the selected agency's winning quote (its last valid one); a generated
+      contract states that quote;
+    - otherwise: at most the purchase's budget or ceiling; the agency's profile offering for the item.
+    """
+
+    cap: Decimal
+    cap_named: str
+    exact: bool
+    amount: Decimal | None  # a generated contract's amount when the request gives none
+    time_limit_working_days: int | None
+    fee_basis: str
+    service_content: str
+
+
+def agreed_terms(purchase: Purchase) -> Terms:
+    from marketplace.domain.bidding import last_prices
+    from marketplace.domain.purchases import SelectionMethod
     from marketplace.repositories import agencies as agencies_repo
 
-    agency = agencies_repo.get(_selected_agency(purchase))
+    shelf = purchase.shelf
+    if shelf is not None:
+        return Terms(
+            cap=shelf.price_yuan,
+            cap_named=f"the price {shelf.price_yuan} yuan of shelf offering {shelf.offer_id}",
+            exact=True,
+            amount=shelf.price_yuan,
+            time_limit_working_days=shelf.time_limit_working_days,
+            fee_basis=f"货架标价 {shelf.price_yuan} 元 (the shelf offering's fixed price)",
+            service_content="；".join(shelf.included),
+        )
+    agency_id = _selected_agency(purchase)
+    agency = agencies_repo.get(agency_id)
     offerings = agency.record.offerings if agency.record else []
     offering = next((o for o in offerings if o.item_code == purchase.item_code), None)
-    return offering.time_limit_working_days if offering else None
+    amount: Decimal | None
+    if purchase.method == SelectionMethod.price_bidding:
+        won = last_prices(purchase.quotes)[agency_id]
+        cap, cap_named, amount = won, f"the winning quote of {won} yuan by agency {agency_id}", won
+    else:
+        cap = purchase.amount_yuan
+        cap_named = f"the purchase's {purchase.price_kind.value} of {purchase.amount_yuan} yuan"
+        amount = offering.fee.amount_yuan if offering else None
+    return Terms(
+        cap=cap,
+        cap_named=cap_named,
+        exact=False,
+        amount=amount,
+        time_limit_working_days=offering.time_limit_working_days if offering else None,
+        fee_basis=offering.fee.basis if offering else "",
+        service_content=offering.service_content if offering else "",
+    )
 
 
 def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today: date) -> Filled:
-    """Fill the template in force today with the purchase, the result and the agency's offering."""
+    """Fill the template in force today with the purchase, the result and the terms agreed."""
     from marketplace.repositories import agencies as agencies_repo
     from marketplace.repositories import owners as owners_repo
     from marketplace.services import contract_templates
@@ -134,13 +184,13 @@ def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today
         )
     agency = agencies_repo.get(_selected_agency(purchase))
     owner = owners_repo.get(purchase.owner_id)
-    offerings = agency.record.offerings if agency.record else []
-    offering = next((o for o in offerings if o.item_code == purchase.item_code), None)
-    amount = request.amount_yuan or (offering.fee.amount_yuan if offering else None)
+    terms = agreed_terms(purchase)
+    amount = request.amount_yuan or terms.amount
     if amount is None:
         raise invalid("amount_yuan", "required: the agency's offering commits to no fixed fee")
-    _check_amount(purchase, amount)
+    _check_amount(terms, amount)
     confirmed = parse_iso(purchase.confirmed_at) if purchase.confirmed_at else utcnow()
+    time_limit = terms.time_limit_working_days
     values = {
         "purchase.id": purchase.purchase_id,
         "purchase.project_code": purchase.project_code,
@@ -158,15 +208,15 @@ def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today
         "agency.name": agency.name,
         "agency.credit_code": agency.credit_code,
         "amount_yuan": str(amount),
-        "fee_basis": offering.fee.basis if offering else "",
-        "service_content": offering.service_content if offering else "",
-        "time_limit_days": str(offering.time_limit_working_days) if offering else "",
+        "fee_basis": terms.fee_basis,
+        "service_content": terms.service_content,
+        "time_limit_days": str(time_limit) if time_limit is not None else "",
         "contract_deadline": _local_date(parse_iso(deadline)).isoformat(),
         "signing_date": request.signing_date.isoformat() if request.signing_date else "",
     }
     document = fill(template.body, values)
     return Filled(
-        time_limit_working_days=offering.time_limit_working_days if offering else None,
+        time_limit_working_days=time_limit,
         html=document,
         sha256=hashlib.sha256(document.encode("utf-8")).hexdigest(),
         template_version=template.version,
@@ -174,13 +224,11 @@ def _generate(purchase: Purchase, request: ContractRequest, deadline: str, today
     )
 
 
-def _check_amount(purchase: Purchase, amount: Decimal) -> None:
-    if amount > purchase.amount_yuan:
-        raise invalid(
-            "amount_yuan",
-            f"{amount} is more than the purchase's {purchase.price_kind.value} of "
-            f"{purchase.amount_yuan} yuan",
-        )
+def _check_amount(terms: Terms, amount: Decimal) -> None:
+    if terms.exact and amount != terms.cap:
+        raise invalid("amount_yuan", f"{amount} is not {terms.cap_named}: the contract amount is the price")
+    if amount > terms.cap:
+        raise invalid("amount_yuan", f"{amount} is more than {terms.cap_named}")
 
 
 def register(purchase_id: str, request: ContractRequest, by: Principal) -> ContractView:
@@ -236,10 +284,11 @@ def register(purchase_id: str, request: ContractRequest, by: Principal) -> Contr
         assert upload is not None  # the request has one source
         if request.amount_yuan is None:
             raise invalid("amount_yuan", "required for an uploaded contract")
-        _check_amount(purchase, request.amount_yuan)
+        terms = agreed_terms(purchase)
+        _check_amount(terms, request.amount_yuan)
         source, sha256, amount = ContractSource.uploaded, upload.sha256, request.amount_yuan
         file_ref, template_version = upload.file_ref, None
-        time_limit = _promised_time_limit(purchase)
+        time_limit = terms.time_limit_working_days
         document = {"file_ref": file_ref, "sha256": sha256}
     document |= {"number": number, "registered_at": now, "registered_by": by.subject}
     fields: dict[str, Any] = {

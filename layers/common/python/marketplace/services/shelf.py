@@ -186,7 +186,10 @@ def list_offer(agency_id: str, request: ShelfOfferRequest, by: Principal) -> She
 
 
 def withdraw(agency_id: str, offer_id: str, by: Principal) -> ShelfOffer:
-    _require_agency_user(agency_id, by)
+    """The agency's own users take an offering off the shelf; so may the admin (e.g. an offering
+    whose agency was expelled, or that misleads)."""
+    if not by.is_admin():
+        _require_agency_user(agency_id, by)
     offer = repo.require(offer_id)
     if offer.agency_id != agency_id:
         raise NotFound(f"shelf offering {offer_id} not found")  # another agency's: not this one's to see
@@ -197,6 +200,7 @@ def withdraw(agency_id: str, offer_id: str, by: Principal) -> ShelfOffer:
         "offer_id": offer_id,
         "agency_id": agency_id,
         "item_code": offer.item_code,
+        "by_role": "admin" if by.is_admin() else "agency",
     }
     events = [event("ShelfOfferWithdrawn", subject=offer_id, data=data, actor=by.subject)]
     repo.withdraw(withdrawn, events, transition=transition)
@@ -208,29 +212,56 @@ def withdraw(agency_id: str, offer_id: str, by: Principal) -> ShelfOffer:
 
 
 def _public(offers: list[ShelfOffer]) -> list[ShelfOfferPublic]:
-    from marketplace.services.credit import levels
-
-    found = levels(sorted({o.agency_id for o in offers}))
-    return [
-        ShelfOfferPublic(
-            **o.model_dump(
-                include=set(ShelfOfferPublic.model_fields) - {"credit_level", "blacklisted_until"}
-            ),
-            credit_level=found[o.agency_id][0] if o.agency_id in found else None,
-            blacklisted_until=found[o.agency_id][1] if o.agency_id in found else None,
+    """Each offering with its agency's credit level now and whether it may be bought now: the
+    refusals of a purchase (expelled, suspended, not admitted for the item or the item suspended,
+    blacklisted, level D), judged from the page's agencies' profiles and credit standings, one
+    BatchGetItem each. The item's qualification is left to the purchase itself (it would need
+    the catalogue, and the certificates' dates)."""
+    agency_ids = sorted({o.agency_id for o in offers})
+    if not agency_ids:
+        return []
+    profiles = agencies_repo.profiles(agency_ids)
+    standings = credit_repo.standings(agency_ids)
+    at = utcnow()
+    now, rules, today = stamp(at), credit_repo.rules_in_force(at), local_today()
+    shown = []
+    for o in offers:
+        standing = standings[o.agency_id]
+        agency = profiles.get(o.agency_id)
+        if agency is None:
+            codes = ["not_admitted"]
+        else:
+            found = refusals(ItemOnly(o.item_code), agency, standing, None, today=today, now=now, rules=rules)
+            codes = list(dict.fromkeys(r.code for r in found))
+        blacklisted = standing.blacklisted(now)
+        shown.append(
+            ShelfOfferPublic(
+                **o.model_dump(include=set(ShelfOfferPublic.model_fields) - PUBLIC_COMPUTED),
+                credit_level=standing.level(rules, now).value,
+                blacklisted_until=standing.blacklisted_until if blacklisted else None,
+                available=o.status == OfferStatus.listed and not codes,
+                unavailable_reasons=codes,
+            )
         )
-        for o in offers
-    ]
+    return shown
+
+
+PUBLIC_COMPUTED = {"credit_level", "blacklisted_until", "available", "unavailable_reasons"}
 
 
 def browse(
     item_code: str, region: str | None, *, limit: int, cursor: str | None
 ) -> tuple[list[ShelfOfferPublic], str | None]:
+    """One page of the shelf: the offerings that may be bought now. An offering whose agency may
+    not sell now (expelled, suspended, blacklisted, level D, the item suspended) is left out of the
+    page, as the region filter leaves others out: a page may hold fewer than `limit`, and the cursor
+    goes on. It is back on the shelf when its agency may sell again (or the admin withdraws it)."""
     offers, next_cursor = repo.listed(item_code, region, limit=limit, cursor=cursor)
-    return _public(offers), next_cursor
+    return [o for o in _public(offers) if o.available], next_cursor
 
 
 def get(offer_id: str) -> ShelfOfferPublic:
+    """One offering, listed or withdrawn, marked `available` or not (with the reasons' codes)."""
     return _public([repo.get(offer_id)])[0]
 
 
@@ -312,6 +343,7 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
             reason="agency_ineligible",
             reasons=[r.as_dict() for r in found],
         )
+    replaces = _not_bought_yet(by.org_id, request.project_code, offer.item_code)
     transition = PURCHASE.expect(draft.status, "shelf_purchase", subject=draft.purchase_id)
     result = Result(
         method=SelectionMethod.shelf,
@@ -355,6 +387,9 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
             stage_also=purchases_repo.both(
                 repo.still_listed(offer_id),
                 purchases_repo.count_published(by.org_id, local_today().year),
+                purchases_repo.claim_shelf_project(
+                    by.org_id, request.project_code, offer.item_code, confirmed.purchase_id, replaces=replaces
+                ),
             ),
             transition=transition,
         )
@@ -366,9 +401,27 @@ def buy(offer_id: str, request: ShelfPurchaseRequest, by: Principal) -> Purchase
                 "it can no longer be bought",
                 reason="withdrawn",
             ) from None
+        _not_bought_yet(by.org_id, request.project_code, offer.item_code)  # bought meanwhile: 409
         raise
     event_bus.flush(events)
     return _with_letter(confirmed)
+
+
+def _not_bought_yet(owner_id: str, project_code: str, item_code: str) -> str | None:
+    """An owner buys an item for a project from the shelf once (a retried request without an
+    Idempotency-Key must not buy it twice): 409 naming the purchase that bought it. A cancelled one
+    (final) does not count: its id is returned, for the new purchase's marker to replace it on the
+    condition that it still names it."""
+    existing = purchases_repo.shelf_bought(owner_id, project_code, item_code)
+    if existing is None:
+        return None
+    if purchases_repo.get(existing, consistent=True).status == PurchaseStatus.cancelled:
+        return existing
+    raise Conflict(
+        f"project {project_code} already bought item {item_code} from the shelf: purchase {existing}",
+        reason="already_bought",
+        purchase_id=existing,
+    )
 
 
 def _with_letter(purchase: Purchase) -> Purchase:

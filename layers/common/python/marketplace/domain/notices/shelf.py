@@ -20,7 +20,11 @@ def _listed(e: Event) -> Told:
 
 
 def _withdrawn(e: Event) -> Told:
-    text = f"您的货架商品 {e.text('offer_id')}（事项 {e.text('item_code')}）已下架，不能再被购买。"
+    by_admin = e.optional("by_role") == "admin"
+    text = (
+        f"您的货架商品 {e.text('offer_id')}（事项 {e.text('item_code')}）"
+        f"{'已由平台管理员下架' if by_admin else '已下架'}，不能再被购买。"
+    )
     return Told(shelf_page(e), [Notice(e.agency(), "货架商品已下架", text)])
 
 
