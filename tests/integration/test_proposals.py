@@ -380,3 +380,176 @@ def test_a_score_meeting_another_transaction_is_tried_again_and_counted_once(
     monkeypatch.setattr(repo, "_add_score_once", busy_once)
     assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
     assert len(attempts) == 2 and len(rows(purchase_id, "SCORE#")) == 1
+
+
+def test_a_proposal_committing_while_enrollment_closes_is_opened_not_lost(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marketplace.repositories import proposals as proposals_repo
+
+    purchase_id = publish(market)
+    for n in (1, 2, 3):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    for n in (1, 2):
+        assert submit(market, purchase_id, n).status == 201
+    original, late = proposals_repo.sealed, []
+
+    def read_then_a_proposal_lands(purchase: str) -> list[Any]:
+        found = original(purchase)
+        if not late:  # AG-003's request read its clock 2 s before the deadline; it commits now
+            market.clock.set(AFTER_DEADLINE - timedelta(seconds=2))
+            late.append(submit(market, purchase_id, 3))
+            market.clock.set(AFTER_DEADLINE)
+        return found
+
+    monkeypatch.setattr(proposals_repo, "sealed", read_then_a_proposal_lands)
+    assert close(market, purchase_id)["status"] == "scoring"
+    assert late[0].status == 201, late[0].body  # the agency holds a receipt ...
+    opened = market.purchase(purchase_id)["scoring"]["proposals"]
+    assert [p["agency_id"] for p in opened] == ["AG-001", "AG-002", "AG-003"]  # ... and it is opened
+    assert opened[2]["sha256"] == proposal(3)["sha256"]
+
+    # Once the closing has committed, a request that read its clock before the deadline writes nothing.
+    market.clock.set(AFTER_DEADLINE - timedelta(seconds=2))
+    after = submit(market, purchase_id, 1, {**proposal(1), "sha256": sha("too late")})
+    assert after.status == 409 and after.body["reason"] == "late"
+    market.clock.set(AFTER_DEADLINE)
+    assert market.purchase(purchase_id)["scoring"]["proposals"][0]["sha256"] == proposal(1)["sha256"]
+
+
+def _rank_fails_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from marketplace.services import proposals as service
+
+    original, calls = service.rank, []
+
+    def fails_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the function timed out after the score was saved")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "rank", fails_once)
+    return calls
+
+
+def test_a_ranking_that_failed_after_the_last_score_is_made_by_a_retry_of_that_score_once(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    purchase_id = scored(market, publish(market, reviewers=[]), [1, 2])
+    assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
+    _rank_fails_once(monkeypatch)
+    failed = score(market.owner, purchase_id, 2, sheet("50", "30", "最后一份"))
+    assert failed.status == 500
+    assert market.purchase(purchase_id)["status"] == "scoring" and len(rows(purchase_id, "SCORE#")) == 2
+
+    different = score(market.owner, purchase_id, 2, sheet("10", "10"))  # a second score is still refused
+    assert different.status == 409 and different.body["reason"] == "duplicate"
+    selected = market.purchase(purchase_id)  # ... but the retry ranked all the same
+    assert selected["status"] == "selected" and selected["result"]["selected_agency"] == "AG-002"
+    again = score(market.owner, purchase_id, 2, sheet("50", "30", "最后一份"))
+    assert again.status == 409 and again.body["reason"] == "not_scoring"  # the result is out
+    assert published_events.types().count("ResultPublished") == 1
+    assert len(rows(purchase_id, "DRAW")) == 1 and len(rows(purchase_id, "SCORE#")) == 2
+    board = market.api.call("GET", f"/purchases/{purchase_id}/scores").body
+    assert {s["agency_id"]: s["total"] for s in board["scores"]}["AG-002"] == "80.00"  # the first stands
+
+
+def test_resending_the_same_last_score_after_a_failed_ranking_gets_the_recorded_score(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    purchase_id = scored(market, publish(market, reviewers=[]), [1, 2])
+    assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
+    _rank_fails_once(monkeypatch)
+    body = sheet("50", "30", "最后一份")
+    assert score(market.owner, purchase_id, 2, body).status == 500
+    recorded = next(r.document for r in rows(purchase_id, "SCORE#AG-002"))
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=1))  # the retry comes a minute later
+    retry = score(market.owner, purchase_id, 2, body)
+    assert retry.status == 201, retry.body
+    assert retry.body["scored_at"] == recorded["scored_at"] and retry.body["total"] == "80.00"
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == "AG-002"
+    types = published_events.types()
+    assert types.count("ResultPublished") == 1
+    assert types.count("ProposalScored") == 2  # the resend announced nothing
+
+
+def test_resending_the_same_score_of_an_unfinished_scoring_is_answered_and_writes_nothing(
+    market: Market, published_events
+) -> None:
+    other = scored(market, publish(market, reviewers=[]), [1, 2])
+    first = score(market.owner, other, 1, sheet("30", "30"))
+    resent = score(market.owner, other, 1, sheet("30.00", "30"))
+    assert resent.status == 201 and resent.body == first.body
+    assert market.purchase(other)["status"] == "scoring" and len(rows(other, "SCORE#")) == 1
+    assert published_events.types().count("ProposalScored") == 1
+
+
+def test_the_sweeper_ranks_a_scoring_whose_last_ranking_failed_even_after_its_escalation(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    from tests.integration.test_selection import sweep
+
+    purchase_id = scored(market, publish(market, reviewers=[]), [1, 2])
+    assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
+    market.clock.set(AFTER_DEADLINE + timedelta(days=14))  # past the scoring deadline, one missing
+    sweep()
+    sweep()
+    types = published_events.types()  # (reading the tap drains it)
+    assert types.count("ProposalScoringOverdue") == 1  # reported once
+    assert market.purchase(purchase_id)["scoring"]["escalated_at"]
+
+    calls = _rank_fails_once(monkeypatch)
+    assert score(market.owner, purchase_id, 2, sheet("50", "30")).status == 500
+    assert market.purchase(purchase_id)["status"] == "scoring"
+    sweep()  # the sweeper finds it still due and ranks it
+    selected = market.purchase(purchase_id)
+    assert selected["status"] == "selected" and selected["result"]["selected_agency"] == "AG-002"
+    sweep()
+    types += published_events.types()
+    assert types.count("ResultPublished") == 1 and types.count("ProposalScoringOverdue") == 1
+    assert len(calls) == 2 and len(rows(purchase_id, "DRAW")) == 1
+
+
+def test_the_sweeper_ranks_at_the_scoring_deadline_a_complete_scoring_left_unranked(
+    market: Market, monkeypatch: pytest.MonkeyPatch, published_events
+) -> None:
+    from tests.integration.test_selection import sweep
+
+    purchase_id = scored(market, publish(market, reviewers=[]), [1, 2])
+    assert score(market.owner, purchase_id, 1, sheet("30", "30")).status == 201
+    _rank_fails_once(monkeypatch)
+    assert score(market.owner, purchase_id, 2, sheet("50", "30")).status == 500
+    sweep()  # before the scoring deadline nothing is due
+    assert market.purchase(purchase_id)["status"] == "scoring"
+    market.clock.set(AFTER_DEADLINE + timedelta(days=14))
+    sweep()
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == "AG-002"
+    types = published_events.types()
+    assert types.count("ResultPublished") == 1 and "ProposalScoringOverdue" not in types  # nothing missing
+
+
+def test_a_named_reviewer_from_the_owners_own_organisation_fills_its_reviewer_seat(market: Market) -> None:
+    colleague = market.api.as_role("owner", "OW-001", subject="owner-colleague-zhang")
+    purchase_id = scored(market, publish(market, reviewers=["owner-colleague-zhang"]), [1, 2])
+    assert score(colleague, purchase_id, 1, sheet("30", "30")).status == 201
+    mine = colleague.get(f"/purchases/{purchase_id}/scores").body
+    assert mine["you"] == "reviewer-1" and [s["seat"] for s in mine["scores"]] == ["reviewer-1"]
+    assert score(market.owner, purchase_id, 1, sheet("40", "30")).status == 201  # the owner's seat is free
+    assert score(colleague, purchase_id, 2, sheet("50", "30")).status == 201
+    assert market.purchase(purchase_id)["status"] == "scoring"
+    assert score(market.owner, purchase_id, 2, sheet("50", "35")).status == 201  # the last score ranks
+    selected = market.purchase(purchase_id)
+    assert selected["status"] == "selected" and selected["result"]["selected_agency"] == "AG-002"
+    board = market.api.call("GET", f"/purchases/{purchase_id}/scores").body
+    assert sorted(s["seat"] for s in board["scores"]) == ["owner", "owner", "reviewer-1", "reviewer-1"]
+
+
+def test_a_named_reviewer_with_neither_an_owner_nor_a_regulator_token_is_refused(market: Market) -> None:
+    purchase_id = scored(market, publish(market), [1, 2])
+    for role, org in (("agency", agency_id(4)), ("admin", "PLATFORM")):
+        caller = market.api.as_role(role, org, subject=REVIEWERS[1])
+        refused = score(caller, purchase_id, 1, sheet("10", "10"))
+        assert refused.status == 403, (role, refused.body)
+        assert "owner, regulator" in refused.body["detail"] and role in refused.body["detail"]
+    assert rows(purchase_id, "SCORE#") == []
+    assert score(reviewer(market, 1), purchase_id, 1, sheet("10", "10")).status == 201  # its own token

@@ -164,7 +164,7 @@ def test_the_strategy_orders_by_the_highest_figure_and_the_draw_breaks_ties() ->
     assert published["values_order"] == "descending" and published["method"] == "proposal_best_value"
 
 
-def test_a_scoring_purchase_is_due_at_its_scoring_deadline_until_reported() -> None:
+def test_a_scoring_purchase_is_due_at_its_scoring_deadline_and_stays_due_once_reported() -> None:
     from marketplace.domain.purchases import next_due
 
     scoring = {
@@ -175,4 +175,7 @@ def test_a_scoring_purchase_is_due_at_its_scoring_deadline_until_reported() -> N
     }
     assert next_due(_purchase(scoring=scoring)) == ("scoring", "2026-12-11T09:00:01Z")
     reported = _purchase(scoring=scoring | {"escalated_at": "2026-12-11T09:05:00Z"})
-    assert next_due(reported) is None
+    # Still due: the sweeper ranks it once every score is in, should the last score's ranking fail.
+    assert next_due(reported) == ("scoring", "2026-12-11T09:00:01Z")
+    ranked = _purchase(status="selected", scoring=scoring)
+    assert next_due(ranked) is None

@@ -482,7 +482,9 @@ def next_due(purchase: Purchase) -> tuple[str, str] | None:
         return "close", stamp(purchase.enrollment_deadline)
     if PURCHASE.allows(status, "draw"):
         return "select", stamp(purchase.selection_time)
-    if PURCHASE.allows(status, "escalate_scoring") and purchase.scoring and not purchase.scoring.escalated_at:
+    if PURCHASE.allows(status, "escalate_scoring") and purchase.scoring:
+        # Due at the scoring deadline, and still due once escalated: the sweeper then ranks a
+        # scoring whose every score is in but whose ranking failed (services.proposals.check_scoring).
         return "scoring", purchase.scoring.deadline
     current = purchase.current_round
     if PURCHASE.allows(status, "next_round") and current is not None and current.closes_at:

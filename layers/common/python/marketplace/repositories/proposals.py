@@ -2,9 +2,11 @@
 
 `PROPOSAL#<agency>`: an agency's sealed submission (the ciphertext from repositories.sealing, the
 digest of what it sent, when); put conditioned on its enrollment being `enrolled` and the window
-row being open at that instant, so a late or withdrawn agency writes nothing. `SCORE#<agency>#<seat>`:
-one panel seat's scores of one proposal, put conditioned on not existing and on the purchase being
-in `scoring`, so a second score is refused and none lands after the result.
+row being open at that instant, so a late or withdrawn agency writes nothing, and counted on the
+window row's `enrollment_changes`, so a closing that read the proposals before it landed reads
+again. `SCORE#<agency>#<seat>`: one panel seat's scores of one proposal, put conditioned on not
+existing and on the purchase being in `scoring`, so a second score is refused and none lands after
+the result.
 """
 
 from __future__ import annotations
@@ -85,19 +87,26 @@ def put_sealed(purchase_id: str, proposal: SealedProposal, now: str, events: lis
                 ENROLLMENT_PREFIX + proposal.agency_id,
                 condition=PurchaseRow.status.is_in(*(s.value for s in enrolled)),
             )
-            tx.condition_check(PurchaseRow, purchase_id, WINDOW, condition=PurchaseRow.open_until > now)
             tx.save(
                 PurchaseRow(purchase_id=purchase_id, sk=_proposal_key(proposal.agency_id), document=document)
             )
+            # Counted as an enrollment change: closing saves only if none landed since it read the
+            # enrollments and these rows, so a proposal committing meanwhile makes it read again.
+            tx.update(
+                PurchaseRow(purchase_id, WINDOW),
+                actions=[PurchaseRow.enrollment_changes.add(1)],
+                condition=PurchaseRow.open_until > now,
+            )
             event_bus.stage(tx, events)
     except TransactWriteError as exc:
+        # PynamoDB's order: the enrollment check, the proposal put, the window row, the outbox.
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
             raise Conflict(
                 f"agency {proposal.agency_id} is not enrolled in purchase {purchase_id}",
                 reason="not_enrolled",
             ) from exc
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if "ConditionalCheckFailed" in reasons:
             raise Conflict(
                 "the proposal deadline (the enrollment deadline) has passed", reason="late"
             ) from exc
@@ -157,6 +166,16 @@ def _add_score_once(score: Score, events: list[DomainEvent]) -> None:
             ) from exc
         with translated():
             raise
+
+
+def score_of(purchase_id: str, agency_id: str, seat: str) -> Score | None:
+    """One seat's score of one proposal, if it is in."""
+    try:
+        with translated():
+            row = PurchaseRow.get(purchase_id, _score_key(agency_id, seat), consistent_read=True)
+    except NotFound:
+        return None
+    return Score.model_validate(row.document)
 
 
 def scores(purchase_id: str) -> list[Score]:

@@ -176,12 +176,14 @@ def figures(purchase: Purchase) -> dict[str, Any]:
 
 
 def _seat(purchase: Purchase, by: Principal) -> str | None:
-    """The caller's panel seat: the owner's organisation, or a reviewer the owner named."""
-    if by.role == "owner" and purchase.is_owned_by(by.org_id):
-        return OWNER_SEAT
+    """The caller's panel seat: a reviewer the owner named (checked first: a named reviewer who is
+    also a user of the owner's organisation scores for its own seat, or that seat stays empty), or
+    the owner's organisation."""
     terms = purchase.proposal
     if terms is not None and by.role in ("owner", "regulator") and by.subject in terms.reviewers:
         return by.subject
+    if by.role == "owner" and purchase.is_owned_by(by.org_id):
+        return OWNER_SEAT
     return None
 
 
@@ -221,7 +223,20 @@ def score(purchase_id: str, agency_id: str, sheet: ScoreSheet, by: Principal) ->
         "seat": seat_label(purchase.scoring.panel, seat),
     }
     events = [event("ProposalScored", subject=purchase_id, data=data, actor=by.subject)]
-    proposals_repo.add_score(recorded, events)
+    try:
+        proposals_repo.add_score(recorded, events)
+    except Conflict as exc:
+        if exc.extra.get("reason") != "duplicate":
+            raise
+        # The seat's score is in already: a retry after a ranking that failed (a 500 once the score
+        # was saved) ranks now, if every score is in. Resending the same sheet is answered with the
+        # score as recorded; a different sheet is a second score, refused (409 `duplicate`).
+        rank(purchase_id, by.subject)
+        existing = proposals_repo.score_of(purchase_id, agency_id, seat)
+        same = (recorded.scores, recorded.comment)
+        if existing is not None and (existing.scores, existing.comment) == same:
+            return existing
+        raise
     event_bus.flush(events)
     rank(purchase_id, by.subject)
     return recorded
@@ -278,16 +293,21 @@ def rank(purchase_id: str, actor: str = SYSTEM) -> Purchase:
 
 
 def check_scoring(purchase_id: str) -> Purchase:
-    """At the scoring deadline (the sweeper): a scoring still unfinished is reported to the admin,
-    once; the panel may still finish it, and the result follows the last score as ever."""
+    """The sweeper's step of a purchase being scored. Every score in (the last score's ranking
+    failed after it was saved): rank it now. Otherwise, at the scoring deadline, a scoring still
+    unfinished is reported to the admin, once; the panel may still finish it, and the result follows
+    the last score as ever (or this step, if that ranking fails)."""
     purchase = repo.get(purchase_id, consistent=True)
     scoring = purchase.scoring
-    if not PURCHASE.allows(purchase.status, "escalate_scoring") or scoring is None or scoring.escalated_at:
-        return purchase
-    now = stamp(utcnow())
-    if scoring.deadline > now:
+    if not PURCHASE.allows(purchase.status, "rank_proposals") or scoring is None:
         return purchase
     missing = missing_scores(proposals_repo.scores(purchase_id), scoring.candidates(), scoring.panel)
+    if not missing:
+        return rank(purchase_id)
+    now = stamp(utcnow())
+    due = PURCHASE.allows(purchase.status, "escalate_scoring") and scoring.deadline <= now
+    if not due or scoring.escalated_at:
+        return purchase
     transition = PURCHASE.expect(purchase.status, "escalate_scoring", subject=purchase_id)
     escalated = transition.apply(purchase, scoring=revised(scoring, escalated_at=now), updated_at=now)
     data = {
