@@ -271,4 +271,3 @@ def test_a_challenge_may_be_filed_while_bidding_or_scoring_and_not_after_the_res
         assert _score(market, scoring, n, value).status == 201
     late = market.agency(agency_id(1)).post(f"/purchases/{scoring}/challenges", CHALLENGE)
     assert late.status == 409 and late.body["reason"] == "wrong_subject"
-

@@ -197,7 +197,9 @@ CALLS = [
     Call("challenge", frozenset({"suspend", "annul", "annul_last"}), _challenge_accepted, by_agency=True),
     Call(
         "resumption",
-        frozenset({"resume_enrollment", "resume_closed", "resume_selecting", "resume_bidding", "resume_scoring"}),
+        frozenset(
+            {"resume_enrollment", "resume_closed", "resume_selecting", "resume_bidding", "resume_scoring"}
+        ),
         lambda m, p: m.owner.post(f"/purchases/{p}/resumption", {}),
     ),
     Call(
