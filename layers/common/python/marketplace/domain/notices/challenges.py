@@ -117,7 +117,7 @@ def _suspended(e: Event) -> Told:
             Notice(e.owner(), title, f"{text}请修正后恢复，或取消采购。"),
             Notice(ADMINS, title, text),
         ],
-        enrollees=Enrollees(purchase, title, f"{text}暂停期间不能报名或撤销报名。"),
+        enrollees=Enrollees(purchase, title, f"{text}暂停期间不能报名、撤销报名或报价。"),
     )
 
 
