@@ -271,3 +271,22 @@ def test_a_challenge_may_be_filed_while_bidding_or_scoring_and_not_after_the_res
         assert _score(market, scoring, n, value).status == 201
     late = market.agency(agency_id(1)).post(f"/purchases/{scoring}/challenges", CHALLENGE)
     assert late.status == 409 and late.body["reason"] == "wrong_subject"
+
+
+def test_a_quote_in_flight_when_the_suspension_commits_does_not_land(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quote read the purchase `bidding` before the suspension committed: its write, conditioned
+    on the window row's open round, is refused and nothing is stored."""
+    from marketplace.repositories import bidding as bidding_repo
+
+    purchase_id = _bidding(market)
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=2))
+    stale = bidding_repo.quote_context(purchase_id, agency_id(2))  # read while bidding
+    _suspend(market, purchase_id)
+    monkeypatch.setattr(bidding_repo, "quote_context", lambda purchase_id, agency_id: stale)
+    refused = _quote(market, purchase_id, 2, "130000.00")
+    assert refused.status == 409, refused.body
+    monkeypatch.undo()
+    assert bidding_repo.own_quotes(purchase_id, agency_id(2))[-1].round == 1
+    assert market.purchase(purchase_id)["status"] == "suspended"
