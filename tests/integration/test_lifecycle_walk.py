@@ -111,7 +111,8 @@ def _challenge_accepted(market: Market, purchase_id: str) -> Any:
     """An enrolled agency challenges (the announcement before closing's draw, the result after) and
     the owner accepts: the purchase is suspended, or its result annulled (docs/challenges.md)."""
     status = market.purchase(purchase_id)["status"]
-    subject = "announcement" if status in ("enrollment_open", "enrollment_closed") else "result"
+    before_result = ("enrollment_open", "enrollment_closed", "bidding", "scoring")
+    subject = "announcement" if status in before_result else "result"
     filed = market.agency(agency_id(1)).post(
         f"/purchases/{purchase_id}/challenges", {"subject": subject, **CHALLENGE}
     )
@@ -196,7 +197,9 @@ CALLS = [
     Call("challenge", frozenset({"suspend", "annul", "annul_last"}), _challenge_accepted, by_agency=True),
     Call(
         "resumption",
-        frozenset({"resume_enrollment", "resume_closed", "resume_selecting"}),
+        frozenset(
+            {"resume_enrollment", "resume_closed", "resume_selecting", "resume_bidding", "resume_scoring"}
+        ),
         lambda m, p: m.owner.post(f"/purchases/{p}/resumption", {}),
     ),
     Call(
@@ -527,6 +530,8 @@ FOR_ROW: dict[tuple[str, str], Arrange] = {
     ("enrollment_open", "suspend"): lambda m, _: _with_enrollees(m, 1),
     ("suspended", "resume_closed"): lambda m, _: _suspended(m, _closed(m, m.publish())),
     ("suspended", "resume_selecting"): lambda m, _: _suspended(m, _drawn(m, m.publish(**BEST_VALUE))),
+    ("suspended", "resume_bidding"): lambda m, _: _suspended(m, _bidding(m)),
+    ("suspended", "resume_scoring"): lambda m, _: _suspended(m, _scoring(m)),
     ("selected", "annul_last"): lambda m, _: _annulled_once(m, _drawn_from_two(m)),
     ("enrollment_closed", "split"): lambda m, _: _closed(m, m.publish(**BATCH)),
     ("enrollment_open", "open_scoring"): lambda m, _: _with_proposals(m),

@@ -98,7 +98,14 @@ def test_a_challenge_is_answered_once_and_decided_once() -> None:
 def test_suspension_and_resumption_are_rows_of_the_purchases_table() -> None:
     from marketplace.domain.purchases import RESUME_ACTIONS
 
-    for state in (PurchaseStatus.enrollment_open, PurchaseStatus.enrollment_closed, PurchaseStatus.selecting):
+    before_result = (
+        PurchaseStatus.enrollment_open,
+        PurchaseStatus.enrollment_closed,
+        PurchaseStatus.bidding,
+        PurchaseStatus.scoring,
+        PurchaseStatus.selecting,
+    )
+    for state in before_result:
         assert PURCHASE.expect(state, "suspend").target == PurchaseStatus.suspended
         assert PURCHASE.expect(PurchaseStatus.suspended, RESUME_ACTIONS[state]).target == state
     assert not PURCHASE.allows(PurchaseStatus.suspended, "enroll")
@@ -199,3 +206,21 @@ def test_the_enrolled_agencies_hear_of_a_suspension_a_resumption_a_cancellation_
 def test_the_resumption_tells_the_moved_deadline_in_local_time() -> None:
     text = _told("PurchaseResumed")[OWNER].text
     assert "2026-12-05 17:00" in text and "已修改资格条件" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "moved", "told"),
+    [
+        ("bidding", {"round_closes_at": "2026-12-04T09:40:00Z"}, "本轮报价截止顺延至 2026-12-04 17:40"),
+        ("scoring", {"scoring_deadline": "2026-12-09T15:59:59Z"}, "评审截止顺延至 2026-12-09 23:59"),
+    ],
+)
+def test_a_resumed_round_or_scoring_tells_its_moved_deadline(
+    status: str, moved: dict[str, str], told: str
+) -> None:
+    sample = json.loads((EVENTS_DIR / "domain" / "PurchaseResumed.json").read_text(encoding="utf-8"))
+    sample["detail"]["data"].update({"status": status, **moved})
+    plan = n.plan(sample["detail"], timezone=TZ)
+    assert plan is not None
+    texts = [e.text for e in n.entries(plan, plan.notices)]
+    assert texts and all(told in text for text in texts)

@@ -581,9 +581,15 @@ PURCHASE: Lifecycle[PurchaseStatus] = Lifecycle(
         (P.enrollment_open, "suspend", CHALLENGE_DECIDERS, P.suspended),
         (P.enrollment_closed, "suspend", CHALLENGE_DECIDERS, P.suspended),
         (P.selecting, "suspend", CHALLENGE_DECIDERS, P.suspended),
+        # A further bidding round, or the panel's scoring, is before the result too: its timer (the
+        # open round's closing, the scoring deadline) stops and resumes with the time it had left.
+        (P.bidding, "suspend", CHALLENGE_DECIDERS, P.suspended),
+        (P.scoring, "suspend", CHALLENGE_DECIDERS, P.suspended),
         (P.suspended, "resume_enrollment", OWNER, P.enrollment_open),
         (P.suspended, "resume_closed", OWNER, P.enrollment_closed),
         (P.suspended, "resume_selecting", OWNER, P.selecting),
+        (P.suspended, "resume_bidding", OWNER, P.bidding),
+        (P.suspended, "resume_scoring", OWNER, P.scoring),
         (P.suspended, "cancel", OWNER, P.cancelled),
         # A result annulled (a result challenge accepted, a complaint upheld): the next reserve, or
         # the next candidate of the draw's ranking, is selected with a fresh window; none left fails.
@@ -616,6 +622,8 @@ RESUME_ACTIONS = {
     PurchaseStatus.enrollment_open: "resume_enrollment",
     PurchaseStatus.enrollment_closed: "resume_closed",
     PurchaseStatus.selecting: "resume_selecting",
+    PurchaseStatus.bidding: "resume_bidding",
+    PurchaseStatus.scoring: "resume_scoring",
 }
 
 

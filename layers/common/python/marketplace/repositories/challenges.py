@@ -161,11 +161,19 @@ def due_by(now: str) -> Iterator[Challenge]:
 
 def window_shut(purchase_id: str) -> Stager:
     """A suspension shuts the enrollment window: the window row's deadline goes, so an enrollment
-    in flight (conditioned on it) cannot land once the suspension commits. Resuming sets it again
-    (repositories.purchases.save does for a purchase open for enrollment)."""
+    in flight (conditioned on it) cannot land once the suspension commits; so does a further bidding
+    round's (`bid_round`, `round_open_until`), so a quote in flight cannot either. Resuming sets them
+    again (repositories.purchases.save does for a purchase open for enrollment, or bidding)."""
 
     def stage(tx: TransactWrite) -> None:
-        tx.update(PurchaseRow(purchase_id, WINDOW), actions=[PurchaseRow.open_until.remove()])
+        tx.update(
+            PurchaseRow(purchase_id, WINDOW),
+            actions=[
+                PurchaseRow.open_until.remove(),
+                PurchaseRow.bid_round.remove(),
+                PurchaseRow.round_open_until.remove(),
+            ],
+        )
 
     return stage
 

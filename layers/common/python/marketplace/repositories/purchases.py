@@ -205,7 +205,8 @@ def save(
     adds other writes that must happen with this one (an abandonment's credit event);
     `enrollments_unchanged` (closing) also requires that no enrollment or withdrawal landed since
     the read, and shuts the window. A purchase open for enrollment has its window row's deadline set
-    in the same transaction (publication opens the window)."""
+    in the same transaction (publication opens the window), a bidding one its open round's (a
+    resumption opens it again)."""
     with translated(conflict=conflict), TransactWrite(connection=connection()) as tx:
         actions = [*_state_actions(purchase), PurchaseRow.revision.add(1)]
         if seed is not None:
@@ -231,6 +232,8 @@ def save(
                 _window_key(purchase.purchase_id),
                 actions=[PurchaseRow.open_until.set(stamp(purchase.enrollment_deadline))],
             )
+        elif purchase.status == PurchaseStatus.bidding:  # a resumed round: quotes land until it closes
+            tx.update(_window_key(purchase.purchase_id), actions=_round_actions(purchase))
         if stage_also is not None:
             stage_also(tx)
         if draw is not None:

@@ -80,7 +80,8 @@ def submit(
     if purchase.published_at is None:
         raise NotFound(f"purchase {purchase_id} not found")
     if not PURCHASE.allows(purchase.status, "quote"):
-        raise PURCHASE.refusal(purchase.status, "quote", subject=purchase_id, reason="late")
+        why = "suspended" if purchase.status == PurchaseStatus.suspended else "late"
+        raise PURCHASE.refusal(purchase.status, "quote", subject=purchase_id, reason=why)
     terms = _terms(purchase)
     earlier = context.quotes
     round_number, closes_at = _open_round(purchase)

@@ -53,9 +53,15 @@ from marketplace.settings import get_settings
 logger = logging.getLogger("marketplace.challenges")
 SYSTEM = "system"
 
-# Not while suspended: the window is stopped for the owner to correct the announcement; challenges
-# filed before the suspension are still answered, complained of and decided.
-ANNOUNCEMENT_STATES = (PurchaseStatus.enrollment_open, PurchaseStatus.enrollment_closed)
+# Before the result: enrollment open or closed, a further bidding round open, the proposals being
+# scored. Not while suspended: the window is stopped for the owner to correct the announcement;
+# challenges filed before the suspension are still answered, complained of and decided.
+ANNOUNCEMENT_STATES = (
+    PurchaseStatus.enrollment_open,
+    PurchaseStatus.enrollment_closed,
+    PurchaseStatus.bidding,
+    PurchaseStatus.scoring,
+)
 RESULT_STATES = (PurchaseStatus.selecting, PurchaseStatus.selected, PurchaseStatus.confirmed)
 
 
@@ -84,7 +90,7 @@ def _filing_period(purchase: Purchase, subject: ChallengeSubject) -> str:
         if purchase.status not in ANNOUNCEMENT_STATES or purchase.published_at is None:
             raise Conflict(
                 f"purchase {purchase.purchase_id} is {purchase.status.value}: its announcement may be "
-                "challenged while enrollment is open or closed, before the result",
+                "challenged before the result (enrollment open or closed, bidding, scoring)",
                 state=purchase.status.value,
                 reason="wrong_subject",
             )

@@ -54,9 +54,10 @@ def suspended(
 
 
 def window_stager(purchase: Purchase) -> Any:
-    """What a suspension writes besides the purchase: the enrollment window shut, if it was open."""
+    """What a suspension writes besides the purchase: the enrollment window, or the open bidding
+    round, shut (the condition a quote or an enrollment in flight is written under)."""
     current = purchase.suspensions[-1]
-    if current.from_status == PurchaseStatus.enrollment_open.value:
+    if current.from_status in (PurchaseStatus.enrollment_open.value, PurchaseStatus.bidding.value):
         return challenge_repo.window_shut(purchase.purchase_id)
     return None
 
@@ -81,14 +82,7 @@ def resume(purchase_id: str, note: str, by: Principal) -> Purchase:
     shift = now_at - parse_iso(current.suspended_at)
     seconds = max(int(shift.total_seconds()), 0)
     moved = timedelta(seconds=seconds)
-    changes: dict[str, Any] = {}
-    if from_status == PurchaseStatus.enrollment_open:
-        changes["enrollment_deadline"] = purchase.enrollment_deadline + moved
-    if from_status in (PurchaseStatus.enrollment_open, PurchaseStatus.enrollment_closed):
-        changes["selection_time"] = purchase.selection_time + moved
-    if from_status == PurchaseStatus.selecting and purchase.result is not None:
-        deadline = stamp(parse_iso(purchase.result.confirmation_deadline) + moved)
-        changes["result"] = revised(purchase.result, confirmation_deadline=deadline)
+    changes = _moved(purchase, from_status, moved)
     ended = revised(current, resumed_at=now, shifted_seconds=seconds, note=note)
     resumed = transition.apply(
         purchase, **changes, suspensions=[*purchase.suspensions[:-1], ended], updated_at=now
@@ -101,13 +95,55 @@ def resume(purchase_id: str, note: str, by: Principal) -> Purchase:
         "enrollment_deadline": stamp(resumed.enrollment_deadline),
         "selection_time": stamp(resumed.selection_time),
         "confirmation_deadline": resumed.result.confirmation_deadline if resumed.result else None,
+        "round_closes_at": resumed.current_round.closes_at if resumed.current_round else None,
+        "scoring_deadline": (
+            resumed.scoring.deadline
+            if resumed.scoring is not None and resumed.status == PurchaseStatus.scoring
+            else None
+        ),
         "note": note,
     }
     events = [event("PurchaseResumed", subject=purchase_id, data=data, actor=by.subject)]
     repo.save(resumed, events, conflict=f"purchase {purchase_id} changed meanwhile", transition=transition)
     event_bus.flush(events)
     workflows.start_window(resumed)  # a failure leaves the window to the sweeper (the due index is set)
+    if resumed.status == PurchaseStatus.scoring:
+        # A last score that landed as the suspension committed could not rank (the purchase was
+        # suspended): rank now if every score is in; otherwise the panel's last score will.
+        from marketplace.services import proposals
+
+        return proposals.rank(purchase_id, by.subject)
     return resumed
+
+
+def _moved(purchase: Purchase, from_status: PurchaseStatus, moved: timedelta) -> dict[str, Any]:
+    """Every deadline still ahead of the purchase when it was suspended, moved by `moved`: the
+    enrollment deadline, the selection time (before the result), the open bidding round's closing
+    (later rounds open when it closes, for their regional length), the scoring deadline, the short
+    list's confirmation deadline."""
+    before_result = (
+        PurchaseStatus.enrollment_open,
+        PurchaseStatus.enrollment_closed,
+        PurchaseStatus.bidding,
+        PurchaseStatus.scoring,
+    )
+    changes: dict[str, Any] = {}
+    if from_status == PurchaseStatus.enrollment_open:
+        changes["enrollment_deadline"] = purchase.enrollment_deadline + moved
+    if from_status in before_result:
+        changes["selection_time"] = purchase.selection_time + moved
+    if from_status == PurchaseStatus.bidding and purchase.bidding_rounds:
+        current = purchase.bidding_rounds[-1]
+        if current.closes_at is not None:
+            closes_at = stamp(parse_iso(current.closes_at) + moved)
+            changes["bidding_rounds"] = [*purchase.bidding_rounds[:-1], revised(current, closes_at=closes_at)]
+    if from_status == PurchaseStatus.scoring and purchase.scoring is not None:
+        deadline = stamp(parse_iso(purchase.scoring.deadline) + moved)
+        changes["scoring"] = revised(purchase.scoring, deadline=deadline)
+    if from_status == PurchaseStatus.selecting and purchase.result is not None:
+        deadline = stamp(parse_iso(purchase.result.confirmation_deadline) + moved)
+        changes["result"] = revised(purchase.result, confirmation_deadline=deadline)
+    return changes
 
 
 def cancel(purchase_id: str, reason: str, by: Principal) -> Purchase:

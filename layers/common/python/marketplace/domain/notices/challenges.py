@@ -117,7 +117,7 @@ def _suspended(e: Event) -> Told:
             Notice(e.owner(), title, f"{text}请修正后恢复，或取消采购。"),
             Notice(ADMINS, title, text),
         ],
-        enrollees=Enrollees(purchase, title, f"{text}暂停期间不能报名或撤销报名。"),
+        enrollees=Enrollees(purchase, title, f"{text}暂停期间不能报名、撤销报名或报价。"),
     )
 
 
@@ -127,6 +127,12 @@ def _resumed(e: Event) -> Told:
         text = f"采购 {purchase} 已恢复，报名截止顺延至 {e.local_time('enrollment_deadline')}。"
     elif status == "enrollment_closed":
         text = f"采购 {purchase} 已恢复，选取时间顺延至 {e.local_time('selection_time')}。"
+    elif status == "bidding":
+        text = f"采购 {purchase} 已恢复，本轮报价截止顺延至 {e.local_time('round_closes_at')}。"
+    elif status == "scoring":
+        text = f"采购 {purchase} 已恢复，评审截止顺延至 {e.local_time('scoring_deadline')}。"
+    elif status == "selected":  # the panel's scores were all in: ranked at once
+        text = f"采购 {purchase} 已恢复，评审已完成。"
     else:
         text = f"采购 {purchase} 已恢复，确认截止顺延至 {e.local_time('confirmation_deadline')}。"
     note = e.optional("note")
