@@ -163,6 +163,14 @@ def test_two_rounds_a_candidate_lowers_its_quote_and_wins(market: Market, publis
     assert task("run_selection", purchase_id)["status"] == "selected"
     assert market.purchase(purchase_id)["result"]["selected_agency"] == agency_id(3)
 
+    page = market.api.call("GET", f"/purchases/{purchase_id}").body  # the public purchase page too
+    assert [(q["round"], q["agency_id"], q["price_yuan"]) for q in page["quotes"]] == [
+        (1, agency_id(1), "150000.00"),
+        (1, agency_id(2), "140000.00"),
+        (1, agency_id(3), "160000.00"),
+        (2, agency_id(3), "130000.00"),
+    ]
+    assert [r["best_price_yuan"] for r in page["bidding_rounds"]] == ["140000.00", "130000.00"]
     public = market.api.call("GET", f"/purchases/{purchase_id}/quotes").body
     assert [(q["round"], q["agency_id"], q["price_yuan"]) for q in public["quotes"]] == [
         (1, agency_id(1), "150000.00"),

@@ -14,12 +14,12 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from marketplace.clock import stamp
 from marketplace.domain.batch import PROJECT_CODE_PATTERN, BatchSplit, BatchTerms, check_terms
-from marketplace.domain.bidding import BiddingRound, BiddingTerms, RevealedQuote
+from marketplace.domain.bidding import BiddingRound, BiddingTerms, RevealedQuote, RoundState
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
-from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.model import Model, StrictModel, revised
 from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.proposals import (
     ProposalScoring,
@@ -347,6 +347,15 @@ class Purchase(PurchaseRequest):
     quotes: list[RevealedQuote] = Field(default_factory=list, exclude=True)
 
     @property
+    def quotes_published(self) -> bool:
+        """Price bidding: every round has closed (or the purchase failed at closing), so every
+        quote of every round is public with its agency."""
+        if self.bidding is None or not self.bidding_rounds:
+            return False
+        closed = [r for r in self.bidding_rounds if r.state == RoundState.closed]
+        return len(closed) == self.bidding.rounds or self.status == PurchaseStatus.failed
+
+    @property
     def current_round(self) -> BiddingRound | None:
         """Price bidding: the round open after round one (while the purchase is `bidding`)."""
         if self.status != PurchaseStatus.bidding or not self.bidding_rounds:
@@ -416,6 +425,14 @@ class PurchasePublic(Model):
     shelf: ShelfOrder | None = Field(
         default=None, description="shelf purchases: the offering, its price, the reason"
     )
+    bidding_rounds: list[BiddingRound] = Field(
+        default_factory=list,
+        description="price bidding: each round, and once closed its best price (no owner)",
+    )
+    quotes: list[RevealedQuote] | None = Field(
+        default=None,
+        description="price bidding: every quote of every round with its agency, once the last round closed",
+    )
     consortia: dict[str, Consortium] = Field(
         default_factory=dict,
         description="the consortia (联合体) among the candidates, by lead: every member and its part",
@@ -442,7 +459,9 @@ PUBLIC_STATUSES = {
 
 
 def public_view(purchase: Purchase) -> PurchasePublic:
-    return PurchasePublic.model_validate(purchase.model_dump(include=set(PurchasePublic.model_fields)))
+    view = PurchasePublic.model_validate(purchase.model_dump(include=set(PurchasePublic.model_fields)))
+    # The quotes are kept out of every dump (sealed until the last round closed): added once public.
+    return revised(view, quotes=purchase.quotes) if purchase.quotes_published else view
 
 
 class EnrollmentStatus(StrEnum):

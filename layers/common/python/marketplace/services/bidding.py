@@ -356,11 +356,7 @@ def rounds(purchase_id: str) -> RoundsView:
 
 def bidding_over(purchase: Purchase) -> bool:
     """Every round has closed (or the purchase failed at closing): the quotes are public."""
-    terms = purchase.bidding
-    if terms is None or not purchase.bidding_rounds:
-        return False
-    closed = [r for r in purchase.bidding_rounds if r.state == RoundState.closed]
-    return len(closed) == terms.rounds or purchase.status == PurchaseStatus.failed
+    return purchase.quotes_published
 
 
 class Disclosure(Model):
