@@ -411,3 +411,45 @@ def test_answers_landing_with_enrollments_at_once_all_count(market: Market) -> N
         f"MEMBER#{M1}": "accepted",
         f"MEMBER#{M2}": "accepted",
     }
+
+
+def test_a_consortium_moved_up_by_an_annulled_result_tells_its_members(
+    market: Market, published_events: Any
+) -> None:
+    """A result challenge accepted against the agency drawn annuls it; when the consortium's lead is
+    the reserve that moves up, its members hear that their consortium is selected."""
+    purchases = []
+    for _ in range(8):  # the draw is fair: one of eight draws the agency alone first (1 - 2^-8)
+        purchase_id = market.publish(consortium=TERMS)
+        assert enroll(market, purchase_id, LEAD, body(M1)).status == 201
+        assert answer(market, purchase_id, M1, "accept").status == 200
+        assert enroll(market, purchase_id, ALONE).status == 201
+        purchases.append(purchase_id)
+    drawn = {}
+    for purchase_id in purchases:
+        market.close_and_select(purchase_id)
+        drawn[purchase_id] = market.purchase(purchase_id)["result"]["selected_agency"]
+    purchase_id = next(p for p, agency in drawn.items() if agency == ALONE)
+    before = [
+        e["detail"]["data"]["purchase_id"]
+        for e in published_events.received()
+        if e["detail-type"] == "ConsortiumSelected"
+    ]
+    assert purchase_id not in before
+
+    challenge = {
+        "subject": "result",
+        "grounds": ["中选机构不符合资格条件"],
+        "reasons": "中选机构的资质证书已过期。",
+    }
+    filed = market.agency(LEAD).post(f"/purchases/{purchase_id}/challenges", challenge)
+    assert filed.status == 201, filed.body
+    answered = market.owner.post(
+        f"/challenges/{filed.body['challenge_id']}/answer",
+        {"decision": "accept", "answer": "经复核，质疑成立。"},
+    )
+    assert answered.status == 200, answered.body
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == LEAD
+    selected = [e for e in published_events.received() if e["detail-type"] == "ConsortiumSelected"]
+    assert [e["detail"]["data"]["purchase_id"] for e in selected].count(purchase_id) == 1
+    assert [m["agency_id"] for m in selected[-1]["detail"]["data"]["members"]] == [M1]

@@ -385,6 +385,10 @@ def _annul(
         credit_stage = credit_repo.staged(credit_event)
     purchase_transition = PURCHASE.expect(purchase.status, action, subject=purchase.purchase_id)
     changed = purchase_transition.apply(purchase, **update)
+    if action == "annul" and changed.consortia:  # consortium mode: a lead moved up tells its members
+        from marketplace.services.consortium import selected_events
+
+        events += selected_events(changed, by.subject)
     purchase_repo.save(
         changed,
         events,
