@@ -43,13 +43,14 @@ def _attempt(name: str, errors: dict[str, str], measure: Callable[[], T]) -> T |
         return None
 
 
-def _purchase() -> dict[str, Any]:
-    """bench/purchase_calls.py in a fresh interpreter: no client or cache of an earlier measurement."""
+def _fresh(module: str, argument: int) -> dict[str, Any]:
+    """A bench module in a fresh interpreter: no client or cache of an earlier measurement. Its
+    result is the last line it prints (the app's own logs come before it)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers/common/python", "functions", "."))
     env["AWS_DEFAULT_REGION"] = "cn-north-1"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.purchase_calls", str(purchase_calls.ENROLLMENTS)],
+        [sys.executable, "-m", module, str(argument)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -57,29 +58,17 @@ def _purchase() -> dict[str, Any]:
         timeout=600,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"bench.purchase_calls exited with {done.returncode}: {done.stderr[-2000:]}")
-    lines = done.stdout.strip().splitlines()
-    result: dict[str, Any] = json.loads(lines[-1])  # the app's own logs come before it
+        raise RuntimeError(f"{module} exited with {done.returncode}: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _purchase() -> dict[str, Any]:
+    return _fresh("bench.purchase_calls", purchase_calls.ENROLLMENTS)
 
 
 def _bidding() -> dict[str, Any]:
-    """bench/bidding_calls.py in a fresh interpreter, as bench/purchase_calls.py."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers/common/python", "functions", "."))
-    env["AWS_DEFAULT_REGION"] = "cn-north-1"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bidding_calls", str(bidding_calls.AGENCIES)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.bidding_calls exited with {done.returncode}: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return _fresh("bench.bidding_calls", bidding_calls.AGENCIES)
 
 
 def bidding_results(errors: dict[str, str]) -> dict[str, Any]:
