@@ -11,16 +11,14 @@ Objects carry no encryption headers: the bucket encrypts every object by default
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from marketplace.domain.letters import SIGNING_ALGORITHM
-from marketplace.errors import ServiceUnavailable
-from marketplace.observability import log
 from marketplace.repositories.base import forget_sdk_clients, sdk_client
+from marketplace.repositories.sdk_errors import code_of as _code
+from marketplace.repositories.sdk_errors import unavailable_when_transient
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.letters")
@@ -29,19 +27,6 @@ JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 MISSING = {"NoSuchKey", "404", "NotFound"}
 ALREADY_WRITTEN = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-# Worth a retry: throttling, the service's own failures, a key that is disabled or pending import.
-TRANSIENT = {
-    "SlowDown",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestTimeout",
-    "ThrottlingException",
-    "KMSInternalException",
-    "DependencyTimeoutException",
-    "KeyUnavailableException",
-    "DisabledException",
-    "KMSInvalidStateException",
-}
 
 
 @dataclass(frozen=True)
@@ -58,26 +43,6 @@ def reset_clients() -> None:
     """Forget clients and the cached public key (tests and the local stack change the environment)."""
     forget_sdk_clients("kms", "s3")
     _public_keys.clear()
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-@contextmanager
-def unavailable_when_transient(service: str) -> Iterator[None]:
-    """Failures a caller can wait out become a 503; anything else (a missing grant, a wrong key or
-    bucket) is a fault of the deployment and stays an error, logged by the route as a 500."""
-    try:
-        yield
-    except ClientError as exc:
-        if _code(exc) not in TRANSIENT:
-            raise
-        log(logger, logging.WARNING, f"{service} call failed", code=_code(exc))
-        raise ServiceUnavailable(f"the {service} is unavailable; retry shortly", retry_after=2) from exc
-    except BotoCoreError as exc:
-        log(logger, logging.WARNING, f"{service} call failed", error=str(exc))
-        raise ServiceUnavailable(f"the {service} is unavailable; retry shortly", retry_after=2) from exc
 
 
 def _bucket() -> str:

@@ -10,7 +10,7 @@ decrypt there.
 from __future__ import annotations
 
 from marketplace.repositories.base import sdk_client
-from marketplace.repositories.letters import unavailable_when_transient
+from marketplace.repositories.sdk_errors import unavailable_when_transient
 from marketplace.settings import get_settings
 
 _client = sdk_client

@@ -6,6 +6,7 @@ applies it and every other trigger, however often it repeats, finds it done and 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,6 @@ from marketplace.observability import log
 from marketplace.repositories import credit as credit_repo
 from marketplace.repositories import event_bus, workflows
 from marketplace.repositories import purchases as repo
-from marketplace.services import bidding, proposals
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
@@ -154,31 +154,41 @@ def _credit_scores(purchase: Purchase, eligible: list[str], now: datetime) -> tu
     return {"credit_scores": {a: standings[a].score(credit_rules, stamp(now)) for a in eligible}}, "close"
 
 
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """A method's step, imported when first called: the functions that import this module for
+    another step (a confirmation, a pick) do not load every method's services at their start."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(f"marketplace.services.{module}"), name)(*args, **kwargs)
+
+    return call
+
+
 # What a method does at closing besides fixing the candidates: (fields set on the purchase, the
 # PURCHASE action taken when enough are eligible). Sealed methods open their submissions here.
 Closer = Callable[[Purchase, list[str], datetime], tuple[dict[str, Any], str]]
 CLOSERS: dict[SelectionMethod, Closer] = {
     SelectionMethod.credit_best_value: _credit_scores,
-    SelectionMethod.proposal_best_value: proposals.open_scoring,
-    SelectionMethod.price_bidding: bidding.close_first_round,
+    SelectionMethod.proposal_best_value: _lazy("proposals", "open_scoring"),
+    SelectionMethod.price_bidding: _lazy("bidding", "close_first_round"),
 }
 
 # What a method announces when closing opens its next stage (not when the purchase fails).
 OPENED: dict[SelectionMethod, Callable[[Purchase], DomainEvent]] = {
-    SelectionMethod.proposal_best_value: proposals.opened_event,
+    SelectionMethod.proposal_best_value: _lazy("proposals", "opened_event"),
 }
 
 # What a method announces when its closing is saved (price bidding: a round closed, the next opened).
 CLOSE_EVENTS: dict[SelectionMethod, Callable[[Purchase], list[DomainEvent]]] = {
-    SelectionMethod.price_bidding: bidding.round_events,
+    SelectionMethod.price_bidding: _lazy("bidding", "round_events"),
 }
 
 # What a method ranks by, read for the selection: SelectionInput's keyword arguments.
 Figures = Callable[[Purchase], dict[str, Any]]
 FIGURES: dict[SelectionMethod, Figures] = {
     SelectionMethod.credit_best_value: lambda purchase: {"credit_scores": purchase.credit_scores},
-    SelectionMethod.proposal_best_value: proposals.figures,
-    SelectionMethod.price_bidding: bidding.final_prices,
+    SelectionMethod.proposal_best_value: _lazy("proposals", "figures"),
+    SelectionMethod.price_bidding: _lazy("bidding", "final_prices"),
 }
 
 
@@ -232,6 +242,8 @@ def close_round(purchase_id: str) -> Purchase:
         now = utcnow()
         if current.closes_at is not None and current.closes_at > stamp(now):
             raise StepNotDue(f"purchase {purchase_id}: round {current.round} closes at {current.closes_at}")
+        from marketplace.services import bidding
+
         update, action = bidding.close_open_round(purchase, now)
         transition = PURCHASE.expect(purchase.status, action, subject=purchase_id)
         closed = transition.apply(purchase, **update, updated_at=stamp(now))
@@ -429,6 +441,8 @@ def sweep() -> SweepReport:
             elif due[0] == "confirmation":
                 check_confirmation(purchase.purchase_id)
             elif due[0] == "scoring":
+                from marketplace.services import proposals
+
                 proposals.check_scoring(purchase.purchase_id)
             else:
                 confirmation.issue_letter(purchase.purchase_id)
