@@ -19,15 +19,12 @@ then the one transaction. The sealing (KMS Encrypt) is not a DynamoDB round trip
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from bench.aws_calls import Capacity, Recorder
+from bench import purchase_calls
 from bench.purchase_calls import Drive, _after_award
 
 AGENCIES = 20
@@ -85,51 +82,7 @@ def _purchase(drive: Drive, clock: Any, agencies: list[str]) -> None:
 
 
 def drive(agencies_count: int = AGENCIES) -> dict[str, Any]:
-    import boto3
-    from chalice.test import Client
-    from moto import mock_aws
-
-    import tests.conftest  # noqa: F401 - the test environment: fake credentials, names, no X-Ray
-    from app import app
-    from infra.local.resources import defer_user_pool_signing_key
-    from marketplace.domain.notifications import NOTIFIED_TYPES
-    from tests.conftest import Api
-    from tests.support.market import OPENS, OWNER, admit, agency_id, clock_at
-    from tests.support.resources import create_all
-    from tests.support.samples import catalogue_item, owner_profile
-    from tests.support.tokens import SigningKey
-
-    key = SigningKey.generate("bench")
-    restore_key = defer_user_pool_signing_key()
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-jwks-") as directory, mock_aws():
-            os.environ["JWKS_URL"] = key.write_jwks(Path(directory) / "jwks.json")
-            os.environ["JWKS_ALLOW_INSECURE_LOCAL"] = "true"
-            lookups = boto3.client("dynamodb", region_name="cn-north-1")
-            recorder = Recorder(Capacity(lookups))
-            with recorder.installed(), Client(app) as client, clock_at(OPENS) as clock:
-                create_all()
-                api = Api(client, key)
-                assert api.as_role("admin").post("/catalogue/items", catalogue_item()).status == 201
-                assert api.as_role("owner", OWNER).post("/owners", owner_profile()).status == 201
-                agencies = [agency_id(n) for n in range(1, agencies_count + 1)]
-                admit(agencies)
-                purchase = Drive(app, api, recorder)
-                _purchase(purchase, clock, agencies)
-    finally:
-        restore_key()
-    return {
-        "enrollments": agencies_count,
-        "funding_type": "fiscal",
-        "method": "price_bidding",
-        "rounds": ROUNDS,
-        "steps": purchase.steps,
-        "events_published": [e["DetailType"] for e in purchase.published],
-        "events_delivered": [
-            e["DetailType"] for e in purchase.published if e["DetailType"] in NOTIFIED_TYPES
-        ],
-        "notes": [],
-    }
+    return purchase_calls.drive(agencies_count, _purchase, method="price_bidding", rounds=ROUNDS)
 
 
 def quotes(purchase: dict[str, Any]) -> dict[str, Any]:

@@ -174,7 +174,13 @@ def _after_award(drive: Drive, path: str, owner: Any, winner: Any) -> None:
     drive.step("evaluate", "api", lambda: regulator.post(path + "/evaluations", output), 201)
 
 
-def drive(enrollments: int = ENROLLMENTS) -> dict[str, Any]:
+Flow = Callable[["Drive", Any, list[str]], "list[str] | None"]
+
+
+def drive(enrollments: int = ENROLLMENTS, flow: Flow | None = None, **labels: Any) -> dict[str, Any]:
+    """A fresh market on moto (the catalogue item, the owner, `enrollments` admitted agencies) and
+    one purchase through `flow` (this module's fiscal random-draw purchase by default), every AWS
+    call recorded; `labels` describe the purchase in the result."""
     import boto3
     from chalice.test import Client
     from moto import mock_aws
@@ -205,12 +211,13 @@ def drive(enrollments: int = ENROLLMENTS) -> dict[str, Any]:
                 agencies = [agency_id(n) for n in range(1, enrollments + 1)]
                 admit(agencies)
                 purchase = Drive(app, api, recorder)
-                notes = _purchase(purchase, clock, agencies)
+                notes = (flow or _purchase)(purchase, clock, agencies) or []
     finally:
         restore_key()
     return {
         "enrollments": enrollments,
         "funding_type": "fiscal",
+        **labels,
         "steps": purchase.steps,
         "events_published": [e["DetailType"] for e in purchase.published],
         "events_delivered": [
