@@ -116,6 +116,10 @@ QUEUES: list[QueueSpec] = [
     QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
 ]
 DOCUMENTS_BUCKET = "documents"
+# Public by design: the OCDS bulk export (issue 12), for anyone to download.
+OPEN_DATA_BUCKET = "opendata"
+# The only functions that load the open-data layer (layers/opendata: ocdsmerge and what it imports).
+OPEN_DATA_FUNCTIONS = ("get_ocds_record", "export_ocds")
 SIGNING_KEY_ALIAS = "signing"
 SEALING_KEY_ALIAS = "sealing"
 

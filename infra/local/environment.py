@@ -70,7 +70,11 @@ def apply(variables: Mapping[str, str], defaults: Mapping[str, str] | None = Non
 
 
 def point_at_resources(
-    documents_bucket: str, signing_key_arn: str, user_pool_id: str = "", sealing_key_arn: str = ""
+    documents_bucket: str,
+    signing_key_arn: str,
+    user_pool_id: str = "",
+    sealing_key_arn: str = "",
+    open_data_bucket: str = "",
 ) -> None:
     """What the template's function environment also names, known once the resources exist; then the
     app's cached settings are reset, so they read these."""
@@ -80,6 +84,7 @@ def point_at_resources(
             "SIGNING_KEY_ID": signing_key_arn,
             "SEALING_KEY_ID": sealing_key_arn,
             "USER_POOL_ID": user_pool_id,
+            "OPEN_DATA_BUCKET": open_data_bucket,
         }
     )
     reset_app_caches()

@@ -122,6 +122,8 @@ class LocalStack:
         )
         bucket = naming.resource_name(definitions.DOCUMENTS_BUCKET)
         values["DocumentsBucketName"] = self.started.bucket = res.create_bucket(moto.client("s3"), bucket)
+        open_data = res.create_bucket(moto.client("s3"), naming.resource_name(definitions.OPEN_DATA_BUCKET))
+        values["OpenDataBucketName"] = open_data
         alias = f"alias/{naming.resource_name(definitions.SIGNING_KEY_ALIAS)}"
         key_arn = res.create_signing_key(moto.client("kms"), alias)
         self.started.signing_key = alias
@@ -130,7 +132,7 @@ class LocalStack:
         res.defer_user_pool_signing_key()
         pool = res.create_user_pool(res.user_pool_client(moto.url))
         self.started.user_pool, self.started.user_pool_groups = pool.id, list(pool.groups)
-        environment.point_at_resources(bucket, key_arn, pool.id, sealing_arn)
+        environment.point_at_resources(bucket, key_arn, pool.id, sealing_arn, open_data)
 
         functions = lambdas.register_app(app)  # handler -> function name
         arns = lambdas.deploy(moto.client("lambda"), lambda_role, sorted(functions.values()))

@@ -71,7 +71,15 @@ def create_letter_store() -> None:
     bucket = create_bucket(boto3.client("s3", region_name=region), "marketplace-test-documents")
     key = create_signing_key(boto3.client("kms", region_name=region), "alias/marketplace-test-signing")
     sealing = create_sealing_key(boto3.client("kms", region_name=region), "alias/marketplace-test-sealing")
-    os.environ.update({"DOCUMENTS_BUCKET": bucket, "SIGNING_KEY_ID": key, "SEALING_KEY_ID": sealing})
+    open_data = create_bucket(boto3.client("s3", region_name=region), "marketplace-test-opendata")
+    os.environ.update(
+        {
+            "DOCUMENTS_BUCKET": bucket,
+            "SIGNING_KEY_ID": key,
+            "SEALING_KEY_ID": sealing,
+            "OPEN_DATA_BUCKET": open_data,
+        }
+    )
     reset_settings()
     letters.reset_clients()
 

@@ -151,6 +151,8 @@ class Settings:
     token_issuer: str = ""
     token_audience: str = ""
     documents_bucket: str = ""
+    # The public open-data bucket: the daily OCDS bulk export (JSON lines), readable by anyone.
+    open_data_bucket: str = ""
     # The Cognito user pool whose users the platform manages ("" where an external IdP does).
     user_pool_id: str = ""
     # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
@@ -185,6 +187,7 @@ class Settings:
             token_issuer=os.environ.get("TOKEN_ISSUER", ""),
             token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
+            open_data_bucket=os.environ.get("OPEN_DATA_BUCKET", ""),
             user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
             sealing_key_id=os.environ.get("SEALING_KEY_ID", ""),
