@@ -1,7 +1,8 @@
 """`python -m infra.build`: the deployable SAM template in infra/build/.
 
 1. discover the operations (routes and tasks of the Chalice app) and check each has a policy entry;
-2. build the common layer (infra/layer.py; pip cached by the requirements' hash), compiled;
+2. build the layers (infra/layer.py; pip cached by the requirements' hash), compiled: the common
+   one, and the open-data one that only the functions in OPEN_DATA_FUNCTIONS load;
 3. write the merge template (infra/template_parts.py) and run `chalice package --merge-template`;
    the function package it writes is compiled too (infra/bytecode.py: the runtime's Python only);
 4. write infra/build/template.yaml: Chalice's merged output with paths relative to it, checked.
@@ -16,13 +17,13 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import infra.paths  # noqa: F401  (first: puts the layer's package and the Chalice project on sys.path)
 from infra import bytecode, chalice_package, finalize, layer, operations, policies, template_parts
 from infra.chalice_package import function_zip_bytes
-from infra.definitions import EVENT_RULES, QUEUES, state_machine_files, table_specs
+from infra.definitions import EVENT_RULES, OPEN_DATA_FUNCTIONS, QUEUES, state_machine_files, table_specs
 from infra.errors import BuildError
 from infra.layer import layer_unzipped_bytes
 from infra.paths import BUILD_DIR, CACHE_DIR
@@ -47,6 +48,11 @@ class BuildResult:
     pip_cached: bool
     seconds: float
     unused_policies: list[str]
+    open_data_layer_bytes: int = 0
+    open_data_layer_zip_bytes: int = 0
+    open_data_layer_pruned: dict[str, int] = field(default_factory=dict)
+    # OPEN_DATA_FUNCTIONS the app does not define (yet): the open-data layer is built, nobody loads it.
+    open_data_functions_missing: list[str] = field(default_factory=list)
 
 
 def build(
@@ -63,6 +69,7 @@ def build(
     policies.require(policy, names, policy_file)  # before anything slow: a missing entry fails fast
     out_dir.mkdir(parents=True, exist_ok=True)
     built_layer = layer.build_layer(out_dir, cache_dir)
+    open_data_layer = layer.build_open_data_layer(built_layer, out_dir, cache_dir)
     chalice_dir = out_dir / "chalice"
     sources = template_parts.Sources(
         operations=ops,
@@ -74,6 +81,7 @@ def build(
         workflows=flows,
         chalice_dir=chalice_dir,
         layer_dir=built_layer.directory,
+        open_data_layer_dir=open_data_layer.directory,
     )
     merge_path = out_dir / "merge-template.json"
     merge_path.write_text(json.dumps(template_parts.merge_template(sources), indent=1), encoding="utf-8")
@@ -96,6 +104,10 @@ def build(
         pip_cached=built_layer.pip_cached,
         seconds=time.monotonic() - started,
         unused_policies=policies.unused(policy, names),
+        open_data_layer_bytes=open_data_layer.unzipped_bytes,
+        open_data_layer_zip_bytes=open_data_layer.zip_path.stat().st_size,
+        open_data_layer_pruned=open_data_layer.pruned,
+        open_data_functions_missing=[name for name in OPEN_DATA_FUNCTIONS if name not in names],
     )
 
 
@@ -108,8 +120,20 @@ def _report(result: BuildResult) -> str:
         f"layer: {result.layer_bytes / 1e6:.2f} MB unzipped, {result.layer_zip_bytes / 1e6:.2f} MB zipped"
         f" (pip step {'cached' if result.pip_cached else 'ran'})",
         *(f"  pruned {name}: {size / 1e6:.2f} MB" for name, size in result.layer_pruned.items() if size),
+        f"open-data layer: {result.open_data_layer_bytes / 1e6:.2f} MB unzipped, "
+        f"{result.open_data_layer_zip_bytes / 1e6:.2f} MB zipped",
+        *(
+            f"  pruned {name}: {size / 1e6:.2f} MB"
+            for name, size in result.open_data_layer_pruned.items()
+            if size
+        ),
         f"built in {result.seconds:.1f} s",
     ]
+    if result.open_data_functions_missing:
+        lines.append(
+            "warning: OPEN_DATA_FUNCTIONS the app does not define (no function loads the open-data layer "
+            f"for them): {', '.join(result.open_data_functions_missing)}"
+        )
     if result.unused_policies:
         lines.append(f"warning: policy entries with no operation: {', '.join(result.unused_policies)}")
     return "\n".join(lines)

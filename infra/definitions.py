@@ -118,6 +118,8 @@ QUEUES: list[QueueSpec] = [
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.
 OPEN_DATA_BUCKET = "opendata"
+# The only key prefix anyone may read in it (infra/storage.py): the export writes under it alone.
+OPEN_DATA_PUBLIC_PREFIX = "ocds/"
 # The only functions that load the open-data layer (layers/opendata: ocdsmerge and what it imports).
 OPEN_DATA_FUNCTIONS = ("get_ocds_record", "export_ocds")
 SIGNING_KEY_ALIAS = "signing"

@@ -7,6 +7,7 @@ import re
 
 from infra import names
 from infra.cfn import NO_VALUE, Json, get_att, ref, service_role, sub
+from infra.definitions import OPEN_DATA_FUNCTIONS
 from infra.identity import token_environment
 from infra.keys import data_key_arn, sealing_key_alias
 from infra.messaging import EVENT_SOURCE
@@ -93,6 +94,7 @@ def environment(op: Operation | None = None) -> Json:
             "LOG_LEVEL": ref(names.LOG_LEVEL),
             "AWS_XRAY_SDK_ENABLED": "true",
             "DOCUMENTS_BUCKET": ref(names.DOCUMENTS_BUCKET),
+            "OPEN_DATA_BUCKET": ref(names.OPEN_DATA_BUCKET),
             "SIGNING_KEY_ID": get_att(names.SIGNING_KEY, "Arn"),
             "SEALING_KEY_ID": sealing_key_alias(),
             "STATE_MACHINE_ARN_PREFIX": sub(STATE_MACHINE_ARN_PREFIX),
@@ -103,6 +105,14 @@ def environment(op: Operation | None = None) -> Json:
     }
 
 
+def layers(op: Operation) -> list[Json]:
+    """Every function loads the common layer; only the ones that compile OCDS records
+    (OPEN_DATA_FUNCTIONS) load the open-data layer too, so no other cold start pays for it."""
+    if op.name in OPEN_DATA_FUNCTIONS:
+        return [ref(names.COMMON_LAYER), ref(names.OPEN_DATA_LAYER)]
+    return [ref(names.COMMON_LAYER)]
+
+
 def _common(op: Operation, memory: int, timeout: int) -> Json:
     return {
         "Runtime": RUNTIME,
@@ -110,7 +120,7 @@ def _common(op: Operation, memory: int, timeout: int) -> Json:
         "MemorySize": memory,
         "Timeout": timeout,
         "Tracing": "Active",
-        "Layers": [ref(names.COMMON_LAYER)],
+        "Layers": layers(op),
         "Role": get_att(op.role_id, "Arn"),
         "Environment": environment(op),
         "LoggingConfig": {"LogGroup": ref(op.log_group_id), "LogFormat": "Text"},

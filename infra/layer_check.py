@@ -75,6 +75,22 @@ REQUIRED_EXTENSIONS = {
     "cryptography.hazmat.bindings._rust": "cryptography",
     "_cffi_backend": "cffi",
 }
+# The open-data layer's: charset-normalizer's mypyc builds (it falls back to md.py and cd.py without
+# them, slower; requests imports it to guess the encoding of a response without one).
+OPEN_DATA_EXTENSIONS = {
+    "charset_normalizer.md": "charset-normalizer",
+    "charset_normalizer.cd": "charset-normalizer",
+}
+# Installed as dependencies, never imported at run time, pruned from the common layer
+# (infra/layer.py NEVER_IMPORTED): cryptography's `_rust` extension is a cffi module built out of
+# line (API mode), which loads the C `_cffi_backend` alone; the `cffi` package (the FFI builder,
+# `cdef`, `dlopen`) and `pycparser` (which `cdef` uses to parse C declarations) only run when an
+# extension is built or a library opened in ABI mode, which nothing in the layer does.
+# `check_never_imported` holds every other module in the layer to that.
+NEVER_IMPORTED = ("cffi", "pycparser")
+NEVER_IMPORTED_USE = re.compile(
+    r"^\s*(?:import|from)\s+(?:" + "|".join(NEVER_IMPORTED) + r")\b", re.MULTILINE
+)
 
 
 def _module_name(library: Path, root: Path) -> str:
@@ -116,14 +132,14 @@ def extension_problems(library: Path, root: Path) -> list[str]:
     return problems
 
 
-def check_extensions(layer_python: Path) -> None:
+def check_extensions(layer_python: Path, required: dict[str, str] = REQUIRED_EXTENSIONS) -> None:
     """Every compiled extension in the layer loads on the runtime, and the required ones are there."""
     libraries = sorted({*layer_python.rglob("*.so"), *layer_python.glob("*.libs/*")})
     problems = [problem for library in libraries for problem in extension_problems(library, layer_python)]
     present = {_module_name(library, layer_python) for library in libraries}
     problems += [
         f"{module} ({dist}) has no compiled extension in the layer"
-        for module, dist in REQUIRED_EXTENSIONS.items()
+        for module, dist in required.items()
         if module not in present
     ]
     if problems:
@@ -160,11 +176,27 @@ def _mirror_with_native(layer_package: Path, local_package: Path, shadow: Path) 
             target.symlink_to(source)
 
 
-def runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
-    """A tree that imports like the Lambda runtime: the layer, the runtime's boto3, and this
-    machine's build of each compiled extension (the same pinned version) in place of the arm64
-    one, the Python around it being the layer's."""
-    native_dists = {module.split(".")[0]: dist for module, dist in REQUIRED_EXTENSIONS.items()}
+def _local_top_level_extensions(dist: str, shadow: Path) -> None:
+    """Top-level extension modules this machine's build of `dist` carries and the layer's may not
+    (mypyc's shared `<hash>__mypyc` module, which the local `md`/`cd` extensions import)."""
+    for file in importlib.metadata.files(dist) or []:
+        if len(file.parts) == 1 and file.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            target = shadow / file.name
+            if not target.exists():
+                target.symlink_to(Path(str(file.locate())).resolve())
+
+
+def runtime_stand_ins(
+    shadow: Path,
+    layer_python: Path,
+    required: dict[str, str] = REQUIRED_EXTENSIONS,
+    *,
+    with_runtime: bool = True,
+) -> None:
+    """A tree that imports like the Lambda runtime: the layer, the runtime's boto3 (`with_runtime`),
+    and this machine's build of each compiled extension (the same pinned version) in place of the
+    arm64 one, the Python around it being the layer's."""
+    native_dists = {module.split(".")[0]: dist for module, dist in required.items()}
     for dist in native_dists.values():
         try:
             local: str | None = importlib.metadata.version(dist)
@@ -184,13 +216,18 @@ def runtime_stand_ins(shadow: Path, layer_python: Path) -> None:
             if spec is None or spec.origin is None:
                 raise BuildError(f"cannot verify the layer: {top} is not installed in the build environment")
             _mirror_with_native(entry, Path(spec.origin).parent, shadow)
+    for dist in set(native_dists.values()):
+        _local_top_level_extensions(dist, shadow)
+    if not with_runtime:
+        return
     for name in ("_cffi_backend", "chalice", *RUNTIME_PROVIDED):
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise BuildError(f"cannot verify the layer: {name} is not installed in the build environment")
         source = Path(spec.origin)
         source = source.parent if source.name == "__init__.py" else source
-        (shadow / source.name).symlink_to(source)
+        if not (shadow / source.name).exists():  # _cffi_backend: linked with cffi's extensions above
+            (shadow / source.name).symlink_to(source)
 
 
 SMOKE_TEST = """
@@ -222,21 +259,97 @@ else:
 """
 
 
+def _run_isolated(code: str, what: str) -> None:
+    """`code` in a Python without site-packages (what the runtime has: the layers and its boto3)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": "cn-north-1",
+        "AWS_XRAY_SDK_ENABLED": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-B", "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise BuildError(f"{what} does not import cleanly:\n{result.stderr.strip()[-2000:]}")
+
+
+def check_never_imported(layer_python: Path) -> None:
+    """No module the layer ships imports what the build prunes as never imported (NEVER_IMPORTED)."""
+    users = sorted(
+        path.relative_to(layer_python).as_posix()
+        for path in layer_python.rglob("*.py")
+        if path.relative_to(layer_python).parts[0] not in NEVER_IMPORTED
+        and NEVER_IMPORTED_USE.search(path.read_text(encoding="utf-8", errors="replace"))
+    )
+    if users:
+        raise BuildError(
+            f"{', '.join(users)} import {' or '.join(NEVER_IMPORTED)}, which the layer leaves out: "
+            "take it out of NEVER_IMPORTED in infra/layer_check.py"
+        )
+
+
 def verify(layer_python: Path) -> None:
     """The extensions load on the runtime; everything the functions import imports from the pruned
     layer, in a Python without site-packages; PyJWT signs and verifies with cryptography."""
     check_extensions(layer_python)
+    check_never_imported(layer_python)
     with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
         shadow = Path(tmp)
         runtime_stand_ins(shadow, layer_python)
         code = SMOKE_TEST.format(shadow=str(shadow), functions=str(FUNCTIONS_DIR))
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_DEFAULT_REGION": "cn-north-1",
-            "AWS_XRAY_SDK_ENABLED": "false",
-        }
-        result = subprocess.run(
-            [sys.executable, "-S", "-B", "-c", code], capture_output=True, text=True, env=env, check=False
-        )
-        if result.returncode != 0:
-            raise BuildError(f"the pruned layer does not import cleanly:\n{result.stderr.strip()[-2000:]}")
+        _run_isolated(code, "the pruned layer")
+
+
+OPEN_DATA_SMOKE_TEST = """
+import sys
+sys.path[:0] = [{open_data!r}, {common!r}]
+import ocdsmerge, requests, charset_normalizer.md, charset_normalizer.cd, jsonref, idna, certifi
+for module in (ocdsmerge, requests, jsonref, idna, certifi):
+    assert module.__file__.startswith({open_data!r}), module.__file__
+assert charset_normalizer.md.__file__.endswith({native!r}), charset_normalizer.md.__file__
+schema = {{"properties": {{"id": {{"type": "string"}}, "date": {{"type": "string"}},
+          "tag": {{"type": "array"}}, "tender": {{"$ref": "#/definitions/Tender"}}}},
+          "definitions": {{"Tender": {{"type": "object", "properties": {{"title": {{"type": "string"}},
+                                     "items": {{"type": "array", "items": {{"type": "object"}}}}}}}}}}}}
+merger = ocdsmerge.Merger(schema)
+compiled = merger.create_compiled_release([
+    {{"ocid": "ocds-x-1", "id": "1", "date": "2026-01-01T00:00:00Z", "tag": ["tender"],
+      "tender": {{"title": "a", "items": [{{"id": "i", "quantity": 1}}]}}}},
+    {{"ocid": "ocds-x-1", "id": "2", "date": "2026-01-02T00:00:00Z", "tag": ["tenderUpdate"],
+      "tender": {{"title": "b", "items": [{{"id": "i", "quantity": 2}}]}}}},
+])
+assert compiled["tender"] == {{"title": "b", "items": [{{"id": "i", "quantity": 2}}]}}, compiled
+assert compiled["tag"] == ["compiled"] and compiled["ocid"] == "ocds-x-1", compiled
+assert requests.utils.guess_json_utf(b'{{"a": 1}}') == "utf-8"
+assert charset_normalizer.from_bytes("数据公开".encode("gb18030")).best() is not None
+"""
+
+
+def _files(root: Path) -> set[str]:
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if not path.is_dir()}
+
+
+def overlaps(layer_python: Path, beside: Path) -> list[str]:
+    """Files both layers ship: Lambda extracts every layer into /opt in order, so the later one's
+    would replace the earlier one's (directories merge: both have a top-level `__pycache__`)."""
+    return sorted(_files(layer_python) & _files(beside))
+
+
+def verify_open_data(layer_python: Path, common_python: Path) -> None:
+    """The open-data layer: its extensions load on the runtime, it replaces nothing of the common
+    layer, and ocdsmerge compiles a record from it with the common layer and the runtime's urllib3
+    beside it (requests needs urllib3, which the runtime ships with botocore), in a Python without
+    site-packages."""
+    check_extensions(layer_python, OPEN_DATA_EXTENSIONS)
+    shared = overlaps(layer_python, common_python)
+    if shared:
+        raise BuildError(f"the open-data layer would overwrite the common layer's {', '.join(shared)}")
+    with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
+        common, open_data = Path(tmp) / "common", Path(tmp) / "opendata"
+        common.mkdir()
+        open_data.mkdir()
+        runtime_stand_ins(common, common_python)
+        runtime_stand_ins(open_data, layer_python, OPEN_DATA_EXTENSIONS, with_runtime=False)
+        native = importlib.machinery.EXTENSION_SUFFIXES[0]
+        code = OPEN_DATA_SMOKE_TEST.format(open_data=str(open_data), common=str(common), native=native)
+        _run_isolated(code, "the open-data layer")

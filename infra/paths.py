@@ -11,6 +11,8 @@ FUNCTIONS_DIR = ROOT / "functions"
 LAYER_DIR = ROOT / "layers" / "common"
 LAYER_SOURCE = LAYER_DIR / "python"
 LAYER_REQUIREMENTS = LAYER_DIR / "requirements.txt"
+OPEN_DATA_LAYER_DIR = ROOT / "layers" / "opendata"  # requirements only: no package of ours
+OPEN_DATA_REQUIREMENTS = OPEN_DATA_LAYER_DIR / "requirements.txt"
 BUILD_DIR = ROOT / "infra" / "build"
 CACHE_DIR = BUILD_DIR / ".cache"
 

@@ -8,7 +8,8 @@ The file maps an operation name (a route's name, a task's name, a state machine'
 
 Each grant names actions (never a wildcard) and exactly one kind of resource:
 `tables` (table suffixes), `indexes` ("table" for all its indexes or "table/index"), `bus`,
-`queues`, `bucket` (the documents bucket itself), `objects` (key prefixes in it), `keys`
+`queues`, `bucket` (the documents bucket itself), `objects` (key prefixes in the documents bucket,
+or in another bucket named before a colon: "opendata:ocds/" is `ocds/` in the open-data bucket), `keys`
 ("data", "signing"), `state_machines`, `executions` (the executions of the named state machines),
 `functions`, `user_pool` (this stack's Cognito user pool,
 `"user_pool": true`). An optional `why` documents the grant.
@@ -31,7 +32,7 @@ from typing import Any
 
 from infra import names
 from infra.cfn import NO_VALUE, Json, get_att, sub
-from infra.definitions import TableSpec
+from infra.definitions import DOCUMENTS_BUCKET, OPEN_DATA_BUCKET, TableSpec
 from infra.errors import BuildError
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "policies.json"
@@ -55,6 +56,10 @@ CONDITIONAL_SELECTORS = {"user_pool": names.HAS_USER_POOLS}
 INDEX_ACTIONS = {"dynamodb:Query", "dynamodb:Scan"}
 EXECUTION_ARN_PREFIX = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
 KEYS = {"data": names.DATA_KEY, "signing": names.SIGNING_KEY, "sealing": names.SEALING_KEY}
+# Buckets an `objects` grant may name ("<bucket>:<prefix>"; a bare prefix is the documents bucket's).
+BUCKETS = {DOCUMENTS_BUCKET: names.DOCUMENTS_BUCKET, OPEN_DATA_BUCKET: names.OPEN_DATA_BUCKET}
+# Encrypted with S3-managed keys, not the data key (infra/storage.py): no KMS use is implied.
+SSE_S3_BUCKETS = {OPEN_DATA_BUCKET}
 # kms:Decrypt on the sealing key is granted by the key's own policy to the roles whose grant asks for
 # it, never by IAM (infra/keys.py sealing_key): an administrator's IAM permissions do not open a
 # sealed quote. Their IAM statements leave it out; `sealing_decrypters` names the operations.
@@ -100,6 +105,12 @@ class Grant:
 PolicyFile = dict[str, list[Grant]]
 
 
+def object_target(target: str) -> tuple[str, str]:
+    """An `objects` target as (bucket name, key prefix): "opendata:ocds/" or "letters/" (documents)."""
+    bucket, colon, prefix = target.partition(":")
+    return (bucket, prefix) if colon else (DOCUMENTS_BUCKET, target)
+
+
 @dataclass(frozen=True)
 class Catalog:
     """What a grant may name, and the logical ids behind those names."""
@@ -140,6 +151,14 @@ def _grant(operation: str, raw: Any) -> Grant:
     wrong = [a for a in actions if a.split(":", 1)[0] != service]
     if wrong:
         raise BuildError(f"{where}: {wrong} do not act on {selector} (expected {service}:* actions)")
+    if selector == "objects":
+        for target in targets:
+            bucket, prefix = object_target(target)
+            if bucket not in BUCKETS or not prefix:
+                raise BuildError(
+                    f"{where}: {target!r} is not a key prefix in a known bucket "
+                    f'("<prefix>" in the documents bucket or "<bucket>:<prefix>", buckets: {sorted(BUCKETS)})'
+                )
     if selector == "indexes" and not set(actions) <= INDEX_ACTIONS:
         raise BuildError(f"{where}: indexes only take {sorted(INDEX_ACTIONS)}, got {actions}")
     return Grant(
@@ -222,7 +241,8 @@ def _resources(grant: Grant, catalog: Catalog, operation: str) -> list[Json]:
     if grant.selector == "user_pool":
         return [get_att(names.USER_POOL, "Arn")]
     if grant.selector == "objects":
-        return [sub(f"${{{names.DOCUMENTS_BUCKET}.Arn}}/{p.rstrip('*')}*") for p in grant.targets]
+        located = [object_target(t) for t in grant.targets]
+        return [sub(f"${{{BUCKETS[bucket]}.Arn}}/{prefix.rstrip('*')}*") for bucket, prefix in located]
     if grant.selector == "keys":
         return [get_att(_named(KEYS, "key", operation, t), "Arn") for t in grant.targets]
     if grant.selector == "queues":
@@ -242,6 +262,8 @@ def _implied_key_use(grants: list[Grant]) -> list[Json]:
     by_service: dict[str, set[str]] = {}
     for grant in grants:
         if grant.service not in ("dynamodb", "s3", "sqs"):
+            continue
+        if grant.selector == "objects" and all(object_target(t)[0] in SSE_S3_BUCKETS for t in grant.targets):
             continue
         for action in grant.actions:
             if action in NO_KEY_ACTIONS:

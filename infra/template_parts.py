@@ -38,6 +38,7 @@ class Sources:
     workflows: list[Workflow]
     chalice_dir: Path  # where chalice writes sam.json: relative paths in the merge template start there
     layer_dir: Path
+    open_data_layer_dir: Path
 
 
 def _add(resources: dict[str, Json], new: dict[str, Json]) -> None:
@@ -91,27 +92,44 @@ def _outputs() -> Json:
         "UserPoolClientId": {"Condition": names.HAS_USER_POOLS, "Value": ref(names.USER_POOL_CLIENT)},
         "EventBusName": {"Value": ref(names.EVENT_BUS)},
         "DocumentsBucketName": {"Value": ref(names.DOCUMENTS_BUCKET)},
+        "OpenDataBucketName": {"Value": ref(names.OPEN_DATA_BUCKET)},
         "SigningKeyArn": {"Value": get_att(names.SIGNING_KEY, "Arn")},
         "CommonLayerArn": {"Value": ref(names.COMMON_LAYER)},
+        "OpenDataLayerArn": {"Value": ref(names.OPEN_DATA_LAYER)},
     }
     for output in names.API_HANDLER_OUTPUTS:  # Chalice's, about the disabled function
         outputs[output] = {"Condition": names.NEVER}
     return outputs
 
 
-def _layer(layer_dir: Path, base: Path) -> dict[str, Json]:
+def _layer_version(name: str, description: str, layer_dir: Path, base: Path) -> Json:
     return {
-        names.COMMON_LAYER: {
-            "Type": "AWS::Serverless::LayerVersion",
-            "Properties": {
-                "LayerName": {"Fn::Sub": "${AWS::StackName}-common"},
-                "Description": "the marketplace package and its runtime requirements (boto3: the runtime's)",
-                "ContentUri": os.path.relpath(layer_dir, base),
-                "CompatibleRuntimes": [lambdas.RUNTIME],
-                "CompatibleArchitectures": lambdas.ARCHITECTURES,
-                "RetentionPolicy": "Delete",
-            },
-        }
+        "Type": "AWS::Serverless::LayerVersion",
+        "Properties": {
+            "LayerName": {"Fn::Sub": f"${{AWS::StackName}}-{name}"},
+            "Description": description,
+            "ContentUri": os.path.relpath(layer_dir, base),
+            "CompatibleRuntimes": [lambdas.RUNTIME],
+            "CompatibleArchitectures": lambdas.ARCHITECTURES,
+            "RetentionPolicy": "Delete",
+        },
+    }
+
+
+def _layers(layer_dir: Path, open_data_layer_dir: Path, base: Path) -> dict[str, Json]:
+    return {
+        names.COMMON_LAYER: _layer_version(
+            "common",
+            "the marketplace package and its runtime requirements (boto3: the runtime's)",
+            layer_dir,
+            base,
+        ),
+        names.OPEN_DATA_LAYER: _layer_version(
+            "opendata",
+            "ocdsmerge and its imports (urllib3: the runtime's), for the functions compiling OCDS records",
+            open_data_layer_dir,
+            base,
+        ),
     }
 
 
@@ -192,9 +210,10 @@ def merge_template(sources: Sources) -> Json:
         messaging.event_bus(),
         messaging.queues(sources.queues, sources.rules),
         storage.documents_bucket(),
+        storage.open_data_bucket(),
         identity.user_pool(),
         api.access_logging(),
-        _layer(sources.layer_dir, sources.chalice_dir),
+        _layers(sources.layer_dir, sources.open_data_layer_dir, sources.chalice_dir),
         _operations(sources, catalog),
         _workflows(sources, catalog),
         {names.REST_API: api.rest_api_overrides([op for op in sources.operations if op.is_route])},
