@@ -1,10 +1,12 @@
-"""The layer and the function package as deployed: third-party sources as upstream wrote them,
+"""The layers and the function package as deployed: third-party sources as upstream wrote them,
 bytecode for the runtime's Python next to every module, licences kept, extensions the runtime can
-load, within the size budget."""
+load, within the size budgets. The open-data layer (ocdsmerge) is checked the same way, and
+alongside the common layer, as the functions that load both see them."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import shutil
 import subprocess
@@ -14,18 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from infra import bytecode
+from infra import bytecode, layer
 from infra.build import BuildResult, build
 from infra.errors import BuildError
-from infra.layer_check import check_extensions, extension_problems
+from infra.layer_check import (
+    NEVER_IMPORTED,
+    OPEN_DATA_EXTENSIONS,
+    check_extensions,
+    check_never_imported,
+    extension_problems,
+    overlaps,
+)
 
 LAYER_BUDGET = 24 * 1024 * 1024  # 25,165,824 bytes unzipped, bytecode and cryptography included
+OPEN_DATA_LAYER_BUDGET = 5 * 1024 * 1024  # ocdsmerge, requests and its dependencies: 2.3 MB now
 FUNCTION_PACKAGE_BUDGET = 200 * 1024
 UNCHECKED_HASH = 0b01  # the pyc flags: hash-based, source not checked
 
 
 def _layer(built: BuildResult) -> Path:
     return built.template_path.parent / "layer" / "python"
+
+
+def _open_data_layer(built: BuildResult) -> Path:
+    return built.template_path.parent / layer.OPEN_DATA.directory_name / "python"
 
 
 def _is_unchecked_pyc_for_the_runtime(data: bytes) -> bool:
@@ -129,3 +143,75 @@ def test_an_extension_built_for_this_machine_is_refused(tmp_path: Path) -> None:
     assert "not arm64" in problems
     with pytest.raises(BuildError, match=r"_cffi_backend \(cffi\) has no compiled extension"):
         check_extensions(tmp_path)
+
+
+def test_the_open_data_layer_ships_ocdsmerge_and_its_imports_within_its_budget(built: BuildResult) -> None:
+    python = _open_data_layer(built)
+    assert 0 < built.open_data_layer_bytes <= OPEN_DATA_LAYER_BUDGET == layer.OPEN_DATA.budget
+    assert layer.COMMON.budget == LAYER_BUDGET
+    infos = {i.name.split("-")[0] for i in python.glob("*.dist-info")}
+    assert infos == {"ocdsmerge", "jsonref", "requests", "idna", "certifi", "charset_normalizer"}
+    for info in python.glob("*.dist-info"):  # licences kept, the rest of the metadata not
+        kept = [p.name for p in info.rglob("*") if p.is_file()]
+        assert any(name.upper().startswith(("LICENSE", "LICENCE", "COPYING")) for name in kept), info.name
+    # urllib3 is the runtime's (botocore's); no docs, no command-line entry points
+    for absent in ("urllib3", "docs", "bin", "charset_normalizer/cli"):
+        assert not (python / absent).exists(), absent
+    sources = list(python.rglob("*.py"))
+    assert sources
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{bytecode.CACHE_TAG}.pyc"
+        assert _is_unchecked_pyc_for_the_runtime(compiled.read_bytes()[:16]), compiled
+    compiled = python / "ocdsmerge" / "__pycache__" / f"merge.{bytecode.CACHE_TAG}.pyc"
+    assert b"/opt/python/ocdsmerge/merge.py" in compiled.read_bytes()
+
+
+def test_the_open_data_layers_extensions_load_on_the_runtime_and_replace_nothing_of_the_common_layer(
+    built: BuildResult,
+) -> None:
+    python = _open_data_layer(built)
+    check_extensions(python, OPEN_DATA_EXTENSIONS)  # raises on any problem
+    for extension in python.glob("charset_normalizer/*.so"):
+        assert extension.name.endswith(".cpython-311-aarch64-linux-gnu.so"), extension.name
+        assert extension_problems(extension, python) == []
+    assert overlaps(python, _layer(built)) == []
+
+
+def test_a_file_in_both_layers_is_an_overlap(tmp_path: Path) -> None:
+    """Lambda extracts the layers into /opt one after the other: a shared file would be replaced."""
+    for root in (tmp_path / "common", tmp_path / "opendata"):
+        (root / "__pycache__").mkdir(parents=True)
+        (root / "__pycache__" / f"{root.name}.pyc").write_bytes(b"")
+        (root / "typing_extensions.py").write_text("")
+    assert overlaps(tmp_path / "opendata", tmp_path / "common") == ["typing_extensions.py"]
+
+
+def test_the_common_layer_ships_cffis_backend_without_the_builder_or_pycparser(built: BuildResult) -> None:
+    """cryptography's extension is an out-of-line cffi module: it loads `_cffi_backend` alone. The
+    `cffi` package and `pycparser` only run to build extensions or parse C declarations (ADR 0009);
+    the layer check imports the app and signs and verifies through PyJWT without them."""
+    python = _layer(built)
+    assert set(NEVER_IMPORTED) == {"cffi", "pycparser"}
+    for name in NEVER_IMPORTED:
+        assert not (python / name).exists(), name
+    assert list(python.glob("_cffi_backend.*.so"))
+    assert list(python.glob("cffi-*.dist-info/**/LICENSE*"))  # its backend ships: so does its licence
+    check_never_imported(python)
+
+
+def test_a_module_importing_a_pruned_package_fails_the_check(tmp_path: Path) -> None:
+    (tmp_path / "cffi").mkdir()
+    (tmp_path / "cffi" / "api.py").write_text("from pycparser import c_parser\n")  # cffi's own: fine
+    (tmp_path / "ours.py").write_text('"""Uses cffi."""\n\nimport cffi\n')
+    with pytest.raises(BuildError, match=r"ours\.py import cffi or pycparser"):
+        check_never_imported(tmp_path)
+
+
+def test_a_layer_over_its_budget_fails_the_build(tmp_path: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / ".pruned").write_text("", encoding="utf-8")
+    (tmp_path / "layer-opendata" / "python").mkdir(parents=True)
+    (tmp_path / "layer-opendata" / "python" / "big.py").write_bytes(b"#" * 2048)
+    spec = dataclasses.replace(layer.OPEN_DATA, budget=1024)
+    with pytest.raises(BuildError, match="opendata layer is 2,048 bytes unzipped, over its budget of 1,024"):
+        layer._finish(spec, tmp_path / "layer-opendata", tmp_path / "deps", cached=True)

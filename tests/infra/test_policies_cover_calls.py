@@ -1,6 +1,6 @@
 """Each operation's policy allows every AWS call the operation really makes: the routes are called
-in-process on moto, and every DynamoDB, EventBridge, Cognito user-pool, S3 (documents bucket) and KMS
-(signing key) call is checked against the policy file."""
+in-process on moto, and every DynamoDB, EventBridge, Cognito user-pool, S3 (documents and open-data
+buckets) and KMS (signing key) call is checked against the policy file."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra import policies
+from infra.definitions import OPEN_DATA_BUCKET
 from marketplace.settings import get_settings
 from tests.conftest import Api
 from tests.support.scenario import every_operation, on_clients
@@ -59,10 +60,15 @@ class Recorder:
         self.calls.add(Call("events:PutEvents", "bus"))
 
     def s3(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        assert params.get("Bucket") == get_settings().documents_bucket, (model.name, params.get("Bucket"))
+        # A key in the open-data bucket is named as the policy file does: "opendata:<key>".
+        buckets = {
+            get_settings().documents_bucket: "",
+            get_settings().open_data_bucket: f"{OPEN_DATA_BUCKET}:",
+        }
+        assert params.get("Bucket") in buckets, (model.name, params.get("Bucket"))
         # HeadObject is authorised as s3:GetObject; the others by their own name.
         action = "s3:GetObject" if model.name == "HeadObject" else f"s3:{model.name}"
-        self.calls.add(Call(action, "objects", params["Key"]))
+        self.calls.add(Call(action, "objects", buckets[params["Bucket"]] + params["Key"]))
 
     def kms(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         keys = {get_settings().signing_key_id: "signing", get_settings().sealing_key_id: "sealing"}

@@ -117,3 +117,24 @@ def test_every_idempotent_route_may_use_the_idempotency_table() -> None:
         )
     ]
     assert lacking == []
+
+
+def test_object_grants_name_the_open_data_bucket_before_a_colon_and_imply_no_key_use(tmp_path: Path) -> None:
+    """export_ocds writes the day's releases under `ocds/` in the open-data bucket (SSE-S3: no KMS)."""
+    loaded = policies.load(
+        _file(tmp_path, {"x": [{"actions": ["s3:PutObject"], "objects": ["opendata:ocds/releases/"]}]})
+    )
+    (statement,) = policies.statements("x", loaded["x"], CATALOG, on_request_path=False)
+    assert statement["Resource"] == [{"Fn::Sub": "${OpenDataBucket.Arn}/ocds/releases/*"}]
+
+
+def test_a_bare_object_prefix_is_the_documents_buckets_and_unknown_buckets_are_refused(
+    tmp_path: Path,
+) -> None:
+    loaded = policies.load(_file(tmp_path, {"x": [{"actions": ["s3:PutObject"], "objects": ["letters/"]}]}))
+    statement, key = policies.statements("x", loaded["x"], CATALOG, on_request_path=False)
+    assert statement["Resource"] == [{"Fn::Sub": "${DocumentsBucket.Arn}/letters/*"}]
+    assert key["Sid"] == "DataKeyViaS3"  # the documents bucket is encrypted with the data key
+    for target in ("elsewhere:ocds/", "opendata:"):
+        with pytest.raises(BuildError, match="not a key prefix in a known bucket"):
+            policies.load(_file(tmp_path, {"x": [{"actions": ["s3:PutObject"], "objects": [target]}]}))

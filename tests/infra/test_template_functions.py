@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from chalicelib.http import ROUTES
-from infra import names
+from infra import lambdas, names
 from infra.build import BuildResult
-from infra.operations import load_app
+from infra.definitions import OPEN_DATA_FUNCTIONS
+from infra.operations import Operation, load_app
 from tests.infra.conftest import of_type
 
 
@@ -48,7 +49,10 @@ def test_every_function_traces_runs_on_arm_and_uses_the_common_layer(resources: 
     for logical_id, function in _functions(resources).items():
         properties = function["Properties"]
         assert properties["Tracing"] == "Active", logical_id
-        assert properties["Layers"] == [{"Ref": names.COMMON_LAYER}], logical_id
+        layers = [{"Ref": names.COMMON_LAYER}]
+        if function["Metadata"]["operation"] in OPEN_DATA_FUNCTIONS:
+            layers.append({"Ref": names.OPEN_DATA_LAYER})
+        assert properties["Layers"] == layers, logical_id
         assert properties["Architectures"] == ["arm64"], logical_id
         assert properties["Runtime"] == "python3.11", logical_id
         if properties["Handler"] == "app.app":  # a route: API Gateway gives up at 29 s
@@ -165,3 +169,26 @@ def test_every_function_loads_an_area_the_app_has(resources: dict[str, Any]) -> 
         if logical_id == names.API_HANDLER:
             continue
         assert variables.get("MARKETPLACE_AREA") in AREAS, logical_id
+
+
+def test_only_the_functions_compiling_ocds_records_load_the_open_data_layer() -> None:
+    """Stand-ins: the layer list depends on the operation's name alone, whether or not the app
+    defines the open-data functions yet (a build without them warns, and no function loads it)."""
+    for name in OPEN_DATA_FUNCTIONS:
+        op = Operation(name=name, function_id="F", role_id="R", log_group_id="L")
+        assert lambdas.layers(op) == [{"Ref": names.COMMON_LAYER}, {"Ref": names.OPEN_DATA_LAYER}]
+    other = Operation(name="get_owner", function_id="F", role_id="R", log_group_id="L")
+    assert lambdas.layers(other) == [{"Ref": names.COMMON_LAYER}]
+
+
+def test_the_open_data_layer_is_in_the_template_and_its_missing_users_are_reported(
+    resources: dict[str, Any], built: BuildResult
+) -> None:
+    layer = resources[names.OPEN_DATA_LAYER]["Properties"]
+    assert layer["CompatibleArchitectures"] == ["arm64"] and layer["CompatibleRuntimes"] == ["python3.11"]
+    defined = {f["Metadata"]["operation"] for f in _functions(resources).values()}
+    assert built.open_data_functions_missing == [n for n in OPEN_DATA_FUNCTIONS if n not in defined]
+    for function in _functions(resources).values():
+        assert function["Properties"]["Environment"]["Variables"]["OPEN_DATA_BUCKET"] == {
+            "Ref": names.OPEN_DATA_BUCKET
+        }

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.http import ROUTES
 from infra import names
-from infra.definitions import table_specs
+from infra.definitions import OPEN_DATA_PUBLIC_PREFIX, table_specs
 from infra.gateway_responses import RESPONSES
 from infra.policies import XRAY_ACTIONS
 from infra.workflows import LOG_DELIVERY_ACTIONS
@@ -160,3 +160,70 @@ def test_keys_rotate_where_kms_can_and_the_signing_key_is_p256(resources: dict[s
     signing = resources[names.SIGNING_KEY]["Properties"]
     assert (signing["KeySpec"], signing["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
     assert "rotat" in resources[names.SIGNING_KEY]["Metadata"]["why"]
+
+
+def _allows_everyone(statement: dict[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS", [])))
+    return statement["Effect"] == "Allow" and everyone
+
+
+def test_the_only_public_grant_is_reading_objects_under_the_open_data_export_prefix(
+    template: dict[str, Any],
+) -> None:
+    """Public by design (the OCDS bulk export), and nothing more: one Allow to everyone, s3:GetObject
+    on `ocds/*` of the open-data bucket; no listing, no other key, no other bucket or resource."""
+    public = [
+        (logical_id, statement)
+        for logical_id, kind, document in policy_documents(template)
+        for statement in statements(document)
+        if _allows_everyone(statement)
+    ]
+    assert public == [
+        (
+            names.OPEN_DATA_BUCKET_POLICY,
+            {
+                "Sid": "PublicReadOfTheExport",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": f"${{{names.OPEN_DATA_BUCKET}.Arn}}/{OPEN_DATA_PUBLIC_PREFIX}*"},
+            },
+        )
+    ]
+    assert OPEN_DATA_PUBLIC_PREFIX.endswith("/") and len(OPEN_DATA_PUBLIC_PREFIX) > 1
+
+
+def test_the_open_data_bucket_allows_the_public_policy_but_no_public_acl(resources: dict[str, Any]) -> None:
+    bucket = resources[names.OPEN_DATA_BUCKET]
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False,
+    }
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "AccessControl" not in properties  # no canned ACL either
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    (deny, _public) = resources[names.OPEN_DATA_BUCKET_POLICY]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "s3:GetObject" in deny["Action"] and deny["Principal"] == "*"  # anonymous reads too: TLS only
+
+
+def test_the_open_data_bucket_is_encrypted_with_s3_keys_and_says_why_not_kms(
+    resources: dict[str, Any],
+) -> None:
+    bucket = resources[names.OPEN_DATA_BUCKET]
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert "anonymous" in bucket["Metadata"]["encryption"]
+    skipped = {check["id"]: check["comment"] for check in bucket["Metadata"]["checkov"]["skip"]}
+    assert skipped["CKV_AWS_145"] == bucket["Metadata"]["encryption"]
+
+
+def test_every_other_bucket_blocks_all_public_access(resources: dict[str, Any]) -> None:
+    for logical_id, bucket in of_type(resources, "AWS::S3::Bucket").items():
+        if logical_id != names.OPEN_DATA_BUCKET:
+            assert all(bucket["Properties"]["PublicAccessBlockConfiguration"].values()), logical_id
