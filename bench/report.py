@@ -12,6 +12,8 @@ COLD_START_RATIO_MAX = 1.15
 COLD_START_MEDIAN_MAX = 1.05
 FUNCTION_ZIP_MAX = 200 * 1024
 LAYER_MAX = 24 * 1024 * 1024  # with bytecode and cryptography (docs/adr/0009-layer-size.md)
+# The open-data layer (ocdsmerge and requests), only for the OCDS record functions (docs/adr/0016-...).
+OPENDATA_LAYER_MAX = 5 * 1024 * 1024
 ENROLL_ROUND_TRIPS_MAX = 2
 ENROLL_WRU_MAX = 10
 COST_PER_PURCHASE_USD_MAX = 0.0010  # the whole lifecycle: to the evaluations (issue 10)
@@ -58,6 +60,11 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "value": results["layer_unzipped_bytes"],
             "met": results["layer_unzipped_bytes"] < LAYER_MAX,
         },
+        "opendata_layer_unzipped_bytes": _target(
+            f"< {OPENDATA_LAYER_MAX}",
+            results.get("opendata_layer_unzipped_bytes"),
+            lambda v: v < OPENDATA_LAYER_MAX,
+        ),
         "enroll_round_trips": _target(
             f"<= {ENROLL_ROUND_TRIPS_MAX}",
             results.get("enroll_round_trips"),
@@ -151,6 +158,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"- function package (chalice deployment.zip): {results['function_zip_bytes']:,} bytes",
         f"- common layer, unzipped: {results['layer_unzipped_bytes']:,} bytes",
+        f"- open-data layer (ocdsmerge; OCDS record functions only), unzipped: "
+        f"{results.get('opendata_layer_unzipped_bytes') or 0:,} bytes",
         "",
     ]
     lines += _enrollment(results)

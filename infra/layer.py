@@ -247,8 +247,8 @@ def _pruned(deps: Path) -> dict[str, int]:
 
 
 def _assemble(spec: LayerSpec, out_dir: Path, cache_dir: Path, skip_v1: bool) -> tuple[Path, Path, bool]:
-    """The layer's tree (dependencies, our package), compiled for the runtime: (layer root, its
-    python/ directory, whether pip's step came from the cache)."""
+    """The layer's tree (dependencies, our package), compiled for the runtime: (the layer's root,
+    the cached dependencies it was copied from, whether pip's step came from the cache)."""
     deps, cached = dependencies(spec.requirements, cache_dir, spec.name)
     directory = out_dir / spec.directory_name
     if directory.exists():
@@ -268,7 +268,7 @@ def _finish(spec: LayerSpec, directory: Path, deps: Path, cached: bool) -> Layer
     if result.unzipped_bytes > spec.budget:
         raise BuildError(
             f"the {spec.name} layer is {result.unzipped_bytes:,} bytes unzipped, over its budget of "
-            f"{spec.budget:,} (infra/layer.py {spec.name.upper()}; see docs/adr/0009-layer-size.md)"
+            f"{spec.budget:,} (infra/layer.py; docs/adr/0009 and 0016)"
         )
     return result
 
