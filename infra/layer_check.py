@@ -247,6 +247,15 @@ for key, algorithm in ((ec.generate_private_key(ec.SECP256R1()), "ES256"),
                        (rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256")):
     token = jwt.encode({{"sub": "probe"}}, key, algorithm=algorithm)
     assert jwt.decode(token, key.public_key(), algorithms=[algorithm])["sub"] == "probe", algorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from marketplace import letter_signatures
+signer = ec.generate_private_key(ec.SECP256R1())
+der = signer.public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+signature = letter_signatures.low_s(signer.sign(b"letter", ec.ECDSA(hashes.SHA256())))
+assert letter_signatures.verify(letter_signatures.public_key_from_der(der), b"letter", signature)
+assert not {{"cffi", "pycparser"}} & set(sys.modules), sorted(sys.modules)
 from pydantic import BaseModel, ValidationError
 class Probe(BaseModel):
     count: int
@@ -290,7 +299,8 @@ def check_never_imported(layer_python: Path) -> None:
 
 def verify(layer_python: Path) -> None:
     """The extensions load on the runtime; everything the functions import imports from the pruned
-    layer, in a Python without site-packages; PyJWT signs and verifies with cryptography."""
+    layer, in a Python without site-packages; PyJWT signs and verifies with cryptography, and so do
+    the letters' signatures, without cffi's builder or pycparser."""
     check_extensions(layer_python)
     check_never_imported(layer_python)
     with tempfile.TemporaryDirectory(prefix="layer-verify-") as tmp:
