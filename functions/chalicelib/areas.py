@@ -39,6 +39,10 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
+    # ocds (issue 12): the feed and its consumer; the record route and the export load ocdsmerge.
+    "ocds",
+    "ocds_records",
+    "ocds_export",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 
