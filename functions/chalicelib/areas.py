@@ -39,10 +39,9 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
-    # ocds (issue 12): the feed and its consumer; the record route and the export load ocdsmerge.
+    # ocds (issue 12): the feed, its consumer and the export; the record route loads ocdsmerge.
     "ocds",
     "ocds_records",
-    "ocds_export",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -59,10 +59,12 @@ class Recorder:
         self.calls.add(Call("events:PutEvents", "bus"))
 
     def s3(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        assert params.get("Bucket") == get_settings().documents_bucket, (model.name, params.get("Bucket"))
+        # The documents bucket's keys are bare prefixes; the open-data bucket's are `opendata:<key>`.
+        buckets = {get_settings().documents_bucket: "", get_settings().open_data_bucket: "opendata:"}
+        assert params.get("Bucket") in buckets, (model.name, params.get("Bucket"))
         # HeadObject is authorised as s3:GetObject; the others by their own name.
         action = "s3:GetObject" if model.name == "HeadObject" else f"s3:{model.name}"
-        self.calls.add(Call(action, "objects", params["Key"]))
+        self.calls.add(Call(action, "objects", buckets[params["Bucket"]] + params["Key"]))
 
     def kms(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         keys = {get_settings().signing_key_id: "signing", get_settings().sealing_key_id: "sealing"}

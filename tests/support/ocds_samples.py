@@ -65,13 +65,17 @@ def selected(enrollments: int = 20, **changes: Any) -> PurchasePublic:
         selected_at=SELECTED,
         confirmation_deadline="2026-12-08T15:59:59Z",
     )
-    return revised(view, status=PurchaseStatus.selected, enrollments=enrollments, eligible=enrollments, result=result)
+    return revised(
+        view, status=PurchaseStatus.selected, enrollments=enrollments, eligible=enrollments, result=result
+    )
 
 
 def confirmed(enrollments: int = 20) -> PurchasePublic:
     view = selected(enrollments)
     assert view.result is not None
-    result = revised(view.result, owner_confirmed_at="2026-12-05T01:00:00Z", agency_accepted_at="2026-12-05T02:00:00Z")
+    result = revised(
+        view.result, owner_confirmed_at="2026-12-05T01:00:00Z", agency_accepted_at="2026-12-05T02:00:00Z"
+    )
     return revised(view, status=PurchaseStatus.confirmed, result=result)
 
 

@@ -20,7 +20,9 @@ from referencing.jsonschema import DRAFT4
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "ocds"
-RELEASE_SCHEMA = ROOT / "layers" / "common" / "python" / "marketplace" / "data" / "ocds" / "release-schema.json"
+RELEASE_SCHEMA = (
+    ROOT / "layers" / "common" / "python" / "marketplace" / "data" / "ocds" / "release-schema.json"
+)
 RELEASE_SCHEMA_URL = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 
 # The bids extension's fields the releases use (bids.details: id, date, status, tenderers,

@@ -32,7 +32,9 @@ def _release(view: PurchasePublic, event_type: str = "ResultPublished", **orgs: 
         date=DATE,
     )
     validate_release(release)
-    validate_release_package(ocds.release_package([release], uri="https://x/ocds/releases", published_date=DATE, publisher="p"))
+    validate_release_package(
+        ocds.release_package([release], uri="https://x/ocds/releases", published_date=DATE, publisher="p")
+    )
     return release
 
 
@@ -79,7 +81,11 @@ def test_the_owner_is_buyer_and_procuring_entity_identified_by_its_credit_code()
     release = _release(samples.published(), "PurchasePublished")
     owner = _party(release, samples.OWNER)
     assert owner["roles"] == ["buyer", "procuringEntity"]
-    assert owner["identifier"] == {"scheme": "CN-USCI", "id": "11330106002496123X", "legalName": "杭州市西湖区交通运输局"}
+    assert owner["identifier"] == {
+        "scheme": "CN-USCI",
+        "id": "11330106002496123X",
+        "legalName": "杭州市西湖区交通运输局",
+    }
     assert release["buyer"] == {"id": owner["id"], "name": owner["name"]}
 
 
@@ -96,7 +102,9 @@ def test_the_selection_is_a_pending_award_to_the_selected_agency_with_the_draw_p
     (award,) = release["awards"]
     assert release["tag"] == ["award"]
     assert award["status"] == "pending" and award["date"] == samples.SELECTED
-    assert award["suppliers"] == [{"id": _party(release, samples.agency(2))["id"], "name": "测试环境咨询有限公司002"}]
+    assert award["suppliers"] == [
+        {"id": _party(release, samples.agency(2))["id"], "name": "测试环境咨询有限公司002"}
+    ]
     assert award["value"] == {"amount": 180000.0, "currency": "CNY"}
     assert award["documents"][0]["id"] == "draw-proof"
     assert release["tender"]["numberOfTenderers"] == 20 and release["tender"]["status"] == "complete"
@@ -120,7 +128,9 @@ def test_an_abandoned_selection_is_a_cancelled_award_beside_the_reserve_that_mov
         view.result,
         selected_agency=samples.agency(3),
         reserves=[samples.agency(1)],
-        abandoned=[Abandonment(agency_id=samples.agency(2), reason="项目负责人离职", at="2026-12-05T00:00:00Z")],
+        abandoned=[
+            Abandonment(agency_id=samples.agency(2), reason="项目负责人离职", at="2026-12-05T00:00:00Z")
+        ],
     )
     release = _release(revised(view, result=result), "ReserveMovedUp")
     statuses = {a["suppliers"][0]["name"][-3:]: a["status"] for a in release["awards"]}
@@ -169,7 +179,9 @@ def test_failure_and_cancellation_update_the_tender() -> None:
     failed = _release(revised(samples.published(), status=PurchaseStatus.failed), "PurchaseFailed")
     assert failed["tag"] == ["tenderUpdate"] and failed["tender"]["status"] == "unsuccessful"
     cancelled_view = revised(
-        samples.selected(), status=PurchaseStatus.cancelled, cancellation=Cancellation(reason="质疑成立", at=DATE)
+        samples.selected(),
+        status=PurchaseStatus.cancelled,
+        cancellation=Cancellation(reason="质疑成立", at=DATE),
     )
     cancelled = _release(cancelled_view, "PurchaseCancelled")
     assert cancelled["tag"] == ["tenderCancellation"] and cancelled["tender"]["status"] == "cancelled"
@@ -177,7 +189,9 @@ def test_failure_and_cancellation_update_the_tender() -> None:
 
 
 def test_a_reannouncement_links_both_processes() -> None:
-    old = _release(revised(samples.published(), reannounced_as="P-20261205-8C1D2E3F4A"), "PurchaseReannounced")
+    old = _release(
+        revised(samples.published(), reannounced_as="P-20261205-8C1D2E3F4A"), "PurchaseReannounced"
+    )
     assert old["relatedProcesses"] == [
         {
             "id": "replacementProcess-P-20261205-8C1D2E3F4A",
@@ -189,7 +203,9 @@ def test_a_reannouncement_links_both_processes() -> None:
 
 
 def test_direct_methods_have_no_tender_period() -> None:
-    view = samples.published(method="direct", direct={"agency_id": samples.agency(2), "reason": "唯一具备资质"})
+    view = samples.published(
+        method="direct", direct={"agency_id": samples.agency(2), "reason": "唯一具备资质"}
+    )
     release = _release(view, "PurchasePublished")
     assert release["tender"]["procurementMethod"] == "direct"
     assert "tenderPeriod" not in release["tender"]
@@ -203,9 +219,11 @@ def test_witnesses_and_other_personal_data_never_appear() -> None:
 
 
 def test_every_event_that_changes_public_state_has_a_tag_of_the_codelist() -> None:
-    codelist = {"planning", "planningUpdate", "tender", "tenderAmendment", "tenderUpdate", "tenderCancellation",
-                "award", "awardUpdate", "awardCancellation", "contract", "contractUpdate", "contractAmendment",
-                "implementation", "implementationUpdate", "contractTermination"}  # fmt: skip
+    codelist = {
+        *("planning", "planningUpdate", "tender", "tenderAmendment", "tenderUpdate", "tenderCancellation"),
+        *("award", "awardUpdate", "awardCancellation", "contract", "contractUpdate", "contractAmendment"),
+        *("implementation", "implementationUpdate", "contractTermination"),
+    }
     from marketplace.events import EVENT_TYPES
 
     assert set(ocds.RELEASE_EVENT_TYPES) <= set(EVENT_TYPES)
@@ -234,11 +252,15 @@ def test_a_record_package_of_the_releases_and_their_compiled_release_validates()
         (samples.completed(), "EvaluationRecorded", "2026-12-23T00:00:00Z"),
     ]
     releases = [
-        ocds.build_release(view, samples.organisations(), ocds.Trigger(f"e-{n}", kind), prefix=PREFIX, date=at)
+        ocds.build_release(
+            view, samples.organisations(), ocds.Trigger(f"e-{n}", kind), prefix=PREFIX, date=at
+        )
         for n, (view, kind, at) in enumerate(stages)
     ]
     compiled = compile_releases(releases)
-    package = ocds.record_package(releases, compiled, uri="https://x/ocds/records/r", published_date=DATE, publisher="p")
+    package = ocds.record_package(
+        releases, compiled, uri="https://x/ocds/records/r", published_date=DATE, publisher="p"
+    )
     validate_record_package(package)
     assert compiled["tag"] == ["compiled"]
     assert compiled["contracts"][0]["status"] == "terminated"

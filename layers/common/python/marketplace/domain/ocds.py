@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from marketplace.domain.model import Model
 from marketplace.domain.purchases import PurchasePublic, PurchaseStatus, Result, SelectionMethod
 
 OCDS_VERSION = "1.1"
@@ -69,7 +70,7 @@ RELEASE_EVENT_TYPES = tuple(RELEASE_TAGS)
 
 METHOD_NAMES = {
     SelectionMethod.random_draw: "随机选取 (random draw among the eligible enrollees)",
-    SelectionMethod.credit_best_value: "信用择优 (credit best-value: a short list drawn by credit, the owner picks)",
+    SelectionMethod.credit_best_value: "信用择优 (credit best-value: a short list by credit, owner picks)",
     SelectionMethod.direct: "直接选取 (direct selection, the reason published)",
     SelectionMethod.price_bidding: "竞价选取 (price bidding in sealed rounds)",
     SelectionMethod.proposal_best_value: "方案择优 (proposal best-value, scored by a panel)",
@@ -113,6 +114,33 @@ class Trigger:
 
     event_id: str
     event_type: str
+
+
+class Publisher(Model):
+    name: str
+
+
+class ReleasePackage(Model):
+    """An OCDS 1.1 release package (release-package-schema.json); `links.next` pages on."""
+
+    uri: str
+    version: str
+    extensions: list[str]
+    publishedDate: str
+    publisher: Publisher
+    releases: list[dict[str, Any]]
+    links: dict[str, str] | None = None
+
+
+class RecordPackage(Model):
+    """An OCDS 1.1 record package (record-package-schema.json) holding the ocid's one record."""
+
+    uri: str
+    version: str
+    extensions: list[str]
+    publishedDate: str
+    publisher: Publisher
+    records: list[dict[str, Any]]
 
 
 def ocid(prefix: str, purchase_id: str) -> str:
@@ -271,7 +299,7 @@ def _suppliers(purchase: PurchasePublic) -> list[str]:
     result = purchase.result
     if result is None or not result.selected_agency:
         return []
-    if result.owner_confirmed_at and result.agency_accepted_at or purchase.contract is not None:
+    if (result.owner_confirmed_at and result.agency_accepted_at) or purchase.contract is not None:
         return [result.selected_agency]
     return []
 
@@ -461,7 +489,9 @@ def _implementation(purchase: PurchasePublic) -> dict[str, Any]:
                 "type": "approval",
                 "status": "met",
                 "dateMet": performance.completed_at,
-                "description": "accepted by the owner's silence" if performance.accepted_by_silence else "accepted",
+                "description": "accepted by the owner's silence"
+                if performance.accepted_by_silence
+                else "accepted",
             }
         )
     else:
@@ -476,7 +506,9 @@ def _implementation(purchase: PurchasePublic) -> dict[str, Any]:
         )
     ratings = [
         f"owner's average {performance.owner_rating}" if performance.owner_rating is not None else "",
-        f"regulator's rating {performance.regulator_rating}" if performance.regulator_rating is not None else "",
+        f"regulator's rating {performance.regulator_rating}"
+        if performance.regulator_rating is not None
+        else "",
     ]
     if any(ratings):
         milestones.append(
@@ -493,7 +525,9 @@ def _implementation(purchase: PurchasePublic) -> dict[str, Any]:
         "documents": [
             {
                 "id": "delivery-report",
-                "documentType": "completionCertificate" if performance.completed_at else "physicalProgressReport",
+                "documentType": "completionCertificate"
+                if performance.completed_at
+                else "physicalProgressReport",
                 "title": f"成果报告 {performance.report_number}",
                 "description": f"SHA-256 of the result's file: {performance.file_sha256}",
                 "datePublished": performance.reported_at,

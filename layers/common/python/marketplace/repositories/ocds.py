@@ -62,11 +62,11 @@ def published_page(
     index = OcdsReleaseRow.by_published
     condition: Any = None
     if after is not None and before is not None:
-        condition = index.published.between(after, before)
+        condition = OcdsReleaseRow.published.between(after, before)
     elif after is not None:
-        condition = index.published >= after
+        condition = OcdsReleaseRow.published >= after
     elif before is not None:
-        condition = index.published < before
+        condition = OcdsReleaseRow.published < before
     with translated():
         rows = list(
             index.query(

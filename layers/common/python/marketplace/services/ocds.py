@@ -26,6 +26,15 @@ EXPORT_PREFIX = "ocds/releases/"
 JSON_LINES = "application/x-ndjson"
 
 
+def package_uri(headers: dict[str, str], path: str, query: dict[str, str]) -> str:
+    """The absolute URI of a package, from the host the client called."""
+    from urllib.parse import urlencode
+
+    host = headers.get("host", "localhost")
+    scheme = headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{host}{path}" + (f"?{urlencode(query)}" if query else "")
+
+
 class MalformedMessage(ValueError):
     """The queued message is not a domain event: retrying cannot fix it."""
 
@@ -133,7 +142,9 @@ def export_day(day: date | None = None) -> dict[str, Any]:
     cursor: str | None = None
     while True:
         stored, cursor = repo.published_page(after=start, before=end, limit=100, cursor=cursor)
-        lines += [json.dumps(s.release, ensure_ascii=False, sort_keys=True, separators=(",", ":")) for s in stored]
+        lines += [
+            json.dumps(s.release, ensure_ascii=False, sort_keys=True, separators=(",", ":")) for s in stored
+        ]
         if cursor is None:
             break
     key = f"{EXPORT_PREFIX}{day:%Y/%m/%d}.jsonl"
