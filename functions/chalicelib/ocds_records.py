@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.http import Call, route
 from marketplace.domain.ocds import MalformedOcid, RecordPackage
-from marketplace.errors import FieldError, ValidationFailed
+from marketplace.errors import BadRequest, FieldError
 
 bp = Blueprint(__name__)
 
@@ -27,4 +27,4 @@ def get_record(call: Call) -> dict[str, Any]:
     try:
         return ocds_records.record(ocid, uri=ocds.package_uri(call.headers, f"/ocds/records/{ocid}", {}))
     except MalformedOcid as exc:
-        raise ValidationFailed(str(exc), errors=[FieldError("ocid", str(exc))]) from exc
+        raise BadRequest(str(exc), errors=[FieldError("ocid", str(exc))]) from exc
