@@ -54,7 +54,7 @@ def list_releases(call: Call) -> dict[str, Any]:
 
 
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="append_ocds_releases")
-def append_releases(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+def append_ocds_releases(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     """A failed message is reported alone (`batchItemFailures`) for SQS to redeliver; a redelivered
     event finds its release stored and appends nothing."""
     failed = [str(r.get("messageId", "")) for r in (m.to_dict() for m in event) if not _appended(r)]
