@@ -55,24 +55,9 @@ def list_releases(call: Call) -> dict[str, Any]:
 
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="append_ocds_releases")
 def append_ocds_releases(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    """A failed message is reported alone (`batchItemFailures`) for SQS to redeliver; a redelivered
-    event finds its release stored and appends nothing."""
-    failed = [str(r.get("messageId", "")) for r in (m.to_dict() for m in event) if not _appended(r)]
+    """A failed message is reported alone (`batchItemFailures`) for SQS to redeliver."""
+    failed = service.consume([m.to_dict() for m in event])
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
-
-
-def _appended(record: dict[str, Any]) -> bool:
-    message_id = str(record.get("messageId", ""))
-    try:
-        added = service.append(str(record.get("body", "")))
-    except service.MalformedMessage as exc:
-        log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
-        return False
-    except Exception:
-        logger.exception("OCDS release failed; message %s will be redelivered", message_id)
-        return False
-    log(logger, logging.INFO, "OCDS release", message_id=message_id, added=added)
-    return True
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="export_ocds")

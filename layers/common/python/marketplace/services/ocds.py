@@ -9,6 +9,7 @@ open-data layer it ships in).
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,10 +18,12 @@ from marketplace.clock import local_today, stamp, utcnow
 from marketplace.domain import ocds as domain
 from marketplace.domain.purchases import PUBLIC_STATUSES, public_view
 from marketplace.errors import NotFound
+from marketplace.observability import log
 from marketplace.repositories import ocds as repo
 from marketplace.repositories import open_data
 from marketplace.settings import get_settings
 
+logger = logging.getLogger("marketplace.ocds")
 PUBLISHER = "网上中介服务超市 (online intermediary services marketplace)"
 EXPORT_PREFIX = "ocds/releases/"
 JSON_LINES = "application/x-ndjson"
@@ -48,6 +51,27 @@ def _detail(message_body: str) -> dict[str, Any]:
     if not isinstance(detail, dict) or not isinstance(detail.get("data"), dict):
         raise MalformedMessage("the message carries no event detail")
     return detail
+
+
+def consume(records: list[dict[str, Any]]) -> list[str]:
+    """Append the release of each queued event (SQS records); the ids of the messages that failed,
+    for SQS to redeliver them alone (a malformed one, after maxReceiveCount, to the dead-letter
+    queue). A redelivered event finds its release stored and appends nothing."""
+    failed = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            added = append(str(record.get("body", "")))
+        except MalformedMessage as exc:
+            log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
+            failed.append(message_id)
+            continue
+        except Exception:
+            logger.exception("OCDS release failed; message %s will be redelivered", message_id)
+            failed.append(message_id)
+            continue
+        log(logger, logging.INFO, "OCDS release", message_id=message_id, added=added)
+    return failed
 
 
 def append(message_body: str) -> bool:
