@@ -265,3 +265,14 @@ def test_a_record_package_of_the_releases_and_their_compiled_release_validates()
     assert compiled["tag"] == ["compiled"]
     assert compiled["contracts"][0]["status"] == "terminated"
     assert compiled["tender"]["numberOfTenderers"] == 20
+
+
+def test_no_function_imports_ocdsmerge_until_a_record_is_compiled() -> None:
+    """ocdsmerge ships in the open-data layer, attached only to OPEN_DATA_FUNCTIONS: loading every
+    area of the app (as packaging does) must not import it, nor requests."""
+    import subprocess
+    import sys
+
+    code = "import sys, app; print([m for m in ('ocdsmerge', 'requests', 'jsonref') if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
