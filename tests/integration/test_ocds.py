@@ -260,3 +260,18 @@ def _raw(tap: Any) -> list[dict[str, Any]]:
             found.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=tap.queue_url, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+def test_the_same_event_handled_twice_at_once_appends_one_release(
+    market: Market, published_events: Any
+) -> None:
+    """Two consumers racing on one event (SQS may hand a message out again while it is handled):
+    both may find no release and build one; the conditional put lets one of them store it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    market.publish()
+    (published,) = [e for e in published_events.received() if e["detail-type"] == "PurchasePublished"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda n: _consume([published], f"race-{n}"), range(4)))
+    assert all(r == {"batchItemFailures": []} for r in results)
+    assert len(_rows()) == 1
