@@ -23,6 +23,7 @@ from bench import (
     credit_calls,
     draw_timing,
     dynamodb_calls,
+    ocds_release,
     purchase_calls,
     report,
     sizes,
@@ -138,6 +139,10 @@ def main() -> int:
     results["purchase_cost"] = estimate
     results["cost_per_purchase_usd"] = round(estimate["total_usd"], 6) if estimate else None
     results.update(bidding_results(errors))
+    # ocds (issue 12): reported, no target.
+    ocds = _attempt("ocds_release", errors, ocds_release.measure)
+    results["ocds_release"] = ocds
+    results["ocds_release_ms"] = ocds["median_ms"] if ocds else None
     results["errors"] = errors
 
     results["targets"] = report.targets(results)

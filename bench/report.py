@@ -168,6 +168,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += _draw(results)
     lines += _cost(results)
     lines += _bidding(results)
+    lines += _ocds(results)
     if results.get("errors"):
         lines += [
             "## Errors",
@@ -431,3 +432,19 @@ def _bidding(results: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+def _ocds(results: dict[str, Any]) -> list[str]:
+    """ocds (issue 12): reported, no target."""
+    o = results.get("ocds_release")
+    lines = ["## OCDS release (`ocds_release_ms`, reported, no target)", ""]
+    if not o:
+        return [*lines, NOT_MEASURED, ""]
+    return [
+        *lines,
+        f"- **ocds_release_ms = {o['median_ms']}**: build one release of a completed purchase with "
+        f"{o['enrollments']} enrollments and validate its release package against the OCDS 1.1.5 schemas "
+        f"(median of {o['runs']} runs; fastest {o['fastest_ms']} ms; the build alone "
+        f"{o['build_median_ms']} ms). bench/ocds_release.py, docs/ocds.md.",
+        "",
+    ]

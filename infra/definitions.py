@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.domain.notifications import NOTIFIED_TYPES
+from marketplace.domain.ocds import RELEASE_EVENT_TYPES
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,11 +110,15 @@ class QueueSpec:
 EVENT_RULES: list[EventRule] = [
     # Every event someone is told about (marketplace.domain.notifications) reaches the inboxes.
     EventRule(name="notifications", detail_types=NOTIFIED_TYPES, target_queue="notifications"),
+    # ocds (issue 12): every event that changes a purchase's public state appends an OCDS release.
+    EventRule(name="ocds", detail_types=RELEASE_EVENT_TYPES, target_queue="ocds"),
 ]
 QUEUES: list[QueueSpec] = [
     # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
     # retried by Lambda is not handed out again meanwhile.
     QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
+    # ocds (issue 12): the consumer appending OCDS releases (chalicelib/ocds.py).
+    QueueSpec(name="ocds", consumer="append_ocds_releases", visibility_timeout=360),
 ]
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.

@@ -39,6 +39,9 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
+    # ocds (issue 12): the feed, its consumer and the export; the record route loads ocdsmerge.
+    "ocds",
+    "ocds_records",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

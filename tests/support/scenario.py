@@ -102,6 +102,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_letter_steps(api),
         *_credit_steps(api),
         *credit_action_steps(api),
+        *_ocds_steps(api, purchases),  # ocds (issue 12)
         ("check_certificates", certificates),
         ("relay_outbox", relay),
     ]
@@ -294,4 +295,31 @@ def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ),
         ("list_agency_users", lambda: agency.get(f"{path}/users")),
         ("remove_agency_user", lambda: agency.delete(f"{path}/users/{staff['email']}")),
+    ]
+
+
+def _ocds_steps(api: Api, purchases: dict[str, str]) -> list[tuple[str, Callable[[], Any]]]:
+    """OCDS (docs/ocds.md): the consumer appends a release for the confirmed purchase (its owner and
+    agencies read), the feed and the record read it back, the export writes a day to the bucket."""
+    from app import app
+    from marketplace.settings import get_settings
+    from tests.support.samples import sqs_record
+
+    def append() -> Any:
+        sample = json.loads((EVENTS_DIR / "domain" / "ResultPublished.json").read_text(encoding="utf-8"))
+        sample["detail"]["data"]["purchase_id"] = purchases["random"]
+        sample["detail"]["subject"] = purchases["random"]
+        batch = {"Records": [sqs_record(json.dumps(sample), "ocds-1")]}
+        result = app.handler_map["append_ocds_releases"](batch, None)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
+    def record() -> Any:
+        return api.call("GET", f"/ocds/records/{get_settings().ocid_prefix}-{purchases['random']}")
+
+    return [
+        ("append_ocds_releases", append),
+        ("list_ocds_releases", lambda: api.call("GET", "/ocds/releases?since=2020-01-01T00:00:00Z")),
+        ("get_ocds_record", record),
+        ("export_ocds", lambda: app.handler_map["export_ocds"](_schedule("export_ocds"), None)),
     ]

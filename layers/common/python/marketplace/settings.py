@@ -70,6 +70,17 @@ def _percent(name: str, default: int) -> int:
     return value
 
 
+def _ocid_prefix(name: str, default: str) -> str:
+    """An OCDS ocid prefix as the Open Contracting Partnership issues them: `ocds-` and six
+    lowercase letters or digits."""
+    import re
+
+    value = (os.environ.get(name) or default).strip()
+    if not re.fullmatch(r"ocds-[a-z0-9]{6}", value):
+        raise RuntimeError(f"setting {name} must be an ocid prefix such as ocds-213czf, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class RegionalRules:
     """The rules DOMAIN.md marks *(config)*, with its defaults."""
@@ -153,6 +164,9 @@ class Settings:
     documents_bucket: str = ""
     # The public open-data bucket: the daily OCDS bulk export (JSON lines), readable by anyone.
     open_data_bucket: str = ""
+    # OCDS (docs/ocds.md): every ocid is `{ocid_prefix}-{purchase id}`. The default is the example
+    # prefix of the standard's documentation; a district registers its own (OCID_PREFIX).
+    ocid_prefix: str = "ocds-213czf"
     # The Cognito user pool whose users the platform manages ("" where an external IdP does).
     user_pool_id: str = ""
     # The KMS asymmetric key that signs confirmation letters (its ARN or alias).
@@ -188,6 +202,7 @@ class Settings:
             token_audience=os.environ.get("TOKEN_AUDIENCE", ""),
             documents_bucket=os.environ.get("DOCUMENTS_BUCKET", ""),
             open_data_bucket=os.environ.get("OPEN_DATA_BUCKET", ""),
+            ocid_prefix=_ocid_prefix("OCID_PREFIX", "ocds-213czf"),
             user_pool_id=os.environ.get("USER_POOL_ID", ""),
             signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
             sealing_key_id=os.environ.get("SEALING_KEY_ID", ""),

@@ -397,6 +397,33 @@ class InboxRow(Model):
     by_unread = InboxUnreadIndex()
 
 
+class OcdsPublishedIndex(GlobalSecondaryIndex["OcdsReleaseRow"]):
+    """Every OCDS release (docs/ocds.md) in the order it was published: `GET /ocds/releases` reads
+    one Query per page from `since`, the daily export one local day's range. One partition: a
+    district publishes a few thousand releases a day, far below a partition's write rate."""
+
+    Meta = _index_meta("by-published")
+    feed = UnicodeAttribute(hash_key=True)
+    published = UnicodeAttribute(range_key=True)
+
+
+class OcdsReleaseRow(Model):
+    """One OCDS release, append-only: a partition per ocid; the release id derives from the event
+    that triggered it, so a redelivered event finds its row there and writes nothing."""
+
+    class Meta(_Meta):
+        suffix = "ocds"
+        table_name = prefixed(suffix)
+
+    ocid = UnicodeAttribute(hash_key=True)
+    release_id = UnicodeAttribute(range_key=True)
+    feed = UnicodeAttribute()
+    published = UnicodeAttribute()  # `<published_at>#<release id>`: unique, in time order
+    release = JSONAttribute()
+
+    by_published = OcdsPublishedIndex()
+
+
 ALL_MODELS: list[Any] = [
     CatalogueItemRow,
     OwnerRow,
@@ -407,5 +434,6 @@ ALL_MODELS: list[Any] = [
     PurchaseRow,
     CreditRow,
     InboxRow,
+    OcdsReleaseRow,  # ocds (issue 12)
 ]
 TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expires_at"}
