@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.domain.notifications import NOTIFIED_TYPES
+from marketplace.domain.statistics import FOLDED_TYPES as STATISTICS_TYPES
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,11 +110,14 @@ class QueueSpec:
 EVENT_RULES: list[EventRule] = [
     # Every event someone is told about (marketplace.domain.notifications) reaches the inboxes.
     EventRule(name="notifications", detail_types=NOTIFIED_TYPES, target_queue="notifications"),
+    # statistics (issue 12): the events the statistics fold (marketplace.domain.statistics).
+    EventRule(name="statistics", detail_types=STATISTICS_TYPES, target_queue="statistics"),
 ]
 QUEUES: list[QueueSpec] = [
     # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
     # retried by Lambda is not handed out again meanwhile.
     QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
+    QueueSpec(name="statistics", consumer="fold_statistics", visibility_timeout=360),  # statistics (issue 12)
 ]
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.

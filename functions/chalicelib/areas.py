@@ -39,6 +39,7 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
+    "statistics",  # statistics (issue 12)
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

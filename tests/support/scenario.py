@@ -102,6 +102,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_letter_steps(api),
         *_credit_steps(api),
         *credit_action_steps(api),
+        *_statistics_steps(api),  # statistics (issue 12)
         ("check_certificates", certificates),
         ("relay_outbox", relay),
     ]
@@ -294,4 +295,23 @@ def _agency_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         ),
         ("list_agency_users", lambda: agency.get(f"{path}/users")),
         ("remove_agency_user", lambda: agency.delete(f"{path}/users/{staff['email']}")),
+    ]
+
+
+def _statistics_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """statistics (issue 12): the consumer folds the sample batch (a publication, then a signed
+    contract), then the public route answers in JSON and in CSV."""
+    from app import app
+
+    batch = json.loads((EVENTS_DIR / "functions" / "fold_statistics.sqs.json").read_text(encoding="utf-8"))
+
+    def fold() -> Any:
+        result = app.handler_map["fold_statistics"](batch, None)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
+    return [
+        ("fold_statistics", fold),
+        ("get_statistics", lambda: api.call("GET", "/statistics?group_by=item&from=2026-01&to=2026-12")),
+        ("get_statistics", lambda: api.call("GET", "/statistics", headers={"accept": "text/csv"})),
     ]
