@@ -371,8 +371,8 @@ def figures(counters: Mapping[str, int]) -> dict[str, Any]:
 CSV_COLUMNS = (
     "group_by",
     "value",
-    "from",
-    "to",
+    "from_month",
+    "to_month",
     "published",
     "republished",
     "ended",
@@ -402,7 +402,7 @@ CSV_COLUMNS = (
 
 
 def csv_row(group_by: str, value: str, start: str, end: str, f: Mapping[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"group_by": group_by, "value": value, "from": start, "to": end}
+    row: dict[str, Any] = {"group_by": group_by, "value": value, "from_month": start, "to_month": end}
     for name in CSV_COLUMNS[4:18]:
         row[name] = f[name]
     for stage in STAGES:
