@@ -26,6 +26,7 @@ from bench import (
     purchase_calls,
     report,
     sizes,
+    statistics_calls,
     transitions,
 )
 
@@ -138,6 +139,10 @@ def main() -> int:
     results["purchase_cost"] = estimate
     results["cost_per_purchase_usd"] = round(estimate["total_usd"], 6) if estimate else None
     results.update(bidding_results(errors))
+    # statistics (issue 12): the DynamoDB calls of one GET /statistics answer.
+    stats = _attempt("statistics", errors, statistics_calls.measure)
+    results["statistics"] = stats
+    results["statistics_query_round_trips"] = stats["round_trips"] if stats else None
     results["errors"] = errors
 
     results["targets"] = report.targets(results)

@@ -125,6 +125,7 @@ def test_real_flows_make_the_figures_of_every_grouping(market: Market, published
 
 def test_the_ledger_recomputes_what_the_consumer_keeps(market: Market, published_events) -> None:
     from marketplace.services import statistics as service
+    from marketplace.statistics_recompute import main as recompute
 
     flows(market)
     assert fold(*published_events.received()) == {"batchItemFailures": []}
@@ -132,6 +133,18 @@ def test_the_ledger_recomputes_what_the_consumer_keeps(market: Market, published
     kept = service.kept()
     assert kept and service.recomputed() == kept
     assert service.rebuild() == {"rows": len(kept), "changed": 0}
+    assert service.kept() == kept
+    assert recompute(["--check"]) == 0
+
+    # A row gone wrong (an operator's mistake, a lost write): the check says so, the rebuild mends it.
+    from marketplace.repositories.tables import StatisticsRow
+
+    row = StatisticsRow.get("AGG#owner", f"{MONTH}#{OWNER}")
+    row.deals = 99
+    row.save()
+    StatisticsRow(pk="AGG#owner", sk=f"{MONTH}#OW-STRAY", value="OW-STRAY", month=MONTH, published=1).save()
+    assert recompute(["--check"]) == 1
+    assert service.rebuild()["changed"] == 2
     assert service.kept() == kept
 
 
