@@ -22,14 +22,22 @@ GROUP_BYS = ("item", "industry", "region", "owner", "month")
 
 
 def _sample(kind: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((ROOT / "events" / "domain" / f"{kind}.json").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(
+        (ROOT / "events" / "domain" / f"{kind}.json").read_text(encoding="utf-8")
+    )
     return doc
 
 
 def _events(n: int) -> list[dict[str, Any]]:
     start = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
-    kinds = ["PurchasePublished", "EnrollmentReceived", "EnrollmentReceived", "ResultPublished",
-             "PurchaseConfirmed", "ContractSigned"]
+    kinds = [
+        "PurchasePublished",
+        "EnrollmentReceived",
+        "EnrollmentReceived",
+        "ResultPublished",
+        "PurchaseConfirmed",
+        "ContractSigned",
+    ]
     made: list[dict[str, Any]] = []
     for i in range(n):
         purchase = f"P-BENCH-{i:04d}"
@@ -42,8 +50,12 @@ def _events(n: int) -> list[dict[str, Any]]:
             detail["occurred_at"] = (at + timedelta(days=step)).isoformat().replace("+00:00", "Z")
             detail["subject"] = purchase
             data = detail["data"]
-            data.update(purchase_id=purchase, owner_id=f"OW-{i % 6}", item_code=f"ZJ-HP-00{i % 4 + 1}",
-                        region=f"33010{i % 3}")
+            data.update(
+                purchase_id=purchase,
+                owner_id=f"OW-{i % 6}",
+                item_code=f"ZJ-HP-00{i % 4 + 1}",
+                region=f"33010{i % 3}",
+            )
             made.append(event)
     return made
 
@@ -64,8 +76,10 @@ def measure() -> dict[str, Any]:
         with recorder.installed(), Client(app) as client, clock_at(datetime(2026, 12, 31, 2, 0, tzinfo=UTC)):
             events = _events(PURCHASES)
             for chunk in range(0, len(events), 10):
-                records = [sqs_record(json.dumps(e, ensure_ascii=False), e["detail"]["event_id"])
-                           for e in events[chunk:chunk + 10]]
+                records = [
+                    sqs_record(json.dumps(e, ensure_ascii=False), e["detail"]["event_id"])
+                    for e in events[chunk : chunk + 10]
+                ]
                 result = app.handler_map["fold_statistics"]({"Records": records}, None)
                 assert result == {"batchItemFailures": []}, result
             recorder.take()
@@ -73,10 +87,14 @@ def measure() -> dict[str, Any]:
             for group_by in GROUP_BYS:
                 for accept in ("application/json", "text/csv"):
                     reply = client.http.request(
-                        "GET", f"/statistics?group_by={group_by}&from=2026-01&to=2026-12", headers={"accept": accept}
+                        "GET",
+                        f"/statistics?group_by={group_by}&from=2026-01&to=2026-12",
+                        headers={"accept": accept},
                     )
                     assert reply.status_code == 200, reply.body
-                    answers[f"{group_by} {accept}"] = [c.operation for c in recorder.take() if c.service == "dynamodb"]
+                    answers[f"{group_by} {accept}"] = [
+                        c.operation for c in recorder.take() if c.service == "dynamodb"
+                    ]
     return {
         "purchases": PURCHASES,
         "events": len(events),

@@ -26,7 +26,13 @@ from tests.support.samples import sqs_record
 ITEM = "ZJ-HP-001"
 MONTH = "2026-12"
 EVENTS = repo_root() / "events" / "domain"
-SAMPLES = ("PurchasePublished", "EnrollmentReceived", "ResultPublished", "PurchaseConfirmed", "ContractSigned")
+SAMPLES = (
+    "PurchasePublished",
+    "EnrollmentReceived",
+    "ResultPublished",
+    "PurchaseConfirmed",
+    "ContractSigned",
+)
 
 
 @pytest.fixture
@@ -116,9 +122,18 @@ def test_real_flows_make_the_figures_of_every_grouping(market: Market, published
         "regulator": {"evaluations": 1, "mean_rating": 4.0},
     }
     # The same purchases, grouped otherwise: the dimensions the events lack were resolved.
-    for group_by, value in (("industry", "environment"), ("region", "330106"), ("owner", OWNER), ("month", MONTH)):
-        other = _group(market.api.call("GET", f"/statistics?group_by={group_by}&from={MONTH}&to={MONTH}"), value)
-        assert {k: v for k, v in other.items() if k != "value"} == {k: v for k, v in item.items() if k != "value"}
+    for group_by, value in (
+        ("industry", "environment"),
+        ("region", "330106"),
+        ("owner", OWNER),
+        ("month", MONTH),
+    ):
+        other = _group(
+            market.api.call("GET", f"/statistics?group_by={group_by}&from={MONTH}&to={MONTH}"), value
+        )
+        assert {k: v for k, v in other.items() if k != "value"} == {
+            k: v for k, v in item.items() if k != "value"
+        }
     # Outside the range: nothing.
     assert market.api.call("GET", "/statistics?group_by=item&from=2026-10&to=2026-11").body["groups"] == []
 
@@ -197,7 +212,9 @@ def test_an_answer_is_one_query_in_json_and_in_csv(market: Market, published_eve
         for group_by in ("item", "industry", "region", "owner", "month"):
             with dynamodb_calls() as calls:
                 reply = market.api.call(
-                    "GET", f"/statistics?group_by={group_by}&from=2025-12&to={MONTH}", headers={"accept": accept}
+                    "GET",
+                    f"/statistics?group_by={group_by}&from=2025-12&to={MONTH}",
+                    headers={"accept": accept},
                 )
             assert reply.status == 200
             assert calls == ["Query"], (group_by, accept, calls)
@@ -207,16 +224,25 @@ def test_csv_has_a_header_and_one_row_per_group(market: Market, published_events
     flows(market)
     fold(*published_events.received())
 
-    reply = market.api.call("GET", f"/statistics?group_by=month&from=2026-11&to={MONTH}", headers={"accept": "text/csv"})
+    reply = market.api.call(
+        "GET", f"/statistics?group_by=month&from=2026-11&to={MONTH}", headers={"accept": "text/csv"}
+    )
 
     assert reply.status == 200 and reply.content_type.startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(reply.body)))
     assert [r["value"] for r in rows] == [MONTH]
     (row,) = rows
     assert row["group_by"] == "month" and row["from_month"] == "2026-11" and row["to_month"] == MONTH
-    assert (row["published"], row["deals"], row["deal_rate"], row["savings_yuan"]) == ("3", "1", "0.5", "30000.00")
+    assert (row["published"], row["deals"], row["deal_rate"], row["savings_yuan"]) == (
+        "3",
+        "1",
+        "0.5",
+        "30000.00",
+    )
     assert row["total_mean_working_days"] == "4.0" and row["owner_mean_rating"] == "4.6"
-    empty = market.api.call("GET", "/statistics?group_by=region&from=2020-01&to=2020-02", headers={"accept": "text/csv"})
+    empty = market.api.call(
+        "GET", "/statistics?group_by=region&from=2020-01&to=2020-02", headers={"accept": "text/csv"}
+    )
     assert empty.body.count("\r\n") == 1  # the header alone
 
 
@@ -231,7 +257,9 @@ def test_csv_has_a_header_and_one_row_per_group(market: Market, published_events
         ("color=red", "color"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field_and_changes_nothing(market: Market, query: str, field: str) -> None:
+def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
+    market: Market, query: str, field: str
+) -> None:
     from marketplace.services import statistics as service
 
     fold(*(json.loads((EVENTS / f"{t}.json").read_text(encoding="utf-8")) for t in SAMPLES))
@@ -261,7 +289,11 @@ def test_defaults_read_the_last_months_up_to_this_one(market: Market) -> None:
     market.clock.set(datetime(2027, 3, 15, 2, 0, tzinfo=UTC))
     reply = market.api.call("GET", "/statistics")
     assert reply.status == 200
-    assert (reply.body["group_by"], reply.body["from_month"], reply.body["to_month"]) == ("month", "2026-04", "2027-03")
+    assert (reply.body["group_by"], reply.body["from_month"], reply.body["to_month"]) == (
+        "month",
+        "2026-04",
+        "2027-03",
+    )
 
 
 def test_openapi_describes_json_and_csv(api: Api) -> None:

@@ -16,7 +16,12 @@ from marketplace.settings import get_settings
 
 TZ = "Asia/Shanghai"
 DIMS = Dimensions(
-    item="ZJ-HP-001", industry="environment", region="330106", owner="OW-001", month="2026-09", ceiling_fen=18_000_000
+    item="ZJ-HP-001",
+    industry="environment",
+    region="330106",
+    owner="OW-001",
+    month="2026-09",
+    ceiling_fen=18_000_000,
 )
 
 
@@ -46,7 +51,14 @@ def full_flow(purchase: str = "P-1", dims: Dimensions = DIMS) -> list[LedgerEntr
         entry("EnrollmentWithdrawn", "2026-09-30T06:00:00Z", purchase, dims),
         entry("ResultPublished", "2026-10-09T02:00:00Z", purchase, dims),
         entry("PurchaseConfirmed", "2026-10-12T02:00:00Z", purchase, dims),
-        entry("ContractSigned", "2026-10-13T02:00:00Z", purchase, dims, amount_yuan="150000.00", contract_number=1),
+        entry(
+            "ContractSigned",
+            "2026-10-13T02:00:00Z",
+            purchase,
+            dims,
+            amount_yuan="150000.00",
+            contract_number=1,
+        ),
         entry("PurchaseCompleted", "2026-10-20T02:00:00Z", purchase, dims),
         entry(
             "EvaluationRecorded",
@@ -56,7 +68,14 @@ def full_flow(purchase: str = "P-1", dims: Dimensions = DIMS) -> list[LedgerEntr
             rater="owner",
             ratings={"quality": 5, "timeliness": 4, "attitude": 5, "fee_reasonableness": 4, "standards": 5},
         ),
-        entry("EvaluationRecorded", "2026-10-21T03:00:00Z", purchase, dims, rater="regulator", ratings={"output_quality": 3}),
+        entry(
+            "EvaluationRecorded",
+            "2026-10-21T03:00:00Z",
+            purchase,
+            dims,
+            rater="regulator",
+            ratings={"output_quality": 3},
+        ),
     ]
 
 
@@ -126,7 +145,9 @@ def test_failure_reannouncement_and_cancellation_end_a_purchase_once(calendar: W
         ],
         calendar,
     )
-    republished = counters([entry("PurchasePublished", "2026-09-05T02:00:00Z", "P-2", reannounces="P-1")], calendar)
+    republished = counters(
+        [entry("PurchasePublished", "2026-09-05T02:00:00Z", "P-2", reannounces="P-1")], calendar
+    )
     cancelled_after_confirmation = counters(
         [
             entry("PurchasePublished", "2026-09-01T02:00:00Z", "P-3"),
@@ -157,7 +178,9 @@ def test_no_ceiling_no_savings(calendar: WorkingCalendar) -> None:
 
 
 def test_refold_groups_every_purchase_under_each_dimension(calendar: WorkingCalendar) -> None:
-    other = Dimensions(item="ZJ-HP-002", industry="environment", region="330108", owner="OW-002", month="2026-10")
+    other = Dimensions(
+        item="ZJ-HP-002", industry="environment", region="330108", owner="OW-002", month="2026-10"
+    )
     sums = s.refold([*full_flow(), *full_flow("P-9", other)], calendar, TZ)
 
     assert sums[("item", "ZJ-HP-001", "2026-09")]["published"] == 1
@@ -169,16 +192,36 @@ def test_refold_groups_every_purchase_under_each_dimension(calendar: WorkingCale
 
 def test_summed_months_make_the_figures() -> None:
     rows = [
-        s.Aggregate("item", "A", "2026-09", {"published": 2, "ended": 2, "deals": 1, "failed": 1, "enrollments": 5}),
-        s.Aggregate("item", "A", "2026-10", {"published": 1, "ended": 1, "deals": 1, "ceiling_fen": 300, "award_fen": 200,
-                                             "savings_purchases": 1, "total_days": 9, "total_count": 2}),
+        s.Aggregate(
+            "item", "A", "2026-09", {"published": 2, "ended": 2, "deals": 1, "failed": 1, "enrollments": 5}
+        ),
+        s.Aggregate(
+            "item",
+            "A",
+            "2026-10",
+            {
+                "published": 1,
+                "ended": 1,
+                "deals": 1,
+                "ceiling_fen": 300,
+                "award_fen": 200,
+                "savings_purchases": 1,
+                "total_days": 9,
+                "total_count": 2,
+            },
+        ),
         s.Aggregate("item", "B", "2026-10", {"published": 1}),
     ]
 
     totals = s.summed(rows)
     a = s.figures(totals["A"])
 
-    assert (a["published"], a["deal_rate"], a["failed_share"], a["mean_enrollments"]) == (3, 0.6667, 0.3333, 1.67)
+    assert (a["published"], a["deal_rate"], a["failed_share"], a["mean_enrollments"]) == (
+        3,
+        0.6667,
+        0.3333,
+        1.67,
+    )
     assert a["savings"] == {
         "purchases": 1,
         "ceiling_yuan": "3.00",
@@ -193,13 +236,22 @@ def test_summed_months_make_the_figures() -> None:
 
 def test_csv_has_a_header_row_and_one_row_per_group() -> None:
     f = s.figures({"published": 2, "ended": 2, "deals": 1})
-    text = s.to_csv([s.csv_row("owner", "OW-1", "2026-01", "2026-12", f), s.csv_row("owner", "=HYPERLINK()", "2026-01", "2026-12", f)])
+    text = s.to_csv(
+        [
+            s.csv_row("owner", "OW-1", "2026-01", "2026-12", f),
+            s.csv_row("owner", "=HYPERLINK()", "2026-01", "2026-12", f),
+        ]
+    )
 
     lines = text.split("\r\n")
     assert lines[0] == ",".join(s.CSV_COLUMNS) and lines[-1] == ""
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["value"] for r in rows] == ["OW-1", "'=HYPERLINK()"]  # never a formula
-    assert rows[0]["deal_rate"] == "0.5" and rows[0]["failed_share"] == "0.0" and rows[0]["to_selection_mean_working_days"] == ""
+    assert (
+        rows[0]["deal_rate"] == "0.5"
+        and rows[0]["failed_share"] == "0.0"
+        and rows[0]["to_selection_mean_working_days"] == ""
+    )
     assert s.to_csv([]) == ",".join(s.CSV_COLUMNS) + "\r\n"
 
 
@@ -210,7 +262,9 @@ def test_negative_figures_are_numbers_not_formulas() -> None:
 def test_ledger_entries_round_trip_through_their_documents() -> None:
     e = full_flow()[7]
     assert LedgerEntry.from_dict(e.as_dict()) == e
-    assert s.kept_data("ContractSigned", {"amount_yuan": "1.00", "sha256": "x", "agency_id": "AG"}) == {"amount_yuan": "1.00"}
+    assert s.kept_data("ContractSigned", {"amount_yuan": "1.00", "sha256": "x", "agency_id": "AG"}) == {
+        "amount_yuan": "1.00"
+    }
 
 
 def test_months() -> None:

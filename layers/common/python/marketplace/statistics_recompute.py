@@ -15,7 +15,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m marketplace.statistics_recompute")
-    parser.add_argument("--check", action="store_true", help="compare the ledger's fold with the kept rows only")
+    parser.add_argument(
+        "--check", action="store_true", help="compare the ledger's fold with the kept rows only"
+    )
     args = parser.parse_args(argv)
 
     from marketplace.services import statistics as service
@@ -23,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         recomputed, kept = service.recomputed(), service.kept()
         differing = sorted(k for k in recomputed.keys() | kept.keys() if recomputed.get(k) != kept.get(k))
-        print(json.dumps({"rows": len(recomputed), "differing": [list(k) for k in differing]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"rows": len(recomputed), "differing": [list(k) for k in differing]}, ensure_ascii=False
+            )
+        )
         return 1 if differing else 0
     print(json.dumps(service.rebuild(), ensure_ascii=False))
     return 0

@@ -283,7 +283,9 @@ class Aggregate:
     counters: Counters
 
 
-def refold(entries: Iterable[LedgerEntry], calendar: WorkingCalendar, timezone: str) -> dict[tuple[str, str, str], Counters]:
+def refold(
+    entries: Iterable[LedgerEntry], calendar: WorkingCalendar, timezone: str
+) -> dict[tuple[str, str, str], Counters]:
     """The aggregates a ledger makes: every entry folded in the order of occurrence, into
     {(group_by, value, month): counters}. Counters that sum to zero are left out."""
     states: dict[str, PurchaseState] = {}

@@ -23,7 +23,9 @@ class StatisticsQuery(StrictModel):
         max_length=7,
         description="first month of publication, YYYY-MM (default: the span before `to`)",
     )
-    to: str | None = Field(default=None, max_length=7, description="last month, YYYY-MM (default: this month)")
+    to: str | None = Field(
+        default=None, max_length=7, description="last month, YYYY-MM (default: this month)"
+    )
 
 
 class CycleTime(Model):

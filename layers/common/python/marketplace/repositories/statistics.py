@@ -59,7 +59,7 @@ def apply(
     entry: LedgerEntry,
     read: StoredState,
     state_document: dict[str, Any],
-    add: Mapping[str, Counters],
+    add: Mapping[tuple[str, str], Counters],
 ) -> bool:
     """In one transaction: append the entry to the ledger (only if absent: a redelivered event
     writes nothing), record the ledger's month, rewrite the purchase's state conditioned on the
@@ -84,9 +84,15 @@ def apply(
             for (group_by, value), counters in add.items():
                 if not counters:
                     continue
-                actions = [StatisticsRow.value.set(value), StatisticsRow.month.set(entry.dimensions.month)]
+                actions: list[Any] = [
+                    StatisticsRow.value.set(value),
+                    StatisticsRow.month.set(entry.dimensions.month),
+                ]
                 actions += [_counter(name).add(n) for name, n in sorted(counters.items())]
-                tx.update(StatisticsRow(pk=f"{AGG}{group_by}", sk=f"{entry.dimensions.month}#{value}"), actions=actions)
+                tx.update(
+                    StatisticsRow(pk=f"{AGG}{group_by}", sk=f"{entry.dimensions.month}#{value}"),
+                    actions=actions,
+                )
     except Conflict:
         if _in_ledger(pk, sk):
             return False
@@ -153,4 +159,3 @@ def replace_aggregates(computed: Mapping[tuple[str, str, str], Counters]) -> int
                 setattr(row, name, n)
             batch.save(row)
     return len(computed)
-

@@ -66,7 +66,9 @@ def fold_message(message_body: str) -> bool:
             data=domain.kept_data(detail["event_type"], data),
             dimensions=dimensions,
         )
-        state, add = domain.fold(PurchaseState.from_dict(stored.get("state")), entry, calendar, settings.timezone)
+        state, add = domain.fold(
+            PurchaseState.from_dict(stored.get("state")), entry, calendar, settings.timezone
+        )
         document = {"dimensions": dimensions.as_dict(), "state": state.as_dict()}
         increments = {key: add for key in domain.group_keys(dimensions)} if add else {}
         try:
@@ -206,7 +208,9 @@ def recomputed() -> dict[tuple[str, str, str], Counters]:
 
 def kept() -> dict[tuple[str, str, str], Counters]:
     """The aggregates as the consumer keeps them (rows whose counters are all zero left out)."""
-    return {key: {k: v for k, v in c.items() if v} for key, c in repo.all_aggregates().items() if any(c.values())}
+    return {
+        key: {k: v for k, v in c.items() if v} for key, c in repo.all_aggregates().items() if any(c.values())
+    }
 
 
 def rebuild() -> dict[str, int]:
