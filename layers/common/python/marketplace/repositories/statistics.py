@@ -62,8 +62,8 @@ def apply(
     add: Mapping[tuple[str, str], Counters],
 ) -> bool:
     """In one transaction: append the entry to the ledger (only if absent: a redelivered event
-    writes nothing), record the ledger's month, rewrite the purchase's state conditioned on the
-    revision read, and ADD each group's counters. False when the event was folded already; raises
+    writes nothing), rewrite the purchase's state conditioned on the revision read, and ADD each
+    group's counters. False when the event was folded already; raises
     StaleState when the purchase's state moved on (the caller reads it again and refolds)."""
     pk, sk = _ledger_key(entry)
     ledger = StatisticsRow(pk=pk, sk=sk, document=entry.as_dict())
@@ -73,14 +73,15 @@ def apply(
     state_read = (
         StatisticsRow.pk.does_not_exist() if read.revision == 0 else StatisticsRow.revision == read.revision
     )
+    # The ledger's month first, outside the transaction: adding a month already in the set changes
+    # nothing, a month listed with no entry yet is harmless, and every event writing this one item
+    # in its transaction would make them all conflict with each other.
+    with translated():
+        StatisticsRow(pk=LEDGER, sk=MONTHS).update(actions=[StatisticsRow.months.add({pk.split("#", 1)[1]})])
     try:
         with translated(), TransactWrite(connection=connection()) as tx:
             tx.save(ledger, condition=StatisticsRow.pk.does_not_exist())
             tx.save(state, condition=state_read)
-            tx.update(
-                StatisticsRow(pk=LEDGER, sk=MONTHS),
-                actions=[StatisticsRow.months.add({pk.split("#", 1)[1]})],
-            )
             for (group_by, value), counters in add.items():
                 if not counters:
                     continue

@@ -5,6 +5,7 @@ the same fold."""
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from marketplace.clock import local_today
 from marketplace.domain import statistics as domain
 from marketplace.domain.statistics import Counters, Dimensions, LedgerEntry, PurchaseState
-from marketplace.errors import BadRequest, FieldError, NotFound
+from marketplace.errors import BadRequest, FieldError, NotFound, ServiceUnavailable
 from marketplace.repositories import statistics as repo
 from marketplace.settings import get_settings
 
@@ -73,10 +74,12 @@ def fold_message(message_body: str) -> bool:
         increments = {key: add for key in domain.group_keys(dimensions)} if add else {}
         try:
             return repo.apply(entry, read, document, increments)
-        except repo.StaleState:
+        except (repo.StaleState, ServiceUnavailable):
+            # Stale: another event of this purchase was folded meanwhile. Busy: another transaction
+            # held one of the same aggregate rows (a month's busiest groups are every event's).
             if attempt == ATTEMPTS - 1:
                 raise
-            time.sleep(0.01 * (attempt + 1))
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter, not a secret
     return False  # pragma: no cover - the loop returns or raises
 
 
