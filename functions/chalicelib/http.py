@@ -171,10 +171,14 @@ def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, s
         else:
             status, payload = _invoke(spec, handler, call)
         if isinstance(payload, TextBody):
-            return _text(status, payload.text, cid, payload.content_type)
-        if spec.content_type != JSON:
-            return _text(status, payload, cid, spec.content_type)
-        return _json(status, payload, cid)
+            reply = _text(status, payload.text, cid, payload.content_type)
+        elif spec.content_type != JSON:
+            reply = _text(status, payload, cid, spec.content_type)
+        else:
+            reply = _json(status, payload, cid)
+        if spec.alternates:  # the same URL answers in more than one type: caches must keep both
+            reply.headers["Vary"] = "Accept"
+        return reply
     except DomainError as error:
         return _problem(error, instance, cid)
     except Exception:

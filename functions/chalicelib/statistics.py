@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from chalicelib import startup
 from chalicelib.http import Call, TextBody, route
 from marketplace.domain.statistics_report import Figures, StatisticsQuery, StatisticsReport
-from marketplace.observability import log
 from marketplace.services import statistics as service
 
 bp = Blueprint(__name__)
-logger = logging.getLogger("marketplace.statistics")
-# Stands in for the ARN of the `statistics` queue (infra/definitions.py QUEUES), which the infra
-# build puts in its place (see chalicelib/notifications.py).
+# The `statistics` queue's ARN stand-in (infra/definitions.py QUEUES; see chalicelib/notifications.py).
 QUEUE_ARN = "arn:aws-cn:sqs:cn-north-1:000000000000:statistics"
 CSV = "text/csv; charset=utf-8"
 
@@ -38,7 +32,7 @@ CSV = "text/csv; charset=utf-8"
 def get_statistics(call: Call) -> StatisticsReport | TextBody:
     q: StatisticsQuery = call.query
     result = service.report(q.group_by, q.from_, q.to)
-    if _wants_csv(call.headers.get("accept", "")):
+    if service.wants_csv(call.headers.get("accept", "")):
         return TextBody(CSV, service.report_csv(result))
     return StatisticsReport(
         group_by=result.group_by,
@@ -48,36 +42,10 @@ def get_statistics(call: Call) -> StatisticsReport | TextBody:
     )
 
 
-def _wants_csv(accept: str) -> bool:
-    """CSV when the caller accepts it and does not rank JSON above it (no q-values: listed order)."""
-    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    if "text/csv" not in types:
-        return False
-    return "application/json" not in types or types.index("text/csv") < types.index("application/json")
-
-
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="fold_statistics")
 def fold_statistics(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    """Fold each queued event into the aggregates. A message that fails is reported alone
-    (`batchItemFailures`): SQS redelivers it, and after maxReceiveCount moves it to the
-    dead-letter queue; a redelivered event is folded once (the ledger's conditional put)."""
-    records = [record.to_dict() for record in event]
-    failed = [str(r.get("messageId", "")) for r in records if not _folded(r)]
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
-
-
-def _folded(record: dict[str, Any]) -> bool:
-    message_id = str(record.get("messageId", ""))
-    try:
-        changed = service.fold_message(str(record.get("body", "")))
-    except service.MalformedEvent as exc:
-        log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
-        return False
-    except Exception:
-        logger.exception("statistics fold failed; message %s will be redelivered", message_id)
-        return False
-    log(logger, logging.INFO, "statistics folded", message_id=message_id, changed=changed)
-    return True
+    """Fold each queued event; a failed message is reported alone (services.statistics.fold_batch)."""
+    return service.fold_batch([record.to_dict() for record in event])
 
 
 # A task function's entry module: its import is done (chalicelib/startup.py).

@@ -229,6 +229,7 @@ def test_csv_has_a_header_and_one_row_per_group(market: Market, published_events
     )
 
     assert reply.status == 200 and reply.content_type.startswith("text/csv")
+    assert reply.headers["vary"] == "Accept"
     rows = list(csv.DictReader(io.StringIO(reply.body)))
     assert [r["value"] for r in rows] == [MONTH]
     (row,) = rows

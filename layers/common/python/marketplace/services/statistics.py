@@ -5,6 +5,7 @@ the same fold."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from marketplace.clock import local_today
 from marketplace.domain import statistics as domain
 from marketplace.domain.statistics import Counters, Dimensions, LedgerEntry, PurchaseState
 from marketplace.errors import BadRequest, FieldError, NotFound, ServiceUnavailable
+from marketplace.observability import log
 from marketplace.repositories import statistics as repo
 from marketplace.settings import get_settings
 
+logger = logging.getLogger("marketplace.statistics")
 ATTEMPTS = 8  # a purchase's events folded at once: each retry reads the state the other wrote
 
 
@@ -37,6 +40,30 @@ def _detail(message_body: str) -> dict[str, Any]:
     if not isinstance(detail.get("data"), dict):
         raise MalformedEvent("the event carries no data")
     return detail
+
+
+def fold_batch(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """The consumer's answer to an SQS batch: each message folded; one that fails is reported
+    alone (`batchItemFailures`), so SQS redelivers only it, and after the queue's maxReceiveCount
+    moves it to the dead-letter queue. A redelivered event is folded once (the ledger's guard)."""
+    failed = [str(r.get("messageId", "")) for r in records if not _folded(r)]
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
+def _folded(record: dict[str, Any]) -> bool:
+    message_id = str(record.get("messageId", ""))
+    try:
+        changed = fold_message(str(record.get("body", "")))
+    except MalformedEvent as exc:
+        # Retrying cannot fix it: reported as failed, it ends in the dead-letter queue for a person.
+        log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
+        return False
+    except Exception:
+        # Anything else (throttling, a timeout) may pass: SQS redelivers this message alone.
+        logger.exception("statistics fold failed; message %s will be redelivered", message_id)
+        return False
+    log(logger, logging.INFO, "statistics folded", message_id=message_id, changed=changed)
+    return True
 
 
 def fold_message(message_body: str) -> bool:
@@ -193,6 +220,15 @@ def report(group_by: str, start: str | None, end: str | None) -> Report:
     totals = domain.summed(repo.aggregates(group_by, months.start, months.end))
     groups = [(value, domain.figures(totals[value])) for value in sorted(totals)]
     return Report(group_by, months.start, months.end, groups)
+
+
+def wants_csv(accept: str) -> bool:
+    """CSV when the Accept header lists text/csv and not application/json before it (q-values
+    are not weighed: the listed order decides)."""
+    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if "text/csv" not in types:
+        return False
+    return "application/json" not in types or types.index("text/csv") < types.index("application/json")
 
 
 def report_csv(result: Report) -> str:
