@@ -302,3 +302,21 @@ def test_openapi_describes_json_and_csv(api: Api) -> None:
     assert set(op["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     assert {p["name"] for p in op["parameters"]} == {"group_by", "from", "to"}
     assert op["security"] == []
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv_wanted"),
+    [
+        ("text/csv", True),
+        ("text/csv; charset=utf-8", True),
+        ("text/csv, application/json", True),
+        ("application/json, text/csv", False),
+        ("application/json", False),
+        ("*/*", False),
+        ("", False),
+    ],
+)
+def test_the_accept_header_chooses_csv_only_when_listed_before_json(accept: str, csv_wanted: bool) -> None:
+    from marketplace.services.statistics import wants_csv
+
+    assert wants_csv(accept) is csv_wanted
