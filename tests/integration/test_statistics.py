@@ -320,3 +320,33 @@ def test_the_accept_header_chooses_csv_only_when_listed_before_json(accept: str,
     from marketplace.services.statistics import wants_csv
 
     assert wants_csv(accept) is csv_wanted
+
+
+def test_the_ledger_records_the_dimensions_resolved_for_each_event(market: Market, published_events) -> None:
+    from marketplace.repositories import statistics as repo
+
+    market.clock.set(OPENS)
+    purchase_id = market.publish()
+    sample = json.loads(
+        (EVENTS / "ResultPublished.json").read_text(encoding="utf-8")
+    )  # a purchase not stored
+    fold(*published_events.received(), sample)
+
+    entries = {e.purchase_id: e for e in repo.ledger()}
+    ours = entries[purchase_id].dimensions
+    assert (ours.item, ours.industry, ours.region, ours.owner, ours.month) == (
+        ITEM,
+        "environment",
+        "330106",
+        OWNER,
+        MONTH,
+    )
+    assert ours.ceiling_fen == 18_000_000
+    assert set(ours.resolved) == {"item", "region", "owner", "month", "ceiling", "industry"}
+    unknown = entries[sample["detail"]["data"]["purchase_id"]].dimensions
+    assert (unknown.item, unknown.industry, unknown.owner, unknown.resolved) == (
+        "unknown",
+        "unknown",
+        "OW-001",
+        (),
+    )
