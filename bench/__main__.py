@@ -27,6 +27,7 @@ from bench import (
     purchase_calls,
     report,
     sizes,
+    statistics_calls,
     transitions,
 )
 
@@ -143,6 +144,10 @@ def main() -> int:
     ocds = _attempt("ocds_release", errors, ocds_release.measure)
     results["ocds_release"] = ocds
     results["ocds_release_ms"] = ocds["median_ms"] if ocds else None
+    # statistics (issue 12): the DynamoDB calls of one GET /statistics answer.
+    stats = _attempt("statistics", errors, statistics_calls.measure)
+    results["statistics"] = stats
+    results["statistics_query_round_trips"] = stats["round_trips"] if stats else None
     results["errors"] = errors
 
     results["targets"] = report.targets(results)

@@ -23,6 +23,7 @@ SFN_TRANSITIONS_MAX = 12
 DRAW_10000_MS_MAX = 50
 QUOTE_ROUND_TRIPS_MAX = 2
 BIDDING_TRANSITIONS_MAX = 20  # a three-round price-bidding purchase (issue 11)
+STATISTICS_QUERY_ROUND_TRIPS_MAX = 1  # one GET /statistics answer: one Query (issue 12)
 NOT_MEASURED = "not measured (see Errors)"
 
 
@@ -103,6 +104,11 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             f"<= {BIDDING_TRANSITIONS_MAX} (three rounds)",
             results.get("bidding_transitions_per_purchase"),
             lambda v: v <= BIDDING_TRANSITIONS_MAX,
+        ),
+        "statistics_query_round_trips": _target(
+            f"<= {STATISTICS_QUERY_ROUND_TRIPS_MAX}",
+            results.get("statistics_query_round_trips"),
+            lambda v: v <= STATISTICS_QUERY_ROUND_TRIPS_MAX,
         ),
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from marketplace.domain.notifications import NOTIFIED_TYPES
 from marketplace.domain.ocds import RELEASE_EVENT_TYPES
+from marketplace.domain.statistics import FOLDED_TYPES as STATISTICS_TYPES
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,8 @@ EVENT_RULES: list[EventRule] = [
     EventRule(name="notifications", detail_types=NOTIFIED_TYPES, target_queue="notifications"),
     # ocds (issue 12): every event that changes a purchase's public state appends an OCDS release.
     EventRule(name="ocds", detail_types=RELEASE_EVENT_TYPES, target_queue="ocds"),
+    # statistics (issue 12): the events the statistics fold (marketplace.domain.statistics).
+    EventRule(name="statistics", detail_types=STATISTICS_TYPES, target_queue="statistics"),
 ]
 QUEUES: list[QueueSpec] = [
     # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
@@ -119,6 +122,7 @@ QUEUES: list[QueueSpec] = [
     QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
     # ocds (issue 12): the consumer appending OCDS releases (chalicelib/ocds.py).
     QueueSpec(name="ocds", consumer="append_ocds_releases", visibility_timeout=360),
+    QueueSpec(name="statistics", consumer="fold_statistics", visibility_timeout=360),  # statistics (issue 12)
 ]
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.

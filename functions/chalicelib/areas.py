@@ -42,6 +42,7 @@ AREAS = (
     # ocds (issue 12): the feed, its consumer and the export; the record route loads ocdsmerge.
     "ocds",
     "ocds_records",
+    "statistics",  # statistics (issue 12)
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

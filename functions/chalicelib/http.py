@@ -51,6 +51,9 @@ class RouteSpec:
     description: str = ""
     content_type: str = JSON  # anything else: the handler returns the body as text
     body_optional: bool = False  # an empty request body is accepted (the handler gets None)
+    # Other representations of a JSON route's answer, chosen by the Accept header (statistics: CSV);
+    # the handler returns a `TextBody` for them.
+    alternates: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -58,6 +61,14 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """A JSON route's answer in one of its `alternates` (the content type the caller accepted)."""
+
+    content_type: str
+    text: str
 
 
 @dataclass
@@ -98,6 +109,7 @@ def route(
     description: str = "",
     content_type: str = JSON,
     body_optional: bool = False,
+    alternates: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent.
     A `content_type` other than JSON (a page, say) makes the handler's return value the body, as text."""
@@ -117,6 +129,7 @@ def route(
         description=description,
         content_type=content_type,
         body_optional=body_optional,
+        alternates=alternates,
     )
     if idempotent and content_type != JSON:
         raise ValueError(f"route {name!r}: only JSON routes store idempotent replies")
@@ -157,9 +170,15 @@ def _serve(bp: Blueprint, spec: RouteSpec, handler: Handler, params: dict[str, s
             )
         else:
             status, payload = _invoke(spec, handler, call)
-        if spec.content_type != JSON:
-            return _text(status, payload, cid, spec.content_type)
-        return _json(status, payload, cid)
+        if isinstance(payload, TextBody):
+            reply = _text(status, payload.text, cid, payload.content_type)
+        elif spec.content_type != JSON:
+            reply = _text(status, payload, cid, spec.content_type)
+        else:
+            reply = _json(status, payload, cid)
+        if spec.alternates:  # the same URL answers in more than one type: caches must keep both
+            reply.headers["Vary"] = "Accept"
+        return reply
     except DomainError as error:
         return _problem(error, instance, cid)
     except Exception:

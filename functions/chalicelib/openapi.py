@@ -90,6 +90,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         ok["content"] = {spec.content_type.split(";")[0]: {"schema": {"type": "string"}}}
     elif spec.response is not None:
         ok["content"] = {JSON: {"schema": _schema(spec.response, components)}}
+    for alternate in spec.alternates:  # chosen by the Accept header
+        ok.setdefault("content", {})[alternate.split(";")[0]] = {"schema": {"type": "string"}}
     responses[str(spec.status)] = ok
     if spec.body is not None or spec.query is not None:
         responses["400"] = _problem("malformed request")

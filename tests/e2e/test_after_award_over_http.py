@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from marketplace.clock import parse_iso, stamp
 from tests.e2e.http_client import Client, admit, until
@@ -154,6 +155,34 @@ def test_a_confirmed_purchase_through_contract_delivery_and_evaluation_changes_t
     )
     assert inbox[0]["link"] == f"/agencies/{winner}/credit"
     assert public.get(inbox[0]["link"]).status_code == 200
+
+    # statistics (issue 12): the district's figures, kept from the events by their consumer; the
+    # item is this run's alone. Published, enrolled twice, selected, confirmed, contracted for
+    # 96000 of a 98000 ceiling, completed and rated by both raters.
+    month = _today()[:7]
+    by_item = f"/statistics?group_by=item&from={month}&to={month}"
+    (figures,) = until(
+        lambda: [
+            g
+            for g in public.get(by_item).json()["groups"]
+            if g["value"] == item and g["evaluations"]["regulator"]["evaluations"] == 1
+        ],
+        timeout=30,
+        what="the statistics consumer to fold the purchase's events",
+    )
+    assert (figures["published"], figures["deals"], figures["deal_rate"], figures["enrollments"]) == (
+        1,
+        1,
+        1.0,
+        2,
+    )
+    assert figures["cycle_times"]["total"]["purchases"] == 1
+    assert figures["evaluations"]["owner"]["mean_rating"] == 4.8
+    assert figures["savings"]["savings_yuan"] == "2000.00"
+    as_csv = requests.get(stack.api + by_item, headers={"Accept": "text/csv"}, timeout=30)
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0].startswith("group_by,value,from_month,to_month,published")
+    assert any(line.startswith(f"item,{item},") for line in as_csv.text.splitlines())
 
 
 def test_a_challenge_suspends_the_window_which_resumes_with_the_time_it_had_left(local_stack) -> None:

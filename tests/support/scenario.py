@@ -103,6 +103,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_credit_steps(api),
         *credit_action_steps(api),
         *_ocds_steps(api, purchases),  # ocds (issue 12)
+        *_statistics_steps(api),  # statistics (issue 12)
         ("check_certificates", certificates),
         ("relay_outbox", relay),
     ]
@@ -322,4 +323,23 @@ def _ocds_steps(api: Api, purchases: dict[str, str]) -> list[tuple[str, Callable
         ("list_ocds_releases", lambda: api.call("GET", "/ocds/releases?since=2020-01-01T00:00:00Z")),
         ("get_ocds_record", record),
         ("export_ocds", lambda: app.handler_map["export_ocds"](_schedule("export_ocds"), None)),
+    ]
+
+
+def _statistics_steps(api: Api) -> list[tuple[str, Callable[[], Any]]]:
+    """statistics (issue 12): the consumer folds the sample batch (a publication, then a signed
+    contract), then the public route answers in JSON and in CSV."""
+    from app import app
+
+    batch = json.loads((EVENTS_DIR / "functions" / "fold_statistics.sqs.json").read_text(encoding="utf-8"))
+
+    def fold() -> Any:
+        result = app.handler_map["fold_statistics"](batch, None)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
+    return [
+        ("fold_statistics", fold),
+        ("get_statistics", lambda: api.call("GET", "/statistics?group_by=item&from=2026-01&to=2026-12")),
+        ("get_statistics", lambda: api.call("GET", "/statistics", headers={"accept": "text/csv"})),
     ]

@@ -112,6 +112,10 @@ class RegionalRules:
     # 方案择优: the panel scores the proposals within this many working days of closing; an
     # unfinished scoring is then reported to the admin (once).
     scoring_working_days: int = 5
+    # Statistics (issue 12): GET /statistics reads the last `statistics_default_months` months
+    # when no range is given, and at most `statistics_max_months` (docs/statistics.md).
+    statistics_default_months: int = 12
+    statistics_max_months: int = 24
 
     @classmethod
     def from_env(cls) -> RegionalRules:
@@ -144,6 +148,10 @@ class RegionalRules:
             reward_limit_yuan=_int("RULE_REWARD_LIMIT_YUAN", d.reward_limit_yuan),
             reward_share_percent=_percent("RULE_REWARD_SHARE_PERCENT", d.reward_share_percent),
             scoring_working_days=_int("RULE_SCORING_WORKING_DAYS", d.scoring_working_days, minimum=1),
+            statistics_default_months=_int(
+                "RULE_STATISTICS_DEFAULT_MONTHS", d.statistics_default_months, minimum=1
+            ),
+            statistics_max_months=_int("RULE_STATISTICS_MAX_MONTHS", d.statistics_max_months, minimum=1),
         )
 
 

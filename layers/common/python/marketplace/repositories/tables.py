@@ -9,6 +9,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from marketplace.domain.statistics_counters import COUNTERS as STATISTICS_COUNTERS
 from marketplace.repositories.base import TableMeta
 from marketplace.repositories.base import table_name as prefixed
 
@@ -424,6 +425,31 @@ class OcdsReleaseRow(Model):
     by_published = OcdsPublishedIndex()
 
 
+class StatisticsRow(Model):
+    """The district's statistics (domain/statistics.py; issue 12, stream statistics). Partitions:
+    `AGG#<group_by>` with sort key `<month>#<value>`: one group's counters for one month of
+    publication, kept by atomic ADDs, so a GET /statistics answer is one Query of one partition
+    over a range of months; `PURCHASE#<purchase id>` / `STATE`: the purchase's resolved dimensions
+    and milestones (`document`), rewritten conditioned on its `revision`; `LEDGER#<month>` /
+    `<occurred_at>#<event id>`: the append-only ledger of folded events (put only if absent: the
+    guard that applies an event once), and `LEDGER` / `MONTHS`: the set of the ledger's months."""
+
+    class Meta(_Meta):
+        suffix = "statistics"
+        table_name = prefixed(suffix)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = UnicodeAttribute(null=True)
+    month = UnicodeAttribute(null=True)
+    revision = NumberAttribute(null=True)
+    months = UnicodeSetAttribute(null=True)
+    document = JSONAttribute(null=True)
+    for _counter in STATISTICS_COUNTERS:
+        locals()[_counter] = NumberAttribute(null=True)
+    del _counter
+
+
 ALL_MODELS: list[Any] = [
     CatalogueItemRow,
     OwnerRow,
@@ -435,5 +461,6 @@ ALL_MODELS: list[Any] = [
     CreditRow,
     InboxRow,
     OcdsReleaseRow,  # ocds (issue 12)
+    StatisticsRow,  # statistics (issue 12)
 ]
 TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expires_at"}
