@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.domain.notifications import NOTIFIED_TYPES
+from marketplace.domain.red_flags import WATCHED as RED_FLAG_EVENTS
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,11 +110,15 @@ class QueueSpec:
 EVENT_RULES: list[EventRule] = [
     # Every event someone is told about (marketplace.domain.notifications) reaches the inboxes.
     EventRule(name="notifications", detail_types=NOTIFIED_TYPES, target_queue="notifications"),
+    # Red flags (issue 12 red-flags): the events that can change a purchase's flags.
+    EventRule(name="red-flags", detail_types=RED_FLAG_EVENTS, target_queue="red-flags"),
 ]
 QUEUES: list[QueueSpec] = [
     # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
     # retried by Lambda is not handed out again meanwhile.
     QueueSpec(name="notifications", consumer="notify", visibility_timeout=360),
+    # Red flags (issue 12 red-flags).
+    QueueSpec(name="red-flags", consumer="compute_red_flags", visibility_timeout=360),
 ]
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.

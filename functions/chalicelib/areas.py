@@ -39,6 +39,7 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
+    "red_flags",  # issue 12 red-flags
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 
