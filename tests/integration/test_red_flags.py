@@ -81,7 +81,13 @@ def test_a_single_enrollment_raises_r018_on_the_page_in_the_list_and_in_the_regu
     assert flag["title"] == "Single bid received" and flag["state"] == "raised"
     assert flag["agencies"] == [agency_id(1)] and flag["owner_id"] == "OW-001"
 
-    for query in ("", "?code=R018", "?owner=OW-001", f"?agency={agency_id(1)}", f"?code=R018&owner=OW-001&agency={agency_id(1)}"):
+    for query in (
+        "",
+        "?code=R018",
+        "?owner=OW-001",
+        f"?agency={agency_id(1)}",
+        f"?code=R018&owner=OW-001&agency={agency_id(1)}",
+    ):
         listed = market.api.call("GET", f"/red-flags{query}")
         assert listed.status == 200, listed.body
         assert [f["flag_id"] for f in listed.body["items"]] == [f"R018:{purchase_id}"], query
@@ -103,7 +109,9 @@ def test_identical_quotes_raise_r028(market: Market, published_events: Any) -> N
     from app import app
 
     distinct(1, 2, 3)
-    purchase_id = market.publish(method="price_bidding", bidding={"rounds": 1, "floor_yuan": "90000.00"}, reserves=1)
+    purchase_id = market.publish(
+        method="price_bidding", bidding={"rounds": 1, "floor_yuan": "90000.00"}, reserves=1
+    )
     for n, amount in ((1, "150000.00"), (2, "150000.00"), (3, "160000.00")):
         assert market.enroll(purchase_id, agency_id(n)).status == 201
         reply = market.agency(agency_id(n)).post(f"/purchases/{purchase_id}/quotes", {"amount_yuan": amount})
@@ -118,7 +126,9 @@ def test_identical_quotes_raise_r028(market: Market, published_events: Any) -> N
     assert "R044" not in flags and "R018" not in flags
 
 
-def test_a_flag_that_stops_applying_is_cleared_and_kept_in_history(market: Market, published_events: Any) -> None:
+def test_a_flag_that_stops_applying_is_cleared_and_kept_in_history(
+    market: Market, published_events: Any
+) -> None:
     from marketplace.services import red_flags
 
     purchase_id = market.publish()
@@ -163,7 +173,10 @@ def test_two_events_for_the_same_purchase_at_once_give_one_consistent_set(
     market.close_and_select(purchase_id)
     events = published_events.received()
     outcome = next(e for e in events if e["detail-type"] == "ResultPublished")
-    twins = [outcome, {**outcome, "detail": {**outcome["detail"], "event_id": "0d6f5c1e-0000-4000-8000-000000000002"}}]
+    twins = [
+        outcome,
+        {**outcome, "detail": {**outcome["detail"], "event_id": "0d6f5c1e-0000-4000-8000-000000000002"}},
+    ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda e: red_flags.apply(json.dumps(e)), twins * 2))
     stored = repo.flag_set(purchase_id)
@@ -224,7 +237,11 @@ def test_r044_never_shows_the_shared_contact_or_address(
     ]
     from marketplace.repositories.tables import PurchaseRow
 
-    seen += [json.dumps(r.document, ensure_ascii=False) for r in PurchaseRow.scan() if r.purchase_id.startswith("RF")]
+    seen += [
+        json.dumps(r.document, ensure_ascii=False)
+        for r in PurchaseRow.scan()
+        if r.purchase_id.startswith("RF")
+    ]
     for text in seen:
         for secret in SECRETS:
             assert secret not in text

@@ -206,8 +206,22 @@ def test_marks_and_handovers() -> None:
     assert handover_pairs(["AG-1", "AG-2"], "AG-3") == [("AG-1", "AG-2"), ("AG-2", "AG-3")]
     m = marks(owner_id="OW", method="reward", winner="AG-1", eligible=[], abandoned=[], decided=True)
     assert m.repeat_direct == "MK01#OW#AG-1" and m.bids == (("AG-1", True),)
-    m = marks(owner_id="OW", method="random_draw", winner="AG-2", eligible=["AG-2", "AG-1"], abandoned=[], decided=False)
-    other = marks(owner_id="X", method="price_bidding", winner=None, eligible=["AG-1", "AG-2"], abandoned=[], decided=True)
+    m = marks(
+        owner_id="OW",
+        method="random_draw",
+        winner="AG-2",
+        eligible=["AG-2", "AG-1"],
+        abandoned=[],
+        decided=False,
+    )
+    other = marks(
+        owner_id="X",
+        method="price_bidding",
+        winner=None,
+        eligible=["AG-1", "AG-2"],
+        abandoned=[],
+        decided=True,
+    )
     assert m.same_enrollees == other.same_enrollees and m.bids == ()
     assert other.bids == (("AG-1", False), ("AG-2", False))
 
@@ -240,7 +254,15 @@ def test_listing_key(code: str | None, owner: str | None, agency: str | None, ke
 
 
 def test_a_flag_is_listed_under_every_filter_combination_it_matches() -> None:
-    flag = Flag(flag_id="R028:P-1", code="R028", title="x", purchase_id="P-1", owner_id="OW", agencies=["A", "B"], detail="")
+    flag = Flag(
+        flag_id="R028:P-1",
+        code="R028",
+        title="x",
+        purchase_id="P-1",
+        owner_id="OW",
+        agencies=["A", "B"],
+        detail="",
+    )
     keys = listing_keys(flag)
     assert len(keys) == 4 + 4 * 2
     assert "code=R028&owner=OW&agency=B" in keys and "all" in keys

@@ -442,7 +442,8 @@ class PurchasePublic(Model):
     )
     red_flags: list[Flag] = Field(
         default_factory=list,
-        description="integrity red flags (docs/red-flags.md), raised and cleared: a reason to look closer, not a verdict",
+        description="integrity red flags (docs/red-flags.md), raised and cleared: a reason to look "
+        "closer, not a verdict",
     )
 
 

@@ -193,7 +193,9 @@ def _instant(value: str) -> datetime:
 
 
 def _finding(facts: Facts, code: str, agencies: list[str] | tuple[str, ...], detail: str) -> Finding:
-    return Finding(code, facts.purchase_id, facts.purchase_id, facts.owner_id, tuple(sorted(set(agencies))), detail)
+    return Finding(
+        code, facts.purchase_id, facts.purchase_id, facts.owner_id, tuple(sorted(set(agencies))), detail
+    )
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
@@ -208,7 +210,9 @@ def purchase_flags(facts: Facts, t: Thresholds) -> list[Finding]:
         hours = (_instant(facts.enrollment_deadline) - _instant(facts.published_at)).total_seconds() / 3600
         if hours < t.short_window_hours:
             found.append(
-                _finding(facts, "R003", [], f"enrollment was open {hours:.1f} h, under {t.short_window_hours} h")
+                _finding(
+                    facts, "R003", [], f"enrollment was open {hours:.1f} h, under {t.short_window_hours} h"
+                )
             )
     if competitive and facts.closed:
         found += _bid_flags(facts, t)
@@ -225,20 +229,24 @@ def _bid_flags(facts: Facts, t: Thresholds) -> list[Finding]:
     if len(bids) == 1:
         found.append(_finding(facts, "R018", [bids[0].agency_id], "one enrollment when enrollment closed"))
     disqualified = [b for b in bids if b.eligible is False]
-    if facts.winner and len(bids) >= 2 and len(disqualified) == len(bids) - 1:
-        if all(b.agency_id != facts.winner for b in disqualified):
-            found.append(
-                _finding(
-                    facts, "R035", [facts.winner], f"{len(disqualified)} of {len(bids)} enrollments ineligible, all but the winner's"
-                )
+    others_out = len(disqualified) == len(bids) - 1 and all(b.agency_id != facts.winner for b in disqualified)
+    if facts.winner and len(bids) >= 2 and others_out:
+        found.append(
+            _finding(
+                facts,
+                "R035",
+                [facts.winner],
+                f"{len(disqualified)} of {len(bids)} enrollments ineligible, all but the winner's",
             )
+        )
     if len(bids) >= t.disqualified_min_bids and len(disqualified) * 100 >= t.disqualified_percent * len(bids):
         found.append(
             _finding(
                 facts,
                 "R038",
                 [b.agency_id for b in disqualified],
-                f"{len(disqualified)} of {len(bids)} enrollments ineligible (threshold {t.disqualified_percent}%)",
+                f"{len(disqualified)} of {len(bids)} enrollments ineligible "
+                f"(threshold {t.disqualified_percent}%)",
             )
         )
     if facts.winner:
@@ -274,7 +282,9 @@ def _price_flags(facts: Facts, t: Thresholds) -> list[Finding]:
     if same:
         found.append(_finding(facts, "R028", same, f"{len(same)} valid quotes share a price with another"))
     if every and (not every[0].valid or every[0].agency_id not in eligible):
-        found.append(_finding(facts, "R036", [every[0].agency_id], "the lowest quote was invalid or ineligible"))
+        found.append(
+            _finding(facts, "R036", [every[0].agency_id], "the lowest quote was invalid or ineligible")
+        )
     if len(valid) >= 2:
         low, second, high = valid[0].price, valid[1].price, valid[-1].price
         gap = _pct(second - low, low) if low > 0 else Decimal(0)
@@ -284,7 +294,8 @@ def _price_flags(facts: Facts, t: Thresholds) -> list[Finding]:
                     facts,
                     "R024",
                     [valid[0].agency_id, valid[1].agency_id],
-                    f"the second-lowest valid quote is {gap}% above the lowest (threshold {t.close_price_percent}%)",
+                    f"the second-lowest valid quote is {gap}% above the lowest "
+                    f"(threshold {t.close_price_percent}%)",
                 )
             )
         discount = _pct(second - low, second) if second > 0 else Decimal(0)
@@ -294,7 +305,8 @@ def _price_flags(facts: Facts, t: Thresholds) -> list[Finding]:
                     facts,
                     "R058",
                     [valid[0].agency_id],
-                    f"the lowest valid quote is {discount}% under the second-lowest (threshold {t.discount_percent}%)",
+                    f"the lowest valid quote is {discount}% under the second-lowest "
+                    f"(threshold {t.discount_percent}%)",
                 )
             )
         spread = _pct(high - low, low) if low > 0 else Decimal(0)
@@ -304,7 +316,8 @@ def _price_flags(facts: Facts, t: Thresholds) -> list[Finding]:
                     facts,
                     "R055",
                     [valid[0].agency_id, valid[-1].agency_id],
-                    f"the highest valid quote is {spread}% above the lowest (threshold {t.price_disparity_percent}%)",
+                    f"the highest valid quote is {spread}% above the lowest "
+                    f"(threshold {t.price_disparity_percent}%)",
                 )
             )
     return found
@@ -317,13 +330,17 @@ def _similarities(facts: Facts) -> list[Finding]:
     for f in facts.fingerprints:
         if f.agency_id in enrolled:
             holders[(f.kind, f.digest)].add(f.agency_id)
-    shared = {(kind, tuple(sorted(agencies))) for (kind, _), agencies in holders.items() if len(agencies) >= 2}
+    shared = {
+        (kind, tuple(sorted(agencies))) for (kind, _), agencies in holders.items() if len(agencies) >= 2
+    }
     if not shared:
         return []
     agencies = sorted({a for _, group in shared for a in group})
     kinds = sorted({kind for kind, _ in shared})
     return [
-        _finding(facts, "R044", agencies, f"{len(agencies)} enrollees share a {' / '.join(kinds)} with another")
+        _finding(
+            facts, "R044", agencies, f"{len(agencies)} enrollees share a {' / '.join(kinds)} with another"
+        )
     ]
 
 
@@ -389,7 +406,8 @@ def agency_flags(facts: AgencyFacts, t: Thresholds) -> list[Finding]:
                 None,
                 None,
                 (facts.agency_id,),
-                f"{lost} eligible enrollments without a win in {t.window_days} days (threshold {t.unsuccessful_bids})",
+                f"{lost} eligible enrollments without a win in {t.window_days} days "
+                f"(threshold {t.unsuccessful_bids})",
             )
         )
     items = {b[1] for b in won}
@@ -497,10 +515,17 @@ def listing_keys(flag: Flag) -> list[str]:
     owners = [None, flag.owner_id] if flag.owner_id else [None]
     agencies: list[str | None] = [None, *flag.agencies]
     return sorted(
-        {listing_key(code, owner, agency) for code in (None, flag.code) for owner in owners for agency in agencies}
+        {
+            listing_key(code, owner, agency)
+            for code in (None, flag.code)
+            for owner in owners
+            for agency in agencies
+        }
     )
 
 
 def listing_key(code: str | None, owner: str | None, agency: str | None) -> str:
-    parts = [f"{name}={value}" for name, value in (("code", code), ("owner", owner), ("agency", agency)) if value]
+    parts = [
+        f"{name}={value}" for name, value in (("code", code), ("owner", owner), ("agency", agency)) if value
+    ]
     return "&".join(parts) or "all"

@@ -75,7 +75,9 @@ def save(old: FlagSet, flags: dict[str, Flag], events: list[DomainEvent]) -> int
     Raises Conflict when another recomputation wrote first (the caller recomputes)."""
     revision = old.revision + 1
     document = {"flags": {k: v.model_dump(mode="json") for k, v in sorted(flags.items())}}
-    unchanged = PurchaseRow.revision == old.revision if old.revision else PurchaseRow.revision.does_not_exist()
+    unchanged = (
+        PurchaseRow.revision == old.revision if old.revision else PurchaseRow.revision.does_not_exist()
+    )
     with (
         translated(conflict=f"the flags of {old.partition} changed meanwhile"),
         TransactWrite(connection=connection()) as tx,
@@ -104,9 +106,10 @@ def project(partition: str, before: dict[str, Flag], after: dict[str, Flag], rev
         document = flag.model_dump(mode="json")
         for key in keys:
             row = PurchaseRow(LIST_PREFIX + key, sort_key, document=document, revision=revision)
-            _quietly(lambda r=row: r.save(condition=newer))
+            _quietly(lambda r=row, c=newer: r.save(condition=c))
         for key in stale:
-            _quietly(lambda k=key: PurchaseRow(LIST_PREFIX + k, sort_key).delete(condition=newer))
+            row = PurchaseRow(LIST_PREFIX + key, sort_key)
+            _quietly(lambda r=row, c=newer: r.delete(condition=c))
     # Recorded last: a recomputation that finds `projected` behind `revision` (this one stopped
     # half-way) projects every flag again.
     _quietly(

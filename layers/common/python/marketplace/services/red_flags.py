@@ -226,10 +226,8 @@ def _announcements(reannounces: str | None) -> int:
 
 
 def _fingerprint(agency_id: str, kind: str, value: str) -> Fingerprint | None:
-    if kind == "phone":
-        value = re.sub(r"\D", "", value)[-11:]
-    else:
-        value = re.sub(r"[\s,，.。·\-]", "", value).lower()
+    digits_only = kind in ("phone",)
+    value = re.sub(r"\D", "", value)[-11:] if digits_only else re.sub(r"[\s,，.。·\-]", "", value).lower()
     if len(value) < 5:
         return None
     digest = hmac.new(_KEY, f"{kind}\n{value}".encode(), hashlib.sha256).hexdigest()
