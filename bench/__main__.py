@@ -24,6 +24,7 @@ from bench import (
     draw_timing,
     dynamodb_calls,
     purchase_calls,
+    red_flag_calls,
     report,
     sizes,
     transitions,
@@ -138,6 +139,10 @@ def main() -> int:
     results["purchase_cost"] = estimate
     results["cost_per_purchase_usd"] = round(estimate["total_usd"], 6) if estimate else None
     results.update(bidding_results(errors))
+    # Red flags (issue 12 red-flags): the consumer's cost for one completed purchase.
+    red = _attempt("red_flags", errors, lambda: _fresh("bench.red_flag_calls", red_flag_calls.ENROLLMENTS))
+    results["red_flags_cost"] = red
+    results["red_flags_cost_per_purchase_usd"] = red["red_flags_cost_per_purchase_usd"] if red else None
     results["errors"] = errors
 
     results["targets"] = report.targets(results)
