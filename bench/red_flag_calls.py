@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from typing import Any
 
 from bench import cost
@@ -58,7 +59,7 @@ def _flow(distinct: bool) -> Any:
         notes = _purchase(run, clock, agencies)
         for entry in [e for e in run.published if e["DetailType"] in WATCHED]:
             batch = {"Records": [_sqs_record(entry)]}
-            run.step(f"compute_red_flags:{entry['DetailType']}", "red_flags", lambda b=batch: _done(run, b))
+            run.step(f"compute_red_flags:{entry['DetailType']}", "red_flags", partial(_done, run, batch))
         return notes
 
     return flow
