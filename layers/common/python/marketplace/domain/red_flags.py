@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from marketplace.domain.model import Model, revised
+from marketplace.domain.model import Model, StrictModel, revised
 
 # The official names (Open Contracting Partnership, red flags for integrity, 2024) and ours.
 TITLES: dict[str, str] = {
@@ -339,7 +339,7 @@ def _similarities(facts: Facts) -> list[Finding]:
     kinds = sorted({kind for kind, _ in shared})
     return [
         _finding(
-            facts, "R044", agencies, f"{len(agencies)} enrollees share a {' / '.join(kinds)} with another"
+            facts, "R044", agencies, f"{len(agencies)} enrollees each share with another: {', '.join(kinds)}"
         )
     ]
 
@@ -529,3 +529,18 @@ def listing_key(code: str | None, owner: str | None, agency: str | None) -> str:
         f"{name}={value}" for name, value in (("code", code), ("owner", owner), ("agency", agency)) if value
     ]
     return "&".join(parts) or "all"
+
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
+
+
+class RedFlagQuery(StrictModel):
+    """`GET /red-flags`: every filter optional, combinable; a page of at most `limit`."""
+
+    code: str | None = Field(
+        default=None, pattern="^(" + "|".join(CODES) + ")$", description="an indicator code, e.g. R018"
+    )
+    owner: str | None = Field(default=None, pattern=ID_PATTERN, description="the owner's id")
+    agency: str | None = Field(default=None, pattern=ID_PATTERN, description="an agency the flag concerns")
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)

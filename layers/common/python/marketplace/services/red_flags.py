@@ -77,6 +77,27 @@ def _detail(body: str) -> dict[str, Any]:
     return detail
 
 
+def consume(records: list[dict[str, Any]]) -> list[str]:
+    """The queue consumer's batch: the message ids that failed (SQS redelivers those alone, then
+    moves them to the dead-letter queue); a malformed message cannot succeed by retrying and is
+    reported failed so that it ends there."""
+    failed = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            raised = apply(str(record.get("body", "")))
+        except MalformedEvent as exc:
+            log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
+            failed.append(message_id)
+            continue
+        except Exception:
+            logger.exception("red flags not computed; message %s will be redelivered", message_id)
+            failed.append(message_id)
+            continue
+        log(logger, logging.INFO, "red flags computed", message_id=message_id, raised=raised)
+    return failed
+
+
 def apply(body: str) -> int:
     """Recompute the flags one queued event can change; returns how many flags it raised (0 for a
     repeat or an event that changes none)."""
