@@ -245,3 +245,40 @@ def test_r044_never_shows_the_shared_contact_or_address(
     for text in seen:
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_the_third_direct_choice_of_the_same_agency_raises_mk01(
+    market: Market, published_events: Any
+) -> None:
+    direct = {"agency_id": agency_id(1), "reason": "该机构承担过本项目前期评价，熟悉项目情况"}
+    purchases = []
+    for n in range(3):
+        reply = market.owner.post(
+            "/purchases",
+            {
+                **_request(f"2026-330106-47-01-00020{n}"),
+                "method": "direct",
+                "direct": direct,
+            },
+        )
+        assert reply.status == 201, reply.body
+        purchase_id = reply.body["purchase_id"]
+        submitted = market.owner.post(f"/purchases/{purchase_id}/submit")
+        if submitted.body["status"] == "pending_review":
+            submitted = market.admin.post(f"/purchases/{purchase_id}/review", {"decision": "approve"})
+        assert submitted.body["status"] == "selected", submitted.body
+        purchases.append(purchase_id)
+        feed(published_events)
+    assert "MK01" not in flags_of(market, purchases[1])
+    flag = flags_of(market, purchases[2])["MK01"]
+    assert flag["agencies"] == [agency_id(1)] and "3 times" in flag["detail"]
+    listed = market.api.call("GET", f"/red-flags?code=MK01&owner=OW-001&agency={agency_id(1)}").body["items"]
+    assert [f["purchase_id"] for f in listed] == [purchases[2]]
+
+
+def _request(project_code: str) -> dict[str, Any]:
+    from tests.support.market import purchase_request
+
+    body = purchase_request(project_code=project_code)
+    body.pop("reserves", None)
+    return body
