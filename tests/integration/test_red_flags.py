@@ -282,3 +282,31 @@ def _request(project_code: str) -> dict[str, Any]:
     body = purchase_request(project_code=project_code)
     body.pop("reserves", None)
     return body
+
+
+def test_a_project_announced_a_third_time_raises_mk02(market: Market, published_events: Any) -> None:
+    from datetime import UTC, datetime
+
+    from app import app
+
+    first = single_enrollment(market)
+    deadlines = ["2026-12-09T09:00:00Z", "2026-12-15T09:00:00Z"]
+    current = first
+    for deadline in deadlines:
+        dates = {"enrollment_deadline": deadline, "selection_time": deadline}
+        reply = market.owner.post(f"/purchases/{current}/reannouncement", dates)
+        assert reply.status == 201, reply.body
+        current = reply.body["purchase_id"]
+        approved = market.admin.post(f"/purchases/{current}/review", {"decision": "approve"})
+        assert approved.status == 200, approved.body
+        assert market.enroll(current, agency_id(1)).status == 201
+        market.clock.set(
+            datetime.fromisoformat(deadline.replace("Z", "+00:00")).replace(second=1, tzinfo=UTC)
+        )
+        assert app.handler_map["close_enrollment"]({"purchase_id": current}, None)["status"] == "failed"
+    feed(published_events)
+    assert "MK02" in flags_of(market, current)
+    flag = flags_of(market, current)["MK02"]
+    assert "announced 3 times" in flag["detail"]
+    second = market.api.call("GET", f"/purchases/{current}").body["reannounces"]
+    assert "MK02" not in flags_of(market, second)
