@@ -310,3 +310,39 @@ def test_a_project_announced_a_third_time_raises_mk02(market: Market, published_
     assert "announced 3 times" in flag["detail"]
     second = market.api.call("GET", f"/purchases/{current}").body["reannounces"]
     assert "MK02" not in flags_of(market, second)
+
+
+def test_an_agency_that_keeps_losing_is_flagged_r025_on_itself(
+    market: Market, published_events: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marketplace.settings import reset_settings
+
+    monkeypatch.setenv("RULE_FLAG_UNSUCCESSFUL_BIDS", "2")
+    reset_settings()
+    distinct(1, 2, 3)
+    winners = []
+    for n in range(2):
+        market.clock.set(market.clock.now().replace(day=1))
+        purchase_id = market.publish(project_code=f"2026-330106-47-01-00030{n}")
+        for a in (1, 2, 3):
+            assert market.enroll(purchase_id, agency_id(a)).status == 201
+        market.close_and_select(purchase_id)
+        winners.append(market.purchase(purchase_id)["result"]["selected_agency"])
+    feed(published_events)
+    losers = sorted({agency_id(a) for a in (1, 2, 3)} - set(winners))
+    listed = market.api.call("GET", "/red-flags?code=R025").body["items"]
+    assert sorted(f["agencies"][0] for f in listed) == losers
+    assert all(f["purchase_id"] is None and f["flag_id"].startswith("R025:agency:") for f in listed)
+    mine = market.api.call("GET", f"/red-flags?agency={losers[0]}").body["items"]
+    assert [f["code"] for f in mine] == ["R025"]
+
+
+def test_a_malformed_message_alone_is_reported_failed(market: Market, published_events: Any) -> None:
+    from app import app
+
+    purchase_id = single_enrollment(market)
+    good = [e for e in published_events.received() if e["detail"]["event_type"] == "PurchaseFailed"]
+    records = [sqs_record("not json", "bad"), sqs_record(json.dumps(good[0]), "good")]
+    result = app.handler_map["compute_red_flags"]({"Records": records}, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert "R018" in flags_of(market, purchase_id)
