@@ -25,6 +25,7 @@ from bench import (
     dynamodb_calls,
     ocds_release,
     purchase_calls,
+    red_flag_calls,
     report,
     sizes,
     statistics_calls,
@@ -148,6 +149,10 @@ def main() -> int:
     stats = _attempt("statistics", errors, statistics_calls.measure)
     results["statistics"] = stats
     results["statistics_query_round_trips"] = stats["round_trips"] if stats else None
+    # Red flags (issue 12 red-flags): the consumer's cost for one completed purchase.
+    red = _attempt("red_flags", errors, lambda: _fresh("bench.red_flag_calls", red_flag_calls.ENROLLMENTS))
+    results["red_flags_cost"] = red
+    results["red_flags_cost_per_purchase_usd"] = red["red_flags_cost_per_purchase_usd"] if red else None
     results["errors"] = errors
 
     results["targets"] = report.targets(results)

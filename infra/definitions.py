@@ -9,6 +9,7 @@ from typing import Any
 
 from marketplace.domain.notifications import NOTIFIED_TYPES
 from marketplace.domain.ocds import RELEASE_EVENT_TYPES
+from marketplace.domain.red_flags import WATCHED as RED_FLAG_EVENTS
 from marketplace.domain.statistics import FOLDED_TYPES as STATISTICS_TYPES
 from marketplace.repositories.tables import ALL_MODELS, TTL_ATTRIBUTES
 
@@ -115,6 +116,8 @@ EVENT_RULES: list[EventRule] = [
     EventRule(name="ocds", detail_types=RELEASE_EVENT_TYPES, target_queue="ocds"),
     # statistics (issue 12): the events the statistics fold (marketplace.domain.statistics).
     EventRule(name="statistics", detail_types=STATISTICS_TYPES, target_queue="statistics"),
+    # Red flags (issue 12 red-flags): the events that can change a purchase's flags.
+    EventRule(name="red-flags", detail_types=RED_FLAG_EVENTS, target_queue="red-flags"),
 ]
 QUEUES: list[QueueSpec] = [
     # Six times the consumer's timeout, as AWS advises for Lambda event sources: a batch being
@@ -123,6 +126,8 @@ QUEUES: list[QueueSpec] = [
     # ocds (issue 12): the consumer appending OCDS releases (chalicelib/ocds.py).
     QueueSpec(name="ocds", consumer="append_ocds_releases", visibility_timeout=360),
     QueueSpec(name="statistics", consumer="fold_statistics", visibility_timeout=360),  # statistics (issue 12)
+    # Red flags (issue 12 red-flags).
+    QueueSpec(name="red-flags", consumer="compute_red_flags", visibility_timeout=360),
 ]
 DOCUMENTS_BUCKET = "documents"
 # Public by design: the OCDS bulk export (issue 12), for anyone to download.

@@ -43,6 +43,7 @@ AREAS = (
     "ocds",
     "ocds_records",
     "statistics",  # statistics (issue 12)
+    "red_flags",  # issue 12 red-flags
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -105,7 +105,35 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_ocds_steps(api, purchases),  # ocds (issue 12)
         *_statistics_steps(api),  # statistics (issue 12)
         ("check_certificates", certificates),
+        *_red_flag_steps(api, purchases),  # issue 12 red-flags
         ("relay_outbox", relay),
+    ]
+
+
+def _red_flag_steps(api: Api, purchases: dict[str, str]) -> list[tuple[str, Callable[[], Any]]]:
+    """The red-flags consumer with a result event for the flow's purchase (it reads the purchase,
+    its enrollments, the enrollees' profiles and the sets it counts), then the public list."""
+    from app import app
+    from tests.support.samples import sqs_record
+
+    def compute() -> Any:
+        detail = {
+            "event_id": "7a7e0c1e-0000-4000-8000-00000000f1a6",
+            "event_type": "ResultPublished",
+            "occurred_at": "2026-12-01T02:00:00.000000Z",
+            "subject": purchases["random"],
+            "actor": "system",
+            "data": {"purchase_id": purchases["random"], "owner_id": "OW-1"},
+        }
+        body = json.dumps({"detail-type": "ResultPublished", "detail": detail})
+        result = app.handler_map["compute_red_flags"]({"Records": [sqs_record(body, "m-rf-1")]}, None)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
+    return [
+        ("compute_red_flags", compute),
+        ("list_red_flags", lambda: api.call("GET", "/red-flags")),
+        ("list_red_flags", lambda: api.call("GET", "/red-flags?code=R018&owner=OW-1&agency=AG-1")),
     ]
 
 

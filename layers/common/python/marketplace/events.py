@@ -95,6 +95,8 @@ EVENT_TYPES = (
     "MembershipDeclined",
     "ConsortiumReleased",
     "ConsortiumSelected",
+    # Red flags (issue 12 red-flags, domain/red_flags.py): a flag started to apply.
+    "RedFlagRaised",
 )
 
 

@@ -116,6 +116,31 @@ class RegionalRules:
     # when no range is given, and at most `statistics_max_months` (docs/statistics.md).
     statistics_default_months: int = 12
     statistics_max_months: int = 24
+    # Red flags (docs/red-flags.md, issue 12 red-flags): every threshold, with its reasoning there.
+    flag_short_window_hours: int = 72  # R003: an enrollment window shorter than this (hours, calendar time)
+    flag_close_price_percent: int = 1  # R024: second-lowest valid quote within this % of the lowest
+    flag_unsuccessful_bids: int = (
+        10  # R025: this many eligible enrollments without a single win in the window
+    )
+    flag_late_bid_minutes: int = (
+        60  # R030: the winner enrolled or quoted within this many minutes of the deadline
+    )
+    flag_disqualified_percent: int = 50  # R038: at least this % of the enrollments ineligible at closing...
+    flag_disqualified_min_bids: int = 4  # R038: ...among at least this many enrollments
+    flag_heterogeneous_items: int = (
+        5  # R048: an agency won purchases of this many different items in the window
+    )
+    flag_price_disparity_percent: int = 100  # R055: the highest valid quote this % above the lowest
+    flag_discount_percent: int = 30  # R058: the lowest valid quote this % under the second-lowest
+    flag_repeat_direct: int = (
+        3  # MK01: the same owner chose the same agency without competition this many times
+    )
+    flag_reannouncements: int = 2  # MK02: a project re-announced this many times
+    flag_same_enrollees: int = 3  # MK03: the same set of eligible enrollees in this many purchases
+    flag_handovers: int = (
+        2  # MK04: abandonments handed the deal from one agency to the same reserve this many times
+    )
+    flag_window_days: int = 365  # the cross-purchase flags count what happened in this many days
 
     @classmethod
     def from_env(cls) -> RegionalRules:
@@ -152,6 +177,28 @@ class RegionalRules:
                 "RULE_STATISTICS_DEFAULT_MONTHS", d.statistics_default_months, minimum=1
             ),
             statistics_max_months=_int("RULE_STATISTICS_MAX_MONTHS", d.statistics_max_months, minimum=1),
+            flag_short_window_hours=_int(
+                "RULE_FLAG_SHORT_WINDOW_HOURS", d.flag_short_window_hours, minimum=1
+            ),
+            flag_close_price_percent=_percent("RULE_FLAG_CLOSE_PRICE_PERCENT", d.flag_close_price_percent),
+            flag_unsuccessful_bids=_int("RULE_FLAG_UNSUCCESSFUL_BIDS", d.flag_unsuccessful_bids, minimum=1),
+            flag_late_bid_minutes=_int("RULE_FLAG_LATE_BID_MINUTES", d.flag_late_bid_minutes),
+            flag_disqualified_percent=_percent("RULE_FLAG_DISQUALIFIED_PERCENT", d.flag_disqualified_percent),
+            flag_disqualified_min_bids=_int(
+                "RULE_FLAG_DISQUALIFIED_MIN_BIDS", d.flag_disqualified_min_bids, minimum=1
+            ),
+            flag_heterogeneous_items=_int(
+                "RULE_FLAG_HETEROGENEOUS_ITEMS", d.flag_heterogeneous_items, minimum=1
+            ),
+            flag_price_disparity_percent=_int(
+                "RULE_FLAG_PRICE_DISPARITY_PERCENT", d.flag_price_disparity_percent
+            ),
+            flag_discount_percent=_percent("RULE_FLAG_DISCOUNT_PERCENT", d.flag_discount_percent),
+            flag_repeat_direct=_int("RULE_FLAG_REPEAT_DIRECT", d.flag_repeat_direct, minimum=1),
+            flag_reannouncements=_int("RULE_FLAG_REANNOUNCEMENTS", d.flag_reannouncements, minimum=1),
+            flag_same_enrollees=_int("RULE_FLAG_SAME_ENROLLEES", d.flag_same_enrollees, minimum=1),
+            flag_handovers=_int("RULE_FLAG_HANDOVERS", d.flag_handovers, minimum=1),
+            flag_window_days=_int("RULE_FLAG_WINDOW_DAYS", d.flag_window_days, minimum=1),
         )
 
 

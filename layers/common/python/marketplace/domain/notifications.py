@@ -29,6 +29,7 @@ from marketplace.domain.notices import (
     credit,
     proposals,
     purchases,
+    red_flags,
     shelf,
 )
 from marketplace.domain.notices.reading import (
@@ -226,6 +227,8 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **shelf.RULES,
     **consortium.RULES,
     **bidding.RULES,
+    # Red flags (issue 12 red-flags): the industry regulators' shared inbox.
+    **red_flags.RULES,
 }
 NOTIFIED_TYPES = tuple(RULES)
 

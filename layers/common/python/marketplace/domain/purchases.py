@@ -27,6 +27,7 @@ from marketplace.domain.proposals import (
     ProposalTerms,
     ProposalTermsPublic,
 )
+from marketplace.domain.red_flags import Flag
 from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.domain.shelf import ShelfOrder
 
@@ -345,6 +346,8 @@ class Purchase(PurchaseRequest):
     # published by GET /purchases/{id}/quotes once the last round has closed.
     bidding_rounds: list[BiddingRound] = Field(default_factory=list)
     quotes: list[RevealedQuote] = Field(default_factory=list, exclude=True)
+    # Red flags (docs/red-flags.md): read with the purchase from their own row, never stored here.
+    red_flags: list[Flag] = Field(default_factory=list, exclude=True)
 
     @property
     def quotes_published(self) -> bool:
@@ -437,6 +440,11 @@ class PurchasePublic(Model):
         default_factory=dict,
         description="the consortia (联合体) among the candidates, by lead: every member and its part",
     )
+    red_flags: list[Flag] = Field(
+        default_factory=list,
+        description="integrity red flags (docs/red-flags.md), raised and cleared: a reason to look "
+        "closer, not a verdict",
+    )
 
 
 PUBLIC_STATUSES = {
@@ -461,7 +469,9 @@ PUBLIC_STATUSES = {
 def public_view(purchase: Purchase) -> PurchasePublic:
     view = PurchasePublic.model_validate(purchase.model_dump(include=set(PurchasePublic.model_fields)))
     # The quotes are kept out of every dump (sealed until the last round closed): added once public.
-    return revised(view, quotes=purchase.quotes) if purchase.quotes_published else view
+    if purchase.quotes_published:
+        view = revised(view, quotes=purchase.quotes)
+    return revised(view, red_flags=purchase.red_flags) if purchase.red_flags else view
 
 
 class EnrollmentStatus(StrEnum):

@@ -37,7 +37,7 @@ from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent
 from marketplace.repositories import consortium as members
 from marketplace.repositories import credit as credit_repo
-from marketplace.repositories import event_bus
+from marketplace.repositories import event_bus, red_flags
 from marketplace.repositories.base import connection, query_page, translated
 from marketplace.repositories.tables import AgencyRow, CreditRow, PurchaseRow
 
@@ -311,7 +311,10 @@ def get(purchase_id: str, *, consistent: bool = False) -> Purchase:
         }
     if PURCHASE not in rows:
         raise NotFound(f"purchase {purchase_id} not found")
-    return _from_row(rows[PURCHASE], rows.get(WINDOW))
+    purchase = _from_row(rows[PURCHASE], rows.get(WINDOW))
+    # Its red flags' row (repositories/red_flags.py) sorts after `PURCHASE`: the same Query read it.
+    purchase.red_flags = red_flags.flags_row(rows.get(red_flags.FLAGS))
+    return purchase
 
 
 def seed(purchase_id: str) -> str:

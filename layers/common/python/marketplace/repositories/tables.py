@@ -325,6 +325,9 @@ class PurchaseRow(Model):
     # OWNER#<owner> / SHELF#<project code>#<item code> rows: the shelf purchase that bought this
     # item for this project (services.shelf: one per owner, project and item; a write's condition).
     bought = UnicodeAttribute(null=True)
+    # Red flags (repositories/red_flags.py), on a `PURCHASE#REDFLAGS` row: the revision whose flags
+    # the public list was last brought in line with.
+    projected = NumberAttribute(null=True)
     document = JSONAttribute(null=True)
 
     by_listing = PurchaseListIndex()
