@@ -39,6 +39,9 @@ AREAS = (
     "challenge_deadlines",
     "proposals",
     "shelf",
+    # Random inspections (issue 12, stream inspections): the routes, then the draw task.
+    "inspections",
+    "inspection_draws",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

@@ -95,6 +95,11 @@ EVENT_TYPES = (
     "MembershipDeclined",
     "ConsortiumReleased",
     "ConsortiumSelected",
+    # Random inspections (domain/inspections.py).
+    "InspectionPlanned",
+    "InspectionDrawn",
+    "InspectionResultRecorded",
+    "InspectionCancelled",
 )
 
 

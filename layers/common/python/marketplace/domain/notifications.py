@@ -27,6 +27,7 @@ from marketplace.domain.notices import (
     challenges,
     consortium,
     credit,
+    inspections,
     proposals,
     purchases,
     shelf,
@@ -226,6 +227,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **shelf.RULES,
     **consortium.RULES,
     **bidding.RULES,
+    **inspections.RULES,  # random inspections (issue 12)
 }
 NOTIFIED_TYPES = tuple(RULES)
 
