@@ -201,7 +201,9 @@ def test_the_draw_waits_for_its_time(inspections: Inspections) -> None:
     assert inspections.run_draws()["drawn"] == [plan["inspection_id"]]
 
 
-def test_results_once_per_drawn_agency_and_the_last_closes(inspections: Inspections, published_events) -> None:
+def test_results_once_per_drawn_agency_and_the_last_closes(
+    inspections: Inspections, published_events
+) -> None:
     inspection = inspections.drawn()
     path = f"/inspections/{inspection['inspection_id']}/results"
     regulator = inspections.regulator
@@ -294,7 +296,10 @@ def test_the_lists_are_queries_never_scans(inspections: Inspections, monkeypatch
     first = inspections.create()
     second = inspections.create(title="第二次抽查")
     page = inspections.api.call("GET", "/inspections?limit=1").body
-    assert [i["inspection_id"] for i in page["items"]] in ([second["inspection_id"]], [first["inspection_id"]])
+    assert [i["inspection_id"] for i in page["items"]] in (
+        [second["inspection_id"]],
+        [first["inspection_id"]],
+    )
     rest = inspections.api.call("GET", f"/inspections?limit=5&cursor={page['cursor']}").body
     ids = {i["inspection_id"] for i in page["items"] + rest["items"]}
     assert ids == {first["inspection_id"], second["inspection_id"]}
@@ -302,13 +307,17 @@ def test_the_lists_are_queries_never_scans(inspections: Inspections, monkeypatch
     assert len(inspections.run_draws()["drawn"]) == 2
 
 
-def test_the_drawn_agencies_and_the_agency_its_result_are_told(inspections: Inspections, published_events) -> None:
+def test_the_drawn_agencies_and_the_agency_its_result_are_told(
+    inspections: Inspections, published_events
+) -> None:
     from app import app
 
     inspection = inspections.drawn()
     agency = inspection["drawn_agencies"][0]
     body = {"agency_id": agency, "outcome": "problems_found", "problems": ["x"], "correct_by": "2027-01-15"}
-    assert inspections.regulator.post(f"/inspections/{inspection['inspection_id']}/results", body).status == 201
+    assert (
+        inspections.regulator.post(f"/inspections/{inspection['inspection_id']}/results", body).status == 201
+    )
     records = [
         sqs_record(json.dumps(e), f"m-{n}")
         for n, e in enumerate(published_events.received())
@@ -326,4 +335,3 @@ def test_unknown_inspections_are_404(api: Api) -> None:
     assert api.call("GET", "/inspections/INS-20261207-0000000000").status == 404
     assert api.call("GET", "/inspections/P-20261207-0000000000").status == 404
     assert api.call("GET", "/inspections/INS-20261207-0000000000/draw").status == 404
-

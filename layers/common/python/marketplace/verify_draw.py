@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {problem}")
         return 1
     if inspection:
+        agencies, team = proof["agencies"]["winners"], proof["inspectors"]["winners"]
         print(
-            f"valid: {proof['algorithm']} inspection draw of {proof['inspection_id']}, agencies "
-            f"{', '.join(proof['agencies']['winners'])}; inspectors {', '.join(proof['inspectors']['winners'])}"
+            f"valid: {proof['algorithm']} inspection draw of {proof['inspection_id']}, "
+            f"agencies {', '.join(agencies)}; inspectors {', '.join(team)}"
         )
         return 0
     print(

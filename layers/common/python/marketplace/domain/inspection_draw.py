@@ -62,7 +62,12 @@ def proof(
 ) -> dict[str, Any]:
     """The published proof of both draws and the assignment."""
     drawn_agencies = draw.draw(
-        agencies_subject(inspection_id), seed, agency_candidates, winners=agencies, reserves=0, drawn_at=drawn_at
+        agencies_subject(inspection_id),
+        seed,
+        agency_candidates,
+        winners=agencies,
+        reserves=0,
+        drawn_at=drawn_at,
     )
     team = draw.draw(
         inspectors_subject(inspection_id),

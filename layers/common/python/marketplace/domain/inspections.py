@@ -181,19 +181,26 @@ class CancelIn(StrictModel):
     reason: str = Field(min_length=1, max_length=1000, description="published with the cancellation")
 
 
-def plan_problems(plan: PlanIn, *, agencies_available: int, staff: int, now: datetime) -> list[tuple[str, str]]:
+def plan_problems(
+    plan: PlanIn, *, agencies_available: int, staff: int, now: datetime
+) -> list[tuple[str, str]]:
     """(field, message) for each number the frozen lists cannot satisfy, and a past draw time."""
     problems: list[tuple[str, str]] = []
     if plan.draw_at <= now:
         problems.append(("draw_at", "must be in the future: the commitment is published before the draw"))
     if plan.agencies > agencies_available:
         problems.append(
-            ("agencies", f"only {agencies_available} agencies are admitted in {plan.industry} and not suspended")
+            (
+                "agencies",
+                f"only {agencies_available} agencies are admitted in {plan.industry} and not suspended",
+            )
         )
     if plan.inspectors < plan.inspectors_per_agency:
         problems.append(("inspectors", "the team must hold at least inspectors_per_agency"))
     elif plan.inspectors > staff:
-        problems.append(("inspectors", f"the staff list holds {staff} inspectors (PUT /inspections/inspectors)"))
+        problems.append(
+            ("inspectors", f"the staff list holds {staff} inspectors (PUT /inspections/inspectors)")
+        )
     return problems
 
 

@@ -179,7 +179,10 @@ def due_by(now: str) -> list[str]:
 
 
 def save_draw(
-    inspection: Inspection, proof_document: dict[str, Any], transition: Transition[Any], events: list[DomainEvent]
+    inspection: Inspection,
+    proof_document: dict[str, Any],
+    transition: Transition[Any],
+    events: list[DomainEvent],
 ) -> None:
     """The draw: the plan leaves the due index, the proof row is put; only from `planned` (a second
     drawer racing gets a Conflict and writes nothing)."""

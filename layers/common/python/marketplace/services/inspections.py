@@ -207,7 +207,7 @@ def draw_due() -> DrawReport:
                 report.skipped.append(inspection_id)
         except Conflict:
             report.skipped.append(inspection_id)  # another run drew it first
-        except Exception as exc:  # noqa: BLE001 - one plan's failure must not stop the others
+        except Exception as exc:
             log(logger, logging.ERROR, "inspection draw failed", inspection_id=inspection_id, error=str(exc))
             report.failed.append(inspection_id)
     return report
@@ -355,7 +355,9 @@ def _record(inspection_id: str, body: ResultIn, by: Principal) -> InspectionResu
                 "agency_id": body.agency_id,
                 "outcome": body.outcome.value,
                 "problems": len(body.problems),
-                "correct_by": _correct_by_end(body.correct_by) if body.outcome == Outcome.problems_found else None,
+                "correct_by": _correct_by_end(body.correct_by)
+                if body.outcome == Outcome.problems_found
+                else None,
                 "credit_event_id": credit_id,
                 "closed": last,
             },

@@ -30,7 +30,8 @@ def _result(e: Event) -> Told:
     if e.text("outcome") == "passed":
         text = f"“{title}”检查结果：未发现问题。结果已公开。"
     else:
-        text = f"“{title}”检查结果：发现问题 {e.number('problems')} 项，请于 {e.local_time('correct_by')} 前完成整改。"
+        problems, deadline = e.number("problems"), e.local_time("correct_by")
+        text = f"“{title}”检查结果：发现问题 {problems} 项，请于 {deadline} 前完成整改。"
         if e.optional("credit_event_id"):
             text += "已记入信用记录。"
         text += "结果已公开。"
