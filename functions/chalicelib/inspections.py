@@ -12,48 +12,16 @@ from chalicelib.pages import Page, PageQuery
 from marketplace.domain.inspections import (
     CancelIn,
     Inspection,
+    InspectionDrawProof,
     InspectionResult,
     PlanIn,
     ResultIn,
     Staff,
     StaffList,
 )
-from marketplace.domain.model import Model
 from marketplace.services import inspections as service
 
 bp = Blueprint(__name__)
-
-
-class SubProof(Model):
-    """One `hmac-sha256-rank/v1` draw in the shared proof format (docs/draw.md); `purchase_id` holds
-    the draw subject (`<inspection id>:agencies` or `:inspectors`)."""
-
-    algorithm: str
-    purchase_id: str
-    commitment: str
-    seed: str
-    candidates: list[str]
-    digest: str
-    ranking: list[dict[str, str]]
-    winners: list[str]
-    reserves: list[str]
-    drawn_at: str
-
-
-class InspectionDrawProof(Model):
-    """Both draws under one committed seed and the assignment: recompute it with
-    `python -m marketplace.verify_draw`."""
-
-    algorithm: str
-    kind: str
-    inspection_id: str
-    commitment: str
-    seed: str
-    agencies: SubProof
-    inspectors: SubProof
-    inspectors_per_agency: int
-    assignment: list[dict[str, Any]]
-    drawn_at: str
 
 
 @route(

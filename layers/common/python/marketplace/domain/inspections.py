@@ -8,6 +8,7 @@ import re
 import secrets
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -175,6 +176,38 @@ class Inspection(Model):
     cancelled_at: str | None = None
     cancel_reason: str | None = None
     closed_at: str | None = None
+
+
+class SubProof(Model):
+    """One `hmac-sha256-rank/v1` draw in the shared proof format (docs/draw.md); `purchase_id` holds
+    the draw subject (`<inspection id>:agencies` or `:inspectors`)."""
+
+    algorithm: str
+    purchase_id: str
+    commitment: str
+    seed: str
+    candidates: list[str]
+    digest: str
+    ranking: list[dict[str, str]]
+    winners: list[str]
+    reserves: list[str]
+    drawn_at: str
+
+
+class InspectionDrawProof(Model):
+    """Both draws under one committed seed and the assignment: recompute it with
+    `python -m marketplace.verify_draw`."""
+
+    algorithm: str
+    kind: str
+    inspection_id: str
+    commitment: str
+    seed: str
+    agencies: SubProof
+    inspectors: SubProof
+    inspectors_per_agency: int
+    assignment: list[dict[str, Any]]
+    drawn_at: str
 
 
 class CancelIn(StrictModel):
