@@ -119,6 +119,7 @@ def get_draw(call: Call) -> dict[str, Any]:
     body=ResultIn,
     response=InspectionResult,
     status=201,
+    idempotent=True,
     description="A regulator of the inspection's industry; once per drawn agency (409 `reason: recorded` "
     "for another); the last result closes the inspection. `credit_event: true` with `credit_points` "
     "(negative) records a penalty in the agency's credit ledger (cause type `inspection`), in the "

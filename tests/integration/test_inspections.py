@@ -335,3 +335,16 @@ def test_unknown_inspections_are_404(api: Api) -> None:
     assert api.call("GET", "/inspections/INS-20261207-0000000000").status == 404
     assert api.call("GET", "/inspections/P-20261207-0000000000").status == 404
     assert api.call("GET", "/inspections/INS-20261207-0000000000/draw").status == 404
+
+
+def test_a_result_sent_again_with_its_idempotency_key_answers_the_first_reply(
+    inspections: Inspections,
+) -> None:
+    inspection = inspections.drawn()
+    path = f"/inspections/{inspection['inspection_id']}/results"
+    body = {"agency_id": inspection["drawn_agencies"][0], "outcome": "passed"}
+    key = {"idempotency-key": "result-1"}
+    first = inspections.regulator.post(path, body, headers=key)
+    again = inspections.regulator.post(path, body, headers=key)
+    assert first.status == again.status == 201 and first.body == again.body
+    assert inspections.regulator.post(path, body).status == 409

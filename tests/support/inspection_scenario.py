@@ -66,7 +66,8 @@ def inspection_steps(api: Api) -> list[Step]:
             "credit_event": True,
             "credit_points": -5,
         }
-        return regulator.post(f"/inspections/{ids['drawn']}/results", body)
+        key = {"idempotency-key": f"result-{ids['drawn']}"}
+        return regulator.post(f"/inspections/{ids['drawn']}/results", body, headers=key)
 
     return [
         ("create_catalogue_item", lambda: admin.post("/catalogue/items", catalogue_item(ITEM))),
