@@ -44,6 +44,9 @@ AREAS = (
     "ocds_records",
     "statistics",  # statistics (issue 12)
     "red_flags",  # issue 12 red-flags
+    # Random inspections (issue 12, stream inspections): the routes, then the draw task.
+    "inspections",
+    "inspection_draws",
 )
 AREA_VARIABLE = "MARKETPLACE_AREA"
 

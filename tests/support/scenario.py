@@ -18,6 +18,7 @@ from tests.integration.test_calendars import CALENDAR_2027
 from tests.support.after_award import performance_steps
 from tests.support.challenge_scenario import challenge_steps
 from tests.support.credit_actions_scenario import credit_action_steps
+from tests.support.inspection_scenario import inspection_steps
 from tests.support.purchase_scenario import purchase_steps
 from tests.support.samples import agency_profile, catalogue_item, certificate, owner_profile
 
@@ -106,6 +107,7 @@ def every_operation(api: Api) -> list[tuple[str, Callable[[], Any]]]:
         *_statistics_steps(api),  # statistics (issue 12)
         ("check_certificates", certificates),
         *_red_flag_steps(api, purchases),  # issue 12 red-flags
+        *inspection_steps(api),  # random inspections (issue 12, stream inspections)
         ("relay_outbox", relay),
     ]
 

@@ -97,6 +97,11 @@ EVENT_TYPES = (
     "ConsortiumSelected",
     # Red flags (issue 12 red-flags, domain/red_flags.py): a flag started to apply.
     "RedFlagRaised",
+    # Random inspections (domain/inspections.py).
+    "InspectionPlanned",
+    "InspectionDrawn",
+    "InspectionResultRecorded",
+    "InspectionCancelled",
 )
 
 

@@ -2,6 +2,7 @@
 
     python -m marketplace.verify_draw PROOF.json
     python -m marketplace.verify_draw https://…/purchases/P-2026-0001/draw
+    python -m marketplace.verify_draw https://…/inspections/INS-20261206-0A1B2C3D4E/draw
 
 Prints `valid` and exits 0, or lists what is wrong and exits 1 (2 when the proof cannot be read).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from marketplace import strict_json
+from marketplace.domain import inspection_draw
 from marketplace.domain.draw import verify
 
 
@@ -38,12 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(proof, dict):
         print("the proof must be a JSON object", file=sys.stderr)
         return 2
-    problems = verify(proof)
+    inspection = proof.get("kind") == inspection_draw.KIND
+    problems = inspection_draw.verify(proof) if inspection else verify(proof)
     if problems:
         print("INVALID")
         for problem in problems:
             print(f"- {problem}")
         return 1
+    if inspection:
+        agencies, team = proof["agencies"]["winners"], proof["inspectors"]["winners"]
+        print(
+            f"valid: {proof['algorithm']} inspection draw of {proof['inspection_id']}, "
+            f"agencies {', '.join(agencies)}; inspectors {', '.join(team)}"
+        )
+        return 0
     print(
         f"valid: {proof['algorithm']} draw of {proof['purchase_id']}, winners {', '.join(proof['winners'])}"
     )

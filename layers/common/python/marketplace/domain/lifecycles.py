@@ -12,6 +12,7 @@ from marketplace.domain.challenges import CHALLENGE
 from marketplace.domain.consortium import MEMBERSHIP
 from marketplace.domain.contracts import CONTRACT
 from marketplace.domain.credit_appeals import APPEAL
+from marketplace.domain.inspections import INSPECTION
 from marketplace.domain.lifecycle import Lifecycle, markdown
 from marketplace.domain.performance import DELIVERY
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE, RESULT
@@ -134,6 +135,15 @@ LIFECYCLES: tuple[tuple[Lifecycle[Any], str], ...] = (
         "(`POST /credit/events/{id}/appeal/decision`): `uphold` keeps the event, `revoke` records a "
         "compensating `revocation` event of the negated points (the event is never edited). Both are "
         "public on the agency's credit profile.",
+    ),
+    (
+        INSPECTION,
+        "A random inspection (双随机抽查, docs/inspections.md) starts `planned` (`POST /inspections`, a "
+        "regulator of the industry): its candidates are frozen and the commitment to its seed is "
+        "public. `draw` is the task every minute drawing the plans whose `draw_at` has come (the "
+        "agencies and the inspectors, with the proof). `record_result` is "
+        "`POST /inspections/{id}/results` for a drawn agency, once each; `close` is the last of "
+        "them. `cancel` is `POST /inspections/{id}/cancellation`, only before the draw.",
     ),
 )
 

@@ -27,6 +27,7 @@ from marketplace.domain.notices import (
     challenges,
     consortium,
     credit,
+    inspections,
     proposals,
     purchases,
     red_flags,
@@ -229,6 +230,7 @@ RULES: dict[str, Callable[[Event], Told]] = {
     **bidding.RULES,
     # Red flags (issue 12 red-flags): the industry regulators' shared inbox.
     **red_flags.RULES,
+    **inspections.RULES,  # random inspections (issue 12)
 }
 NOTIFIED_TYPES = tuple(RULES)
 
