@@ -30,7 +30,9 @@ def _home_business() -> dict[str, Any]:
     """A natural person's business (个体工商户): its registered address is the keeper's home."""
     profile = agency_profile(first16="92330106MA2H7Y7Q")
     profile["legal_entity"].update(
-        name="西湖区林记环境咨询服务部", entity_type="individual_business", address="杭州市西湖区翠苑一区8幢302室"
+        name="西湖区林记环境咨询服务部",
+        entity_type="individual_business",
+        address="杭州市西湖区翠苑一区8幢302室",
     )
     profile["offerings"][0]["item_code"] = AGENCY_ITEM
     profile["contacts"] = [
@@ -161,7 +163,7 @@ def test_the_detector_finds_each_kind_of_planted_personal_data() -> None:
         "legal_representative": "赵明",
         "credit_code": "91330106MA2H7Y4K5W",
         "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        "amount_yuan": "13900000001.00x",
+        "amount_yuan": "139000.00",
         "at": "2026-12-01T02:00:00Z",
     }
     assert find_personal(json.dumps(masked, ensure_ascii=False), planted) == []

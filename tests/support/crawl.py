@@ -259,16 +259,20 @@ class Crawl:
         missing = [p for p in PATH_PARAM.findall(spec.path) if p not in PARAM_IDS]
         if missing:
             self.problems.append(
-                f"{route}: no ids for {', '.join(missing)}: add `PARAM_IDS[{missing[0]!r}] = Ids(keys=(...),"
-                " seeds=(...))` in tests/support/crawl.py (the response keys naming such ids, or ids a flow creates)"
+                f"{route}: no ids for {', '.join(missing)}: add `PARAM_IDS[{missing[0]!r}] = "
+                "Ids(keys=(...), seeds=(...))` in tests/support/crawl.py (the response keys naming such "
+                "ids, or ids a flow creates)"
             )
         elif spec.method != "GET" and spec.name not in BODIES:
-            self.problems.append(f"{route}: takes a body: add `BODIES[{spec.name!r}]` in tests/support/crawl.py")
+            self.problems.append(
+                f"{route}: takes a body: add `BODIES[{spec.name!r}]` in tests/support/crawl.py"
+            )
         elif spec.name not in self.ok:
             empty = [p for p in PATH_PARAM.findall(spec.path) if not self.pools.get(p)]
+            answered = sorted(set(self.statuses.get(spec.name, [])))
             hint = (
                 f"no value of {', '.join(empty)} was found: seed PARAM_IDS or add a flow that creates one"
                 if empty
-                else f"it answered only {sorted(set(self.statuses.get(spec.name, [])))}: add a flow whose ids it shows"
+                else f"it answered only {answered}: add a flow whose ids it shows"
             )
             self.problems.append(f"{route} was never answered with a 2xx: {hint}")
