@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
+from marketplace.domain.disclosure import PurchasePage
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.purchases import Purchase, PurchasePublic, PurchaseRequest, PurchaseStatus, stamp
 from marketplace.domain.regions import DIVISION_PATTERN
@@ -204,9 +205,9 @@ def list_owned(call: Call) -> Page[Purchase]:
     name="get_purchase",
     summary="A purchase: its owner and the admin see everything, anyone its public page once published",
     optional_auth=True,
-    response=Purchase | PurchasePublic,
+    response=Purchase | PurchasePage,
 )
-def get(call: Call) -> Purchase | PurchasePublic:
+def get(call: Call) -> Purchase | PurchasePage:
     return service.get(call.params["purchase_id"], call.principal)
 
 

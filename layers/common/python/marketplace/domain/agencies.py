@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Certificate
 from marketplace.domain.credit_code import CreditCode
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
+from marketplace.domain.masking import mask_name
 from marketplace.domain.model import Model, StrictModel, revised
 from marketplace.domain.owners import Contact
 from marketplace.domain.regions import DIVISION_PATTERN
@@ -426,12 +427,12 @@ class Agency(Model):
 
 
 class PublicPractitioner(Model):
-    name: str
+    name: str = Field(description="masked: the first character only (钱*)")
     certificates: list[PractitionerCertificate] = Field(description="certificate numbers masked")
 
 
 class PublicContact(Model):
-    name: str
+    name: str = Field(description="masked: the first character only (钱*)")
     phone: str = Field(description="masked")
     role: str = ""
 
@@ -443,8 +444,20 @@ class PublicBranch(Model):
     contacts: list[PublicContact]
 
 
+class PublicLegalEntity(Model):
+    """The legal entity as registered, but the address of an individual business (个体工商户),
+    which is its keeper's home: only its division is shown (`region_code`)."""
+
+    name: str
+    credit_code: str
+    legal_representative: str
+    address: str | None = Field(description="null for an individual business (a person's home)")
+    entity_type: EntityType
+    region_code: str
+
+
 class PublicRecord(Model):
-    legal_entity: LegalEntity
+    legal_entity: PublicLegalEntity
     contacts: list[PublicContact]
     practitioners: list[PublicPractitioner]
     certificates: list[QualificationCertificate]
@@ -466,16 +479,21 @@ class AgencyPublic(Model):
 
 
 def _public_contact(contact: Contact) -> PublicContact:
-    return PublicContact(name=contact.name, phone=mask_phone(contact.phone), role=contact.role)
+    return PublicContact(name=mask_name(contact.name), phone=mask_phone(contact.phone), role=contact.role)
+
+
+def _public_entity(entity: LegalEntity) -> PublicLegalEntity:
+    home = entity.entity_type == EntityType.individual_business
+    return PublicLegalEntity.model_validate(entity.model_dump() | ({"address": None} if home else {}))
 
 
 def public_record(r: AgencyProfile) -> PublicRecord:
     return PublicRecord(
-        legal_entity=r.legal_entity,
+        legal_entity=_public_entity(r.legal_entity),
         contacts=[_public_contact(c) for c in r.contacts],
         practitioners=[
             PublicPractitioner(
-                name=p.name,
+                name=mask_name(p.name),
                 certificates=[revised(c, number=mask_number(c.number)) for c in p.certificates],
             )
             for p in r.practitioners

@@ -19,6 +19,7 @@ from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
 from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
+from marketplace.domain.masking import mask_name
 from marketplace.domain.model import Model, StrictModel, revised
 from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.proposals import (
@@ -400,7 +401,7 @@ class PurchasePublic(Model):
     selection_time: datetime
     extra_qualification: Requirement | None
     exclusions: list[Exclusion]
-    witnesses: list[Witness]
+    witnesses: list[Witness] = Field(description="the unit in full, the witness's name masked (周*)")
     description: str
     status: PurchaseStatus
     published_at: str | None
@@ -468,6 +469,8 @@ PUBLIC_STATUSES = {
 
 def public_view(purchase: Purchase) -> PurchasePublic:
     view = PurchasePublic.model_validate(purchase.model_dump(include=set(PurchasePublic.model_fields)))
+    # A witness is a person: the public reads the unit and the name's first character only.
+    view.witnesses = [Witness(name=mask_name(w.name), unit=w.unit) for w in purchase.witnesses]
     # The quotes are kept out of every dump (sealed until the last round closed): added once public.
     if purchase.quotes_published:
         view = revised(view, quotes=purchase.quotes)

@@ -82,12 +82,16 @@ def list_owners(
     *, owner_type: str | None, keyword: str | None, by_code: bool, limit: int, cursor: str | None
 ) -> OwnerPage:
     """`keyword` matches the name, and the credit code too when `by_code` (for the admin only: a
-    search the public could make would confirm a code it is not shown, character by character)."""
+    search the public could make would confirm a code it is not shown, character by character). For
+    the same reason the public's keyword never matches the name of an owner that is a person (shown
+    masked): it would confirm the name."""
     match = None
     if keyword:
         match = OwnerRow.search_text.contains(keyword.lower())
         if by_code:
             match = match | OwnerRow.search_code.contains(keyword.lower())
+        else:
+            match = match & (OwnerRow.owner_type != "person")
     filters = [OwnerRow.owner_type == owner_type if owner_type else None, match]
     rows, next_cursor = query_page(
         OwnerRow.by_listing,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from marketplace.auth import Principal
 from marketplace.clock import iso, utcnow
-from marketplace.domain.owners import Owner, OwnerProfile, OwnerPublic
+from marketplace.domain.masking import mask_name
+from marketplace.domain.owners import Owner, OwnerProfile, OwnerPublic, OwnerType
 from marketplace.errors import Forbidden
 from marketplace.events import event
 from marketplace.repositories import event_bus
@@ -68,7 +69,10 @@ def get_owner(owner_id: str, viewer: Principal | None) -> Owner | OwnerPublic:
 
 
 def public_view(owner: Owner) -> OwnerPublic:
-    return OwnerPublic(owner_id=owner.owner_id, name=owner.name, owner_type=owner.owner_type)
+    """A person who buys a service is named by the first character of its name only (docs/disclosure.md)."""
+    person = owner.owner_type == OwnerType.person
+    name = mask_name(owner.name) if person else owner.name
+    return OwnerPublic(owner_id=owner.owner_id, name=name, owner_type=owner.owner_type)
 
 
 def list_owners(

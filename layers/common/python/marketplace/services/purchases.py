@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
@@ -39,6 +39,9 @@ from marketplace.services.calendar import working_calendar
 from marketplace.services.outcomes import confirmation_due, result_event
 from marketplace.services.purchase_access import require_owner
 from marketplace.settings import get_settings
+
+if TYPE_CHECKING:
+    from marketplace.domain.disclosure import PurchasePage
 
 
 def _now() -> str:
@@ -394,14 +397,27 @@ def may_see_everything(purchase: Purchase, viewer: Principal | None) -> bool:
     )
 
 
-def get(purchase_id: str, viewer: Principal | None) -> Purchase | PurchasePublic:
+def get(purchase_id: str, viewer: Principal | None) -> Purchase | PurchasePage:
     """The owner and the admin see everything; anyone sees a published purchase's public page."""
     purchase = repo.get(purchase_id)
     if may_see_everything(purchase, viewer):
         return purchase
     if purchase.status not in PUBLIC_STATUSES or purchase.published_at is None:
         raise NotFound(f"purchase {purchase_id} not found")
-    return public_view(purchase)
+    return public_page(purchase)
+
+
+def public_page(purchase: Purchase) -> PurchasePage:
+    """The public page: the purchase (read above, one Query) and its challenges, draw proof and
+    evaluations (one more Query: repositories/disclosure.py). Imported here, when a page is built:
+    the purchase's other operations need none of it."""
+    from marketplace.domain.disclosure import purchase_page
+    from marketplace.repositories.disclosure import public_records
+
+    records = public_records(purchase.purchase_id)
+    return purchase_page(
+        purchase, challenges=records.challenges, evaluations=records.evaluations, draw=records.draw
+    )
 
 
 def draw_proof(purchase_id: str) -> dict[str, Any]:
