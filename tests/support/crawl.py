@@ -146,6 +146,8 @@ PARAM_IDS: dict[str, Ids] = {
     "letter_id": Ids(keys=("letter_id",), seeds=("L-SCENARIO-1",)),
     "offer_id": Ids(keys=("offer_id",)),
     "event_id": Ids(keys=("credit_event_id",)),
+    "ocid": Ids(keys=("ocid",)),
+    "inspection_id": Ids(keys=("inspection_id",)),  # GET /inspections lists them  # the OCDS feed names each release's ocid
 }
 
 # Extra query strings per route name (the bare path is always called too).
