@@ -95,6 +95,7 @@ def environment(op: Operation | None = None) -> Json:
             "AWS_XRAY_SDK_ENABLED": "true",
             "DOCUMENTS_BUCKET": ref(names.DOCUMENTS_BUCKET),
             "OPEN_DATA_BUCKET": ref(names.OPEN_DATA_BUCKET),
+            "OCID_PREFIX": ref(names.OCID_PREFIX),
             "SIGNING_KEY_ID": get_att(names.SIGNING_KEY, "Arn"),
             "SEALING_KEY_ID": sealing_key_alias(),
             "STATE_MACHINE_ARN_PREFIX": sub(STATE_MACHINE_ARN_PREFIX),

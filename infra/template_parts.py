@@ -13,6 +13,10 @@ from infra.definitions import EventRule, QueueSpec, TableSpec
 from infra.errors import BuildError
 from infra.operations import Operation
 from infra.workflows import Workflow
+from marketplace.settings import Settings
+
+# What marketplace.settings accepts as OCID_PREFIX: CloudFormation refuses anything else at deploy time.
+OCID_PREFIX_PATTERN = "^ocds-[a-z0-9]{6}$"
 
 DISABLED_WHY = (
     "Chalice puts every route in this one function; each route has its own function and role instead "
@@ -61,6 +65,13 @@ def _parameters() -> Json:
             "Type": "String",
             "Default": "INFO",
             "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
+        },
+        names.OCID_PREFIX: {
+            "Type": "String",
+            "Default": Settings.ocid_prefix,
+            "AllowedPattern": OCID_PREFIX_PATTERN,
+            "Description": "the district's OCDS ocid prefix, registered with the Open Contracting "
+            "Partnership (ocds- and six lowercase letters or digits); the default is the standard's example",
         },
         names.RESERVED_CONCURRENCY: {
             "Type": "Number",
