@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import infra.paths  # noqa: F401  (first: puts the layer's package and the Chalice project on sys.path)
-from infra import bytecode, chalice_package, finalize, layer, operations, policies, sam_globals, template_parts
+from infra import (
+    bytecode,
+    chalice_package,
+    finalize,
+    layer,
+    operations,
+    policies,
+    sam_globals,
+    template_parts,
+)
 from infra.chalice_package import function_zip_bytes
 from infra.definitions import EVENT_RULES, OPEN_DATA_FUNCTIONS, QUEUES, state_machine_files, table_specs
 from infra.errors import BuildError

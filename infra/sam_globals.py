@@ -108,7 +108,8 @@ def hoist(template: Json, never: str | None = None) -> Json:
     what is shared nor keeps what Globals now give it (it is never created).
     """
     created = [r["Properties"] for r in _functions(template, True, never).values()]
-    every = [r.setdefault("Properties", {}) for r in _functions(template, False, never).values()]
+    for resource in _functions(template, False, never).values():
+        resource.setdefault("Properties", {})
     shared: Json = {}
     for name in SCALARS:
         value = _shared_scalar(created, name)
@@ -125,7 +126,14 @@ def hoist(template: Json, never: str | None = None) -> Json:
     prefix = _shared_prefix(created)
     if prefix:
         shared[LAYERS] = prefix
-    for properties in every:
+    for logical_id, resource in _functions(template, False, never).items():
+        properties = resource["Properties"]
+        if never is not None and resource.get("Condition") == never:
+            # Never created: where SAM would merge its own list or map with the global one (two
+            # architectures, say), it keeps none of its own, so the merged value stays valid.
+            for name in (*WHOLE, LAYERS):
+                if name in shared and isinstance(properties.get(name), (list, dict)):
+                    del properties[name]
         for name in (*SCALARS, *WHOLE):
             if name in shared and _key(properties.get(name)) == _key(shared[name]):
                 del properties[name]

@@ -77,7 +77,7 @@ def _parameters() -> Json:
             "Type": "Number",
             "Default": 0,
             "MinValue": 0,
-            "Description": "reserved concurrency of each function; 0: none (see the functions' Metadata)",
+            "Description": "reserved concurrency of each function; 0: none (see the template's Metadata, ScannerReasons)",
         },
         names.ALARM_TOPIC: {
             "Type": "String",
@@ -233,6 +233,7 @@ def merge_template(sources: Sources) -> Json:
         _add(resources, part)
     return {
         "Description": "Online intermediary-service marketplace: one Lambda function and role per operation",
+        "Metadata": {lambdas.SCANNER_REASONS_KEY: lambdas.scanner_reasons()},
         "Parameters": _parameters(),
         "Rules": identity.rules(),
         "Conditions": _conditions(),
