@@ -91,7 +91,7 @@ def _shared_prefix(created: list[Json]) -> list[Any]:
         if len({_key(i) for i in items}) != 1:
             break
         prefix.append(items[0])
-    return prefix if all(len(x) >= len(prefix) for x in lists) else []
+    return prefix
 
 
 def _set_path(target: Json, path: tuple[str, ...], value: Json) -> None:
@@ -126,7 +126,7 @@ def hoist(template: Json, never: str | None = None) -> Json:
     prefix = _shared_prefix(created)
     if prefix:
         shared[LAYERS] = prefix
-    for logical_id, resource in _functions(template, False, never).items():
+    for resource in _functions(template, False, never).values():
         properties = resource["Properties"]
         if never is not None and resource.get("Condition") == never:
             # Never created: where SAM would merge its own list or map with the global one (two
