@@ -77,7 +77,7 @@ def _parameters() -> Json:
             "Type": "Number",
             "Default": 0,
             "MinValue": 0,
-            "Description": "reserved concurrency of each function; 0: none (the template's Metadata: ScannerReasons)",
+            "Description": "reserved concurrency of each function; 0: none (see Metadata ScannerReasons)",
         },
         names.ALARM_TOPIC: {
             "Type": "String",
