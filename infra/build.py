@@ -21,11 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import infra.paths  # noqa: F401  (first: puts the layer's package and the Chalice project on sys.path)
-from infra import bytecode, chalice_package, finalize, layer, operations, policies, template_parts
+from infra import (
+    bytecode,
+    chalice_package,
+    finalize,
+    layer,
+    operations,
+    policies,
+    sam_globals,
+    template_parts,
+)
 from infra.chalice_package import function_zip_bytes
 from infra.definitions import EVENT_RULES, OPEN_DATA_FUNCTIONS, QUEUES, state_machine_files, table_specs
 from infra.errors import BuildError
 from infra.layer import layer_unzipped_bytes
+from infra.names import NEVER
 from infra.paths import BUILD_DIR, CACHE_DIR
 from infra.workflows import workflows
 
@@ -88,6 +98,7 @@ def build(
     template = chalice_package.package(merge_path, chalice_dir)
     finalize.rebase_paths(template, chalice_dir, out_dir)
     finalize.check(template)
+    sam_globals.hoist(template, never=NEVER)  # what every function shares, said once (ADR 0017)
     template_path = out_dir / TEMPLATE_NAME
     finalize.write_yaml(template, template_path)
     routes = sum(1 for op in ops if op.is_route)

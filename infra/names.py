@@ -35,6 +35,7 @@ AUTHORIZER = "CognitoUserPool"  # the swagger securityDefinitions name
 # Parameters and conditions.
 STAGE = "Stage"
 LOG_LEVEL = "LogLevel"
+OCID_PREFIX = "OcidPrefix"  # the district's OCDS ocid prefix (settings.ocid_prefix)
 RESERVED_CONCURRENCY = "ReservedConcurrencyPerFunction"
 NEVER = "ChaliceApiHandlerEnabled"  # always false: Chalice's all-routes function is never created
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"

@@ -13,6 +13,10 @@ from infra.definitions import EventRule, QueueSpec, TableSpec
 from infra.errors import BuildError
 from infra.operations import Operation
 from infra.workflows import Workflow
+from marketplace.settings import Settings
+
+# What marketplace.settings accepts as OCID_PREFIX: CloudFormation refuses anything else at deploy time.
+OCID_PREFIX_PATTERN = "^ocds-[a-z0-9]{6}$"
 
 DISABLED_WHY = (
     "Chalice puts every route in this one function; each route has its own function and role instead "
@@ -62,11 +66,18 @@ def _parameters() -> Json:
             "Default": "INFO",
             "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
         },
+        names.OCID_PREFIX: {
+            "Type": "String",
+            "Default": Settings.ocid_prefix,
+            "AllowedPattern": OCID_PREFIX_PATTERN,
+            "Description": "the district's OCDS ocid prefix, registered with the Open Contracting "
+            "Partnership (ocds- and six lowercase letters or digits); the default is the standard's example",
+        },
         names.RESERVED_CONCURRENCY: {
             "Type": "Number",
             "Default": 0,
             "MinValue": 0,
-            "Description": "reserved concurrency of each function; 0: none (see the functions' Metadata)",
+            "Description": "reserved concurrency of each function; 0: none (see Metadata ScannerReasons)",
         },
         names.ALARM_TOPIC: {
             "Type": "String",
@@ -222,6 +233,7 @@ def merge_template(sources: Sources) -> Json:
         _add(resources, part)
     return {
         "Description": "Online intermediary-service marketplace: one Lambda function and role per operation",
+        "Metadata": {lambdas.SCANNER_REASONS_KEY: lambdas.scanner_reasons()},
         "Parameters": _parameters(),
         "Rules": identity.rules(),
         "Conditions": _conditions(),

@@ -10,6 +10,7 @@ import pytest
 
 from infra.build import BuildResult, build
 from infra.names import NEVER
+from infra.sam_globals import expand
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +25,11 @@ def template(built: BuildResult) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def resources(template: dict[str, Any]) -> dict[str, Any]:
-    """The resources that get created (Chalice's switched-off APIHandler excluded)."""
-    return {k: v for k, v in template["Resources"].items() if v.get("Condition") != NEVER}
+    """The resources that get created (Chalice's switched-off APIHandler excluded), each function
+    with what the template's `Globals` give it, merged by SAM's rules (infra/sam_globals.py `expand`;
+    tests/infra/test_template_size.py checks that against SAM's own transform)."""
+    expanded = expand(template)
+    return {k: v for k, v in expanded["Resources"].items() if v.get("Condition") != NEVER}
 
 
 def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -56,8 +56,8 @@ def test_no_iam_policy_grants_decryption_of_sealed_submissions(template: dict[st
             assert "'*'" not in resources or "kms:ViaService" in repr(statement.get("Condition")), owner
 
 
-def test_functions_name_the_sealing_key_by_alias(template: dict[str, Any]) -> None:
-    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+def test_functions_name_the_sealing_key_by_alias(resources: dict[str, Any]) -> None:
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
     assert functions
     for function in functions:
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
