@@ -6,7 +6,13 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.http import Call, route
-from marketplace.domain.proposals import ProposalReceipt, ProposalSubmission, Score, ScoreSheet, ScoresView
+from marketplace.domain.proposal_scores import (
+    ProposalReceipt,
+    ProposalSubmission,
+    Score,
+    ScoreSheet,
+    ScoresView,
+)
 from marketplace.services import proposals as service
 
 bp = Blueprint(__name__)
