@@ -11,7 +11,7 @@ from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.purchases import Purchase
 from marketplace.domain.regions import DIVISION_PATTERN
-from marketplace.domain.shelf import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
+from marketplace.domain.shelf_offers import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
 from marketplace.services import shelf as service
 from marketplace.services.shelf import ShelfPurchaseRequest
 

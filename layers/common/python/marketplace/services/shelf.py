@@ -34,14 +34,8 @@ from marketplace.domain.purchases import (
     stamp,
 )
 from marketplace.domain.regions import DIVISION_PATTERN, serves
-from marketplace.domain.shelf import (
-    OFFER,
-    OfferStatus,
-    ShelfOffer,
-    ShelfOfferPublic,
-    ShelfOfferRequest,
-    ShelfOrder,
-)
+from marketplace.domain.shelf import OFFER, OfferStatus, ShelfOrder
+from marketplace.domain.shelf_offers import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log
