@@ -6,7 +6,8 @@ from chalice import Blueprint
 
 from chalicelib.http import Call, route
 from chalicelib.pages import Page, PageQuery
-from marketplace.domain.consortium import EnrollmentRequest, Membership, MembershipDecision
+from marketplace.domain.consortium import Membership
+from marketplace.domain.consortium_requests import EnrollmentRequest, MembershipDecision
 from marketplace.domain.purchases import Enrollment
 from marketplace.services import consortium as consortia
 from marketplace.services import enrollments as service
