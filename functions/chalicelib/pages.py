@@ -1,21 +1,7 @@
-"""Query and response shapes every list shares: `?limit=&cursor=` and `{items, cursor}`."""
+"""Moved to the layer: marketplace/web/pages.py (docs/adr/0016-route-glue-in-the-layer.md). This
+name stays only while route modules written before the move still import it; import
+`marketplace.web.pages` instead."""
 
-from __future__ import annotations
+from marketplace.web.pages import Page, PageQuery
 
-from typing import Generic, TypeVar
-
-from pydantic import Field
-
-from marketplace.domain.model import Model, StrictModel
-
-T = TypeVar("T")
-
-
-class PageQuery(StrictModel):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=2048)
-
-
-class Page(Model, Generic[T]):
-    items: list[T]
-    cursor: str | None = Field(description="pass back as ?cursor= for the next page; null on the last")
+__all__ = ["Page", "PageQuery"]

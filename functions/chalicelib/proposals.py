@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
 from marketplace.domain.proposal_scores import (
     ProposalReceipt,
     ProposalSubmission,
@@ -14,6 +13,7 @@ from marketplace.domain.proposal_scores import (
     ScoresView,
 )
 from marketplace.services import proposals as service
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

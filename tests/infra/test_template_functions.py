@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.http import ROUTES
 from infra import names
 from infra.build import BuildResult
 from infra.operations import load_app
+from marketplace.web.http import ROUTES
 from tests.infra.conftest import of_type
 
 
