@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
@@ -174,14 +173,6 @@ class ContractView(Model):
     document_html: str | None = Field(
         default=None, description="the generated document; for the parties, the admin and the regulator only"
     )
-
-
-def deadline_from(confirmed_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the local day `days` calendar days after confirmation: the last day the generated
-    contract states is a whole day to sign in."""
-    zone = ZoneInfo(timezone)
-    last_day = (confirmed_at.astimezone(zone) + timedelta(days=days)).date()
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
 
 
 def due_reminders(deadline: datetime, sent: list[int], now: datetime) -> list[int]:

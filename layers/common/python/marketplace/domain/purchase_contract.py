@@ -1,13 +1,15 @@
 """The contract (合同, docs/contracts.md) as its purchase holds it: registered, countersigned or
-refused, what anyone may see of it, and when the contract task has something to do next. The
+refused, what anyone may see of it, its deadline from the confirmation, and when the contract task
+has something to do next. The
 templates, the registration request and the contract page are domain/contracts.py, which only the
 contract routes and their services load."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -90,6 +92,14 @@ class ContractPublic(Model):
     signed_on: date | None = None
     registered_at: str
     deadline: str
+
+
+def deadline_from(confirmed_at: datetime, days: int, timezone: str) -> datetime:
+    """The end of the local day `days` calendar days after confirmation: the last day the generated
+    contract states is a whole day to sign in."""
+    zone = ZoneInfo(timezone)
+    last_day = (confirmed_at.astimezone(zone) + timedelta(days=days)).date()
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
 
 
 def next_milestone(deadline: datetime, sent: list[int]) -> datetime:

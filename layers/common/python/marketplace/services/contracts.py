@@ -29,7 +29,6 @@ from marketplace.domain.contracts import (
     CONTRACT,
     ContractRequest,
     ContractView,
-    deadline_from,
     due_reminders,
     fill,
 )
@@ -41,6 +40,7 @@ from marketplace.domain.purchase_contract import (
     ContractSource,
     ContractStatus,
     RegisteredContract,
+    deadline_from,
 )
 from marketplace.domain.purchases import PURCHASE, Purchase
 from marketplace.errors import Conflict, Forbidden, invalid

@@ -17,9 +17,9 @@ from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain.agencies import Agency
 from marketplace.domain.catalogue import Requirement
-from marketplace.domain.contracts import deadline_from
 from marketplace.domain.enrollment import PurchaseTerms, Refusal, refusals
 from marketplace.domain.model import StrictModel
+from marketplace.domain.purchase_contract import deadline_from
 from marketplace.domain.purchases import (
     PROJECT_CODE_PATTERN,
     PURCHASE,
