@@ -6,8 +6,9 @@ a deployed function loads only its own area (chalicelib/areas.py).
 
 from __future__ import annotations
 
-from chalicelib import areas, middleware, startup
-from chalicelib.http import Marketplace
+from chalicelib import areas, startup
+from marketplace.web import middleware
+from marketplace.web.http import Marketplace
 
 app = Marketplace(app_name="marketplace", configure_logs=False)
 app.register_middleware(middleware.chalice_errors_as_problems, "http")

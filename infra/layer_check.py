@@ -237,7 +237,7 @@ import marketplace
 for module in pkgutil.walk_packages(marketplace.__path__, "marketplace."):
     importlib.import_module(module.name)
 import app
-from chalicelib.openapi import document
+from marketplace.web.openapi import document
 assert document()["paths"]
 from aws_xray_sdk.core import patch
 patch(["botocore"])

@@ -78,7 +78,7 @@ def load_app() -> Any:
 
 
 def _route_specs() -> dict[str, Any]:
-    http = importlib.import_module("chalicelib.http")
+    http = importlib.import_module("marketplace.web.http")
     return {spec.name: spec for spec in http.ROUTES}
 
 
@@ -92,8 +92,9 @@ def discover(app: Any | None = None) -> list[Operation]:
             spec = specs.get(entry.view_name)
             if spec is None:
                 raise BuildError(
-                    f"route {method} {path} ({entry.view_name}) was not declared with chalicelib.http.route: "
-                    "its roles are unknown, so its authorizer and policy cannot be built"
+                    f"route {method} {path} ({entry.view_name}) was not declared with "
+                    "marketplace.web.http.route: its roles are unknown, so its authorizer and policy "
+                    "cannot be built"
                 )
             operations.append(_route(spec))
     for source in app.event_sources:

@@ -8,8 +8,6 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import Field, model_validator
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.clock import parse_iso, utcnow
 from marketplace.domain.agencies import (
     AgencyProfile,
@@ -27,6 +25,8 @@ from marketplace.domain.agencies import (
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.model import Model, StrictModel
 from marketplace.services import agencies as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 REVIEWERS = ("admin", "regulator")

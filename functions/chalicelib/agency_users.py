@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
 from marketplace.domain.agencies import Member, NewMember
 from marketplace.services import agency_users as service
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
-from marketplace.domain.bidding import QuoteReceipt, QuoteRequest
+from marketplace.domain.quotes import QuoteReceipt, QuoteRequest
 from marketplace.errors import invalid
 from marketplace.services import bidding as service
 from marketplace.services.idempotency import MAX_KEY_LENGTH
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import ConfigDict, Field
 
-from chalicelib.http import Call, route
 from marketplace.domain.model import Model, StrictModel
 from marketplace.errors import NotFound, invalid
 from marketplace.services import calendar as service
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

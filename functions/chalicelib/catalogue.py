@@ -7,8 +7,6 @@ from datetime import date
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import (
     ITEM_CODE_PATTERN,
     ItemDefinition,
@@ -18,6 +16,8 @@ from marketplace.domain.catalogue import (
 )
 from marketplace.domain.model import Model, StrictModel
 from marketplace.services import catalogue as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page
 from marketplace.domain.catalogue import INDUSTRY_PATTERN
 from marketplace.domain.challenges import (
     AnswerRequest,
@@ -20,6 +18,8 @@ from marketplace.domain.model import StrictModel
 from marketplace.domain.purchases import Purchase
 from marketplace.services import challenges as service
 from marketplace.services import suspension
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page
 
 bp = Blueprint(__name__)
 

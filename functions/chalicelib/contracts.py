@@ -7,7 +7,6 @@ from typing import Literal
 from chalice import Blueprint
 from pydantic import Field, model_validator
 
-from chalicelib.http import Call, route
 from marketplace.domain.contracts import (
     SHA256_PATTERN,
     ContractRequest,
@@ -19,6 +18,7 @@ from marketplace.domain.contracts import (
 from marketplace.domain.model import Model, StrictModel
 from marketplace.services import contract_templates as templates
 from marketplace.services import contracts as service
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -9,12 +9,12 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.credit import CreditEventKind, CreditRules, LevelThresholds
 from marketplace.domain.model import Model, StrictModel
 from marketplace.services import credit as service
 from marketplace.services.credit import CreditProfile, ProfileEvent
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
 from marketplace.domain.credit import CreditEvent
 from marketplace.domain.credit_actions import ImportBatch, ImportReport, RegulatorEventIn
 from marketplace.domain.credit_appeals import Appeal, AppealDecisionIn, AppealIn
 from marketplace.services import credit_actions as service
 from marketplace.services import credit_appeals as appeals
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
-from marketplace.domain.consortium import EnrollmentRequest, Membership, MembershipDecision
+from marketplace.domain.consortium import Membership
+from marketplace.domain.consortium_requests import EnrollmentRequest, MembershipDecision
 from marketplace.domain.purchases import Enrollment
 from marketplace.services import consortium as consortia
 from marketplace.services import enrollments as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

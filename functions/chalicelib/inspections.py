@@ -7,8 +7,6 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.inspections import (
     CancelIn,
     Inspection,
@@ -20,6 +18,8 @@ from marketplace.domain.inspections import (
     StaffList,
 )
 from marketplace.services import inspections as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

@@ -9,11 +9,11 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import ConfigDict, Field
 
-from chalicelib.http import Call, route
 from marketplace.domain.letters import IssuedLetter
 from marketplace.domain.model import Model
 from marketplace.services import letters as service
 from marketplace.services.letters import PublicKeyInfo, VerificationResult
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

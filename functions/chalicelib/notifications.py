@@ -11,12 +11,12 @@ from chalice.app import SQSEvent
 from pydantic import Field
 
 from chalicelib import startup
-from chalicelib.http import SIGNED_IN, Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.model import StrictModel
 from marketplace.domain.notifications import MalformedEvent, Notification
 from marketplace.observability import log
 from marketplace.services import notifications as service
+from marketplace.web.http import SIGNED_IN, Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.notifications")

@@ -12,11 +12,11 @@ from chalice.app import SQSEvent
 from pydantic import AwareDatetime, Field
 
 from chalicelib import startup
-from chalicelib.http import Call, route
-from chalicelib.pages import PageQuery
 from marketplace.domain.ocds import ReleasePackage
 from marketplace.observability import log
 from marketplace.services import ocds as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import PageQuery
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.ocds")

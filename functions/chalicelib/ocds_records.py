@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
 from marketplace.domain.ocds import MalformedOcid, RecordPackage
 from marketplace.errors import BadRequest, FieldError
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

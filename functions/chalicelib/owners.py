@@ -5,10 +5,10 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.owners import Owner, OwnerProfile, OwnerPublic, OwnerType
 from marketplace.services import owners as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

@@ -9,7 +9,6 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from chalicelib import startup
-from chalicelib.http import Call, route
 from marketplace.domain.performance import (
     CompletionDecision,
     Delivery,
@@ -21,6 +20,7 @@ from marketplace.domain.performance import (
 )
 from marketplace.observability import log
 from marketplace.services import delivery, evaluations
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 logger = logging.getLogger("marketplace.performance")

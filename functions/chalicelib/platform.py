@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.http import SIGNED_IN, Call, route
 from marketplace.clock import iso, utcnow
 from marketplace.domain.model import Model
 from marketplace.settings import get_settings
+from marketplace.web.http import SIGNED_IN, Call, route
 
 bp = Blueprint(__name__)
 
@@ -41,7 +41,7 @@ def me(call: Call) -> dict[str, Any]:
 @route(bp, "/openapi.json", name="openapi", summary="This API as an OpenAPI 3.1 document")
 def openapi(call: Call) -> dict[str, Any]:
     from chalicelib import areas
-    from chalicelib.openapi import document
+    from marketplace.web.openapi import document
 
     areas.load()  # a deployed function loads only its own area; the document covers them all
     return document()

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import Call, route
-from marketplace.domain.proposals import ProposalReceipt, ProposalSubmission, Score, ScoreSheet, ScoresView
+from marketplace.domain.proposal_scores import (
+    ProposalReceipt,
+    ProposalSubmission,
+    Score,
+    ScoreSheet,
+    ScoresView,
+)
 from marketplace.services import proposals as service
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -8,14 +8,14 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import AwareDatetime, Field, model_validator
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.disclosure import PurchasePage
 from marketplace.domain.model import Model, StrictModel
 from marketplace.domain.purchases import Purchase, PurchasePublic, PurchaseRequest, PurchaseStatus, stamp
 from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.services import purchases as service
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

@@ -8,10 +8,10 @@ from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from chalicelib import startup
-from chalicelib.http import route
-from chalicelib.pages import Page
 from marketplace.domain.red_flags import Flag, RedFlagQuery
 from marketplace.services import red_flags as service
+from marketplace.web.http import route
+from marketplace.web.pages import Page
 
 bp = Blueprint(__name__)
 # The `red-flags` queue's ARN, replaced by the infra build (see chalicelib/notifications.py).

@@ -6,10 +6,10 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
 from marketplace.domain.model import StrictModel
 from marketplace.domain.purchases import ORG_ID_PATTERN, Purchase, PurchasePublic, public_view
 from marketplace.services import confirmation, purchase_window
+from marketplace.web.http import Call, route
 
 bp = Blueprint(__name__)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.http import Call, route
-from chalicelib.pages import Page, PageQuery
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN
 from marketplace.domain.purchases import Purchase
 from marketplace.domain.regions import DIVISION_PATTERN
-from marketplace.domain.shelf import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
+from marketplace.domain.shelf_offers import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
 from marketplace.services import shelf as service
 from marketplace.services.shelf import ShelfPurchaseRequest
+from marketplace.web.http import Call, route
+from marketplace.web.pages import Page, PageQuery
 
 bp = Blueprint(__name__)
 

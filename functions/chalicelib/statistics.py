@@ -7,9 +7,9 @@ from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from chalicelib import startup
-from chalicelib.http import Call, TextBody, route
 from marketplace.domain.statistics_report import Figures, StatisticsQuery, StatisticsReport
 from marketplace.services import statistics as service
+from marketplace.web.http import Call, TextBody, route
 
 bp = Blueprint(__name__)
 # The `statistics` queue's ARN stand-in (infra/definitions.py QUEUES; see chalicelib/notifications.py).

@@ -104,7 +104,7 @@ def test_every_idempotent_route_may_use_the_idempotency_table() -> None:
     """A route that honours Idempotency-Key reads and writes the idempotency table whenever a
     client sends one: without the grant, such a request would fail with AccessDenied in AWS."""
     import app  # noqa: F401  (declares the routes)
-    from chalicelib.http import ROUTES
+    from marketplace.web.http import ROUTES
 
     granted = policies.load()
     needed = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}

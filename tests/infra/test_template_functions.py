@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.http import ROUTES
 from infra import lambdas, names
 from infra.build import BuildResult
 from infra.definitions import OPEN_DATA_FUNCTIONS
 from infra.operations import Operation, load_app
+from marketplace.web.http import ROUTES
 from tests.infra.conftest import of_type
 
 

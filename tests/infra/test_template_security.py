@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.http import ROUTES
 from infra import names
 from infra.definitions import OPEN_DATA_PUBLIC_PREFIX, table_specs
 from infra.gateway_responses import RESPONSES
 from infra.policies import XRAY_ACTIONS
 from infra.workflows import LOG_DELIVERY_ACTIONS
+from marketplace.web.http import ROUTES
 from tests.infra.conftest import as_list, of_type, policy_documents, statements
 
 # The only actions IAM accepts solely with Resource "*": they have no resource-level permissions.

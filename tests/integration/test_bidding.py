@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from marketplace.domain.bidding import QuoteRequest, sealed_plaintext
 from marketplace.domain.draw import verify
+from marketplace.domain.quotes import QuoteRequest, sealed_plaintext
 from marketplace.repositories import bidding as bidding_repo
 from marketplace.services.purchase_window import StepNotDue
 from tests.conftest import Api

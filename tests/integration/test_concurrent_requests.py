@@ -11,7 +11,7 @@ from tests.support.samples import catalogue_item
 
 
 def test_concurrent_creates_each_store_their_own_body(api: Api, monkeypatch) -> None:
-    from chalicelib import http
+    from marketplace.web import http
 
     serve = http._serve
 

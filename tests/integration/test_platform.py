@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from app import app
-from chalicelib.http import ROUTES
+from marketplace.web.http import ROUTES
 from tests.conftest import Api
 from tests.support.samples import catalogue_item
 from tests.support.schemas import EVENTS_DIR

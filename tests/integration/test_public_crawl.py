@@ -100,7 +100,7 @@ def _planted() -> Planted:
 
 @pytest.fixture
 def crawled(api: Api) -> Crawl:
-    from chalicelib.http import ROUTES
+    from marketplace.web.http import ROUTES
 
     seen: list[Any] = []
     for _, step in every_operation(api):
@@ -177,7 +177,7 @@ def test_resident_id_numbers_are_recognised_by_their_check_character() -> None:
 
 def test_a_public_route_with_no_known_ids_fails_the_crawl_naming_what_to_add(api: Api) -> None:
     """A new public route whose parameter the table does not know is reported, not skipped."""
-    from chalicelib.http import RouteSpec
+    from marketplace.web.http import RouteSpec
 
     spec = RouteSpec(name="get_thing", path="/things/{thing_id}", method="GET", summary="", tag="x", roles=())
     crawl = Crawl(api, Planted(), [spec])

@@ -147,7 +147,9 @@ PARAM_IDS: dict[str, Ids] = {
     "offer_id": Ids(keys=("offer_id",)),
     "event_id": Ids(keys=("credit_event_id",)),
     "ocid": Ids(keys=("ocid",)),
-    "inspection_id": Ids(keys=("inspection_id",)),  # GET /inspections lists them  # the OCDS feed names each release's ocid
+    "inspection_id": Ids(
+        keys=("inspection_id",)
+    ),  # GET /inspections lists them  # the OCDS feed names each release's ocid
 }
 
 # Extra query strings per route name (the bare path is always called too).

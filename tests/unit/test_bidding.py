@@ -14,19 +14,21 @@ from marketplace.domain.bidding import (
     BiddingRound,
     BiddingTerms,
     QuoteForm,
-    QuoteRequest,
     RevealedQuote,
     RoundState,
     best_agencies,
-    bounds_refusal,
     closed_round,
+    last_prices,
+    schedule,
+)
+from marketplace.domain.quotes import (
+    QuoteRequest,
+    bounds_refusal,
     digest_of,
     form_refusal,
-    last_prices,
     opened,
     price_of,
     reveal,
-    schedule,
     sealed_plaintext,
 )
 

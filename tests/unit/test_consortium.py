@@ -12,14 +12,12 @@ from marketplace.domain.catalogue import Certificate, CertificateRequirement, Re
 from marketplace.domain.consortium import (
     Consortium,
     ConsortiumMember,
-    ConsortiumRequest,
     ConsortiumTerms,
-    EnrollmentRequest,
     Membership,
     MembershipStatus,
-    request_problems,
     unmet_jointly,
 )
+from marketplace.domain.consortium_requests import ConsortiumRequest, EnrollmentRequest, request_problems
 from marketplace.domain.letters import FORMAT_CONSORTIUM, ConfirmationLetter, check, render_html
 from tests.support.letters import LetterKey, letter, letter_data
 

@@ -12,13 +12,12 @@ from marketplace.domain.contracts import (
     CONTRACT,
     PLACEHOLDERS,
     ContractRequest,
-    ContractStatus,
     due_reminders,
     fill,
-    next_milestone,
     placeholders_in,
     unknown_placeholders,
 )
+from marketplace.domain.purchase_contract import ContractStatus, next_milestone
 from marketplace.errors import Conflict
 
 DEADLINE = datetime(2027, 1, 7, 2, 0, tzinfo=UTC)

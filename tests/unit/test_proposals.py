@@ -10,21 +10,23 @@ import pytest
 from pydantic import ValidationError
 
 from marketplace.domain import draw
+from marketplace.domain.proposal_scores import (
+    ProposalSubmission,
+    Score,
+    ScoreSheet,
+    missing_scores,
+    sheet_problems,
+    submission_digest,
+    weighted_totals,
+)
 from marketplace.domain.proposals import (
     OWNER_SEAT,
     ProposalScoring,
     ProposalScoringPublic,
-    ProposalSubmission,
     ProposalTerms,
     ProposalTermsPublic,
-    Score,
-    ScoreSheet,
-    missing_scores,
     panel_of,
     seat_label,
-    sheet_problems,
-    submission_digest,
-    weighted_totals,
 )
 
 TERMS = ProposalTerms.model_validate(

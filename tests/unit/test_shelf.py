@@ -13,11 +13,11 @@ from marketplace.domain.regions import serves
 from marketplace.domain.shelf import (
     OFFER,
     OfferStatus,
-    ShelfOfferRequest,
     region_matches,
     region_tokens,
     reward_share_allows,
 )
+from marketplace.domain.shelf_offers import ShelfOfferRequest
 from marketplace.errors import Conflict
 from tests.support.schemas import EVENTS_DIR
 

@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
 from marketplace.domain.lifecycle import Lifecycle
 from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.purchase_contract import (
+    REMINDER_DAYS,
+    Contract,
+    ContractPublic,
+    ContractStatus,
+)
 
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
 FILE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:/@!$&'()*+,;=%\-]{0,499}$"
 MAX_TEMPLATE_CHARS = 100_000
-REMINDER_DAYS = (7, 1)  # reminders this many days before the contract deadline
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
 # What a template may name, and what each is filled with (docs/contracts.md lists them).
@@ -56,17 +59,6 @@ PLACEHOLDERS: dict[str, str] = {
     "contract_deadline": "the last day to sign the contract (local date)",
     "signing_date": "the signing date written in the contract",
 }
-
-
-class ContractStatus(StrEnum):
-    awaiting_signature = "awaiting_signature"  # registered by the owner, the agency has not acted
-    signed = "signed"  # countersigned by the agency: the purchase is contracted
-    refused = "refused"  # the agency refused it with reasons; the owner may register another
-
-
-class ContractSource(StrEnum):
-    generated = "generated"  # filled from the item's template
-    uploaded = "uploaded"  # a file the owner registers by reference and hash
 
 
 # --- Templates ----------------------------------------------------------------------------------
@@ -169,71 +161,6 @@ class ContractRequest(StrictModel):
         return self
 
 
-class RegisteredContract(Model):
-    """An earlier registration of the same purchase, kept when it is replaced or refused."""
-
-    number: int
-    source: ContractSource
-    sha256: str
-    status: ContractStatus
-    registered_at: str
-    refused_at: str | None = None
-    refusal_reasons: str | None = None
-    replaced_at: str | None = None
-
-
-class Contract(Model):
-    """The purchase's contract as its parties, the admin and the item's regulator see it."""
-
-    number: int = Field(ge=1, description="1 for the first registration, +1 for each new one")
-    status: ContractStatus
-    source: ContractSource
-    agency_id: str
-    amount_yuan: Decimal
-    sha256: str = Field(description="hex SHA-256 of the document (generated: its UTF-8 bytes)")
-    file_ref: str | None = None
-    template_version: int | None = None
-    time_limit_working_days: int | None = Field(
-        default=None,
-        description="the time limit the agency's offering promised when the contract was registered: "
-        "the delivery is held to it, whatever the offering says later",
-    )
-    signing_date: date | None = None
-    deadline: str = Field(description="the instant by which the contract must be signed")
-    registered_at: str
-    registered_by: str
-    signed_at: str | None = None
-    signed_on: date | None = Field(default=None, description="the signing date, once countersigned")
-    refused_at: str | None = None
-    refusal_reasons: str | None = None
-    earlier: list[RegisteredContract] = Field(default_factory=list)
-
-    def summary(self, *, replaced_at: str | None = None) -> RegisteredContract:
-        return RegisteredContract(
-            number=self.number,
-            source=self.source,
-            sha256=self.sha256,
-            status=self.status,
-            registered_at=self.registered_at,
-            refused_at=self.refused_at,
-            refusal_reasons=self.refusal_reasons,
-            replaced_at=replaced_at,
-        )
-
-
-class ContractPublic(Model):
-    """What anyone may see: that a contract exists, its state, date, amount and hash."""
-
-    number: int
-    status: ContractStatus
-    source: ContractSource
-    amount_yuan: Decimal
-    sha256: str
-    signed_on: date | None = None
-    registered_at: str
-    deadline: str
-
-
 class ContractView(Model):
     """`GET /purchases/{id}/contract`: the contract (whole for its parties, the admin and the item's
     regulator; public otherwise) and the deadline state of the purchase."""
@@ -248,23 +175,9 @@ class ContractView(Model):
     )
 
 
-def deadline_from(confirmed_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the local day `days` calendar days after confirmation: the last day the generated
-    contract states is a whole day to sign in."""
-    zone = ZoneInfo(timezone)
-    last_day = (confirmed_at.astimezone(zone) + timedelta(days=days)).date()
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
-
-
 def due_reminders(deadline: datetime, sent: list[int], now: datetime) -> list[int]:
     """The reminder thresholds (days before the deadline) that have come and were not sent."""
     return [d for d in REMINDER_DAYS if d not in sent and deadline - timedelta(days=d) <= now < deadline]
-
-
-def next_milestone(deadline: datetime, sent: list[int]) -> datetime:
-    """When the contract task has something to do next: a reminder not sent yet, or the deadline."""
-    pending = [deadline - timedelta(days=d) for d in REMINDER_DAYS if d not in sent]
-    return min([*pending, deadline])
 
 
 # --- The lifecycle ------------------------------------------------------------------------------

@@ -9,29 +9,24 @@ After completion the owner rates the service on five dimensions, once; the item'
 the output's quality, once. Both are public with the purchase, without the rater's personal data.
 
 A delivery is its own record (`DELIVERY`, in the purchase's partition); the purchase carries a
-small summary (`PerformanceSummary`) so its public page shows where it stands.
+small summary (`PerformanceSummary`, domain/purchase_performance.py) so its public page shows where
+it stands.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.model import Model, StrictModel
+from marketplace.domain.purchase_performance import DeliveryStatus, PerformanceSummary
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 OWNER_DIMENSIONS = ("quality", "timeliness", "attitude", "fee_reasonableness", "standards")
 REGULATOR_DIMENSIONS = ("output_quality",)
 Rater = Literal["owner", "regulator"]
-
-
-class DeliveryStatus(StrEnum):
-    reported = "reported"  # the agency reported the service delivered; the owner's window runs
-    accepted = "accepted"  # the owner accepted completion, or let the window pass (silence)
-    disputed = "disputed"  # the owner disputed it with reasons; the agency reports again
 
 
 class DeliveryReport(StrictModel):
@@ -164,24 +159,6 @@ def public_evaluation(evaluation: Evaluation) -> EvaluationPublic:
 
 def average(ratings: dict[str, int]) -> float:
     return round(sum(ratings.values()) / len(ratings), 2)
-
-
-class PerformanceSummary(Model):
-    """What the purchase's page shows of its delivery, completion and evaluations."""
-
-    delivery_status: DeliveryStatus | None = None
-    reported_at: str | None = None
-    report_number: str | None = None
-    file_sha256: str | None = None
-    reports: int = 0
-    time_limit_working_days: int | None = None
-    working_days_taken: int | None = None
-    late: bool = False
-    completion_deadline: str | None = None
-    completed_at: str | None = None
-    accepted_by_silence: bool = False
-    owner_rating: float | None = Field(default=None, description="the owner's average rating")
-    regulator_rating: int | None = Field(default=None, description="the regulator's output-quality rating")
 
 
 def summary_of(delivery: Delivery, previous: PerformanceSummary | None) -> PerformanceSummary:

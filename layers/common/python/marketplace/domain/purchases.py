@@ -17,17 +17,17 @@ from marketplace.domain.batch import PROJECT_CODE_PATTERN, BatchSplit, BatchTerm
 from marketplace.domain.bidding import BiddingRound, BiddingTerms, RevealedQuote, RoundState
 from marketplace.domain.catalogue import ITEM_CODE_PATTERN, Requirement
 from marketplace.domain.consortium import Consortium, ConsortiumQualification, ConsortiumTerms
-from marketplace.domain.contracts import Contract, ContractPublic, next_milestone
 from marketplace.domain.lifecycle import SYSTEM, Lifecycle
 from marketplace.domain.masking import mask_name
 from marketplace.domain.model import Model, StrictModel, revised
-from marketplace.domain.performance import PerformanceSummary
 from marketplace.domain.proposals import (
     ProposalScoring,
     ProposalScoringPublic,
     ProposalTerms,
     ProposalTermsPublic,
 )
+from marketplace.domain.purchase_contract import Contract, ContractPublic, next_milestone
+from marketplace.domain.purchase_performance import PerformanceSummary
 from marketplace.domain.red_flags import Flag
 from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.domain.shelf import ShelfOrder

@@ -20,7 +20,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from marketplace.domain.proposals import Score
+from marketplace.domain.proposal_scores import Score
 from marketplace.domain.purchases import ENROLLMENT, PURCHASE
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable
 from marketplace.events import DomainEvent

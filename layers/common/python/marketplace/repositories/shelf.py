@@ -16,7 +16,8 @@ from pynamodb.transactions import TransactWrite
 
 from marketplace.domain.agencies import AgencyStatus
 from marketplace.domain.lifecycle import Transition
-from marketplace.domain.shelf import OfferStatus, ShelfOffer, region_matches, region_tokens
+from marketplace.domain.shelf import OfferStatus, region_matches, region_tokens
+from marketplace.domain.shelf_offers import ShelfOffer
 from marketplace.errors import NotFound
 from marketplace.events import DomainEvent
 from marketplace.repositories import event_bus

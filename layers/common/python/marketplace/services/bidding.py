@@ -19,24 +19,26 @@ from marketplace.clock import stamp, utcnow
 from marketplace.domain.bidding import (
     BiddingRound,
     BiddingTerms,
-    QuoteReceipt,
-    QuoteRequest,
     RevealedQuote,
     RoundState,
     best_agencies,
-    bounds_refusal,
     closed_round,
-    digest_of,
-    form_refusal,
     last_prices,
-    opened,
-    price_of,
-    reveal,
     schedule,
-    sealed_plaintext,
 )
 from marketplace.domain.model import Model
 from marketplace.domain.purchases import PURCHASE, EnrollmentStatus, Purchase, PurchaseStatus, SelectionMethod
+from marketplace.domain.quotes import (
+    QuoteReceipt,
+    QuoteRequest,
+    bounds_refusal,
+    digest_of,
+    form_refusal,
+    opened,
+    price_of,
+    reveal,
+    sealed_plaintext,
+)
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, invalid
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log

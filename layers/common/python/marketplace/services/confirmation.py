@@ -11,9 +11,9 @@ from typing import Any
 
 from marketplace.auth import Principal
 from marketplace.clock import parse_iso, utcnow
-from marketplace.domain.contracts import deadline_from
 from marketplace.domain.credit import CreditCause, CreditEventKind
 from marketplace.domain.model import revised
+from marketplace.domain.purchase_contract import deadline_from
 from marketplace.domain.purchases import (
     PURCHASE,
     RESULT,

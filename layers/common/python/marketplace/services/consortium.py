@@ -18,12 +18,10 @@ from marketplace.domain.consortium import (
     MEMBERSHIP,
     Consortium,
     ConsortiumMember,
-    ConsortiumRequest,
     Membership,
-    MembershipDecision,
     MembershipStatus,
-    request_problems,
 )
+from marketplace.domain.consortium_requests import ConsortiumRequest, MembershipDecision, request_problems
 from marketplace.domain.credit import CreditStanding
 from marketplace.domain.purchases import PURCHASE, Enrollment, Purchase, stamp
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed

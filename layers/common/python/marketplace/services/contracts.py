@@ -27,19 +27,21 @@ from marketplace.auth import Principal
 from marketplace.clock import parse_iso, stamp, utcnow
 from marketplace.domain.contracts import (
     CONTRACT,
-    REMINDER_DAYS,
-    Contract,
-    ContractPublic,
     ContractRequest,
-    ContractSource,
-    ContractStatus,
     ContractView,
-    RegisteredContract,
-    deadline_from,
     due_reminders,
     fill,
 )
 from marketplace.domain.credit import CreditCause, CreditEventKind
+from marketplace.domain.purchase_contract import (
+    REMINDER_DAYS,
+    Contract,
+    ContractPublic,
+    ContractSource,
+    ContractStatus,
+    RegisteredContract,
+    deadline_from,
+)
 from marketplace.domain.purchases import PURCHASE, Purchase
 from marketplace.errors import Conflict, Forbidden, invalid
 from marketplace.events import DomainEvent, event

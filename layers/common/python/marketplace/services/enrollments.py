@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
-from marketplace.domain.consortium import EnrollmentRequest
+from marketplace.domain.consortium_requests import EnrollmentRequest
 from marketplace.domain.enrollment import refusals
 from marketplace.domain.purchases import (
     ENROLLMENT,

@@ -23,26 +23,22 @@ from typing import Any
 from marketplace.auth import Principal
 from marketplace.clock import utcnow
 from marketplace.domain.model import revised
-from marketplace.domain.proposals import (
-    OWNER_SEAT,
+from marketplace.domain.proposal_scores import (
     ProposalReceipt,
-    ProposalScoring,
     ProposalShown,
     ProposalSubmission,
-    RevealedProposal,
     Score,
     ScoreSheet,
     ScoresView,
     SeatProgress,
     missing_scores,
-    panel_of,
-    seat_label,
     sheet_problems,
     shown,
     submission_digest,
     total,
     weighted_totals,
 )
+from marketplace.domain.proposals import OWNER_SEAT, ProposalScoring, RevealedProposal, panel_of, seat_label
 from marketplace.domain.purchases import PURCHASE, Purchase, PurchaseStatus, SelectionMethod, stamp
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.events import DomainEvent, event

@@ -17,9 +17,9 @@ from marketplace.auth import Principal
 from marketplace.clock import local_today, utcnow
 from marketplace.domain.agencies import Agency
 from marketplace.domain.catalogue import Requirement
-from marketplace.domain.contracts import deadline_from
 from marketplace.domain.enrollment import PurchaseTerms, Refusal, refusals
 from marketplace.domain.model import StrictModel
+from marketplace.domain.purchase_contract import deadline_from
 from marketplace.domain.purchases import (
     PROJECT_CODE_PATTERN,
     PURCHASE,
@@ -34,14 +34,8 @@ from marketplace.domain.purchases import (
     stamp,
 )
 from marketplace.domain.regions import DIVISION_PATTERN, serves
-from marketplace.domain.shelf import (
-    OFFER,
-    OfferStatus,
-    ShelfOffer,
-    ShelfOfferPublic,
-    ShelfOfferRequest,
-    ShelfOrder,
-)
+from marketplace.domain.shelf import OFFER, OfferStatus, ShelfOrder
+from marketplace.domain.shelf_offers import ShelfOffer, ShelfOfferPublic, ShelfOfferRequest
 from marketplace.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from marketplace.events import DomainEvent, event
 from marketplace.observability import log

@@ -10,8 +10,8 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.http import requested_path
 from marketplace.problems import PROBLEM_CONTENT_TYPE, generic_problem
+from marketplace.web.http import requested_path
 
 
 def chalice_errors_as_problems(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from chalicelib.http import JSON, ROUTES, RouteSpec
+from marketplace.web.http import JSON, ROUTES, RouteSpec
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
