@@ -1,9 +1,7 @@
-"""One Lambda function per operation, each with its own role, log group and (for routes) the
-permission that lets only its own method and path of the REST API invoke it."""
+"""One Lambda function per operation, each with its own role and log group. API Gateway invokes the
+route functions with one integration role (infra/api.py invoke_role), not a permission on each."""
 
 from __future__ import annotations
-
-import re
 
 from infra import names
 from infra.cfn import NO_VALUE, Json, get_att, ref, service_role, sub
@@ -205,26 +203,5 @@ def log_group(op: Operation) -> Json:
             "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/{op.name}"),
             "RetentionInDays": LOG_RETENTION_DAYS,
             "KmsKeyId": data_key_arn(),
-        },
-    }
-
-
-def execute_api_path(path: str) -> str:
-    """`/catalogue/items/{code}` -> `catalogue/items/*`, as execute-api ARNs name resources."""
-    return re.sub(r"\{[^}]+\}", "*", path).lstrip("/")
-
-
-def permission(op: Operation) -> Json:
-    source = (
-        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-        f"${{{names.REST_API}}}/*/{op.method}/{execute_api_path(op.path)}"
-    )
-    return {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {
-            "FunctionName": get_att(op.function_id, "Arn"),
-            "Action": "lambda:InvokeFunction",
-            "Principal": "apigateway.amazonaws.com",
-            "SourceArn": sub(source),
         },
     }
