@@ -1,5 +1,6 @@
-"""One Lambda function per operation, each with its own role and log group. API Gateway invokes the
-route functions with one integration role (infra/api.py invoke_role), not a permission on each."""
+"""One Lambda function per operation, each with its own role; the functions of one area share a log
+group. API Gateway invokes the route functions with one integration role (infra/api.py
+invoke_role), not a permission on each (docs/adr/0018-resource-count.md)."""
 
 from __future__ import annotations
 
@@ -196,12 +197,17 @@ def role(op: Operation, statements: list[Json]) -> Json:
     }
 
 
-def log_group(op: Operation) -> Json:
+def log_group(area: str) -> Json:
+    """The log group of every function of one area (chalicelib/areas.py). Lambda names each stream
+    `YYYY/MM/DD/<function name>[<version>]<environment id>` in a shared group, so every line still
+    says which function wrote it; each function's role may write this group only (policies.baseline).
+    Under `/area/`, so no name is one a per-function group of an earlier version had."""
     return {
         "Type": "AWS::Logs::LogGroup",
         "Properties": {
-            "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/{op.name}"),
+            "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/area/{area}"),
             "RetentionInDays": LOG_RETENTION_DAYS,
             "KmsKeyId": data_key_arn(),
         },
+        "Metadata": {"area": area},
     }

@@ -167,7 +167,9 @@ def _operations(sources: Sources, catalog: policies.Catalog) -> dict[str, Json]:
         statements = policies.baseline(op.log_group_id) + policies.statements(
             op.name, sources.policies[op.name], catalog, on_request_path=op.is_route
         )
-        _add(resources, {op.role_id: lambdas.role(op, statements), op.log_group_id: lambdas.log_group(op)})
+        _add(resources, {op.role_id: lambdas.role(op, statements)})
+        if op.log_group_id not in resources:  # the area's, shared by its functions
+            _add(resources, {op.log_group_id: lambdas.log_group(op.area)})
         if op.is_route:
             _add(resources, {op.function_id: lambdas.route_function(op)})
         else:

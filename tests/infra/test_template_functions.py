@@ -10,7 +10,7 @@ from infra import lambdas, names
 from infra.build import BuildResult
 from infra.definitions import OPEN_DATA_FUNCTIONS
 from infra.operations import Operation, load_app
-from tests.infra.conftest import as_list, of_type
+from tests.infra.conftest import as_list, of_type, statements
 
 
 def _functions(resources: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +129,32 @@ def test_each_invoke_policy_fits_iams_limit_with_the_longest_function_arns(resou
             statement["Resource"] = [longest for _ in as_list(statement["Resource"])]
         size = len(json.dumps(document, separators=(",", ":")))
         assert size <= 6144 * 0.9, f"{logical_id}: {size} characters; IAM allows 6,144"
+
+
+def test_each_function_writes_its_areas_log_group_and_no_other(resources: dict[str, Any]) -> None:
+    """One log group per area (docs/adr/0018-resource-count.md), encrypted and kept a year; a
+    function's role may write only the group its function logs to, which is its own area's."""
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    areas_with_functions: set[str] = set()
+    for logical_id, function in _functions(resources).items():
+        properties = function["Properties"]
+        area = properties["Environment"]["Variables"]["MARKETPLACE_AREA"]
+        group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group_id]["Metadata"]["area"] == area, logical_id
+        areas_with_functions.add(area)
+        role = resources[properties["Role"]["Fn::GetAtt"][0]]
+        written = [
+            statement["Resource"]
+            for policy in role["Properties"]["Policies"]
+            for statement in statements(policy["PolicyDocument"])
+            if any(action.startswith("logs:") for action in as_list(statement["Action"]))
+        ]
+        assert written == [{"Fn::GetAtt": [group_id, "Arn"]}], logical_id
+    area_groups = {k: g for k, g in groups.items() if "area" in g.get("Metadata", {})}
+    assert sorted(g["Metadata"]["area"] for g in area_groups.values()) == sorted(areas_with_functions)
+    for logical_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == lambdas.LOG_RETENTION_DAYS, logical_id
+        assert group["Properties"]["KmsKeyId"], logical_id
 
 
 def test_chalices_all_routes_function_is_never_created(template: dict[str, Any]) -> None:
