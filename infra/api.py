@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from infra import names
-from infra.cfn import Json, arn, get_att, ref, sub
+from infra.cfn import Json, arn, get_att, sub
 from infra.gateway_responses import gateway_responses
 from infra.identity import if_user_pools
 from infra.keys import data_key_arn
@@ -179,10 +179,12 @@ def access_logging() -> dict[str, Json]:
 FUNCTIONS_PER_INVOKE_POLICY = 40
 INVOKE_WHY = (
     "API Gateway invokes every route function with this one role (each method's integration "
-    "`credentials`) instead of one AWS::Lambda::Permission per function: 106 resources fewer, which "
+    "`credentials`) instead of one AWS::Lambda::Permission per function: a resource fewer per route, which "
     "keeps the stack under CloudFormation's 500 (docs/adr/0018-resource-count.md). Least privilege "
-    "holds: only API Gateway acting for this account may assume it (passing it to an API needs "
-    "iam:PassRole in this account), it may only lambda:InvokeFunction, and only on the route functions, "
+    "holds: only API Gateway may assume it, and only for an API whose integration names it, which "
+    "takes iam:PassRole on it in this account (a role cannot be passed to another account); no "
+    "aws:SourceAccount condition, as API Gateway does not set that key when it assumes integration "
+    "credentials. It may only lambda:InvokeFunction, and only on the route functions, "
     "each ARN listed (no task function, no wildcard). Which method invokes which function is the API "
     "definition of this stack (tests/infra/test_template_functions.py checks each route integrates with "
     "its own function); a function's own role, not this one, bounds what an invocation can do."
@@ -209,7 +211,8 @@ def invoke_role(routes: list[Operation]) -> dict[str, Json]:
                             "Effect": "Allow",
                             "Principal": {"Service": "apigateway.amazonaws.com"},
                             "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                            # No aws:SourceAccount/SourceArn condition: API Gateway does not set them
+                            # when it assumes integration credentials, so one would fail every route.
                         }
                     ],
                 },
