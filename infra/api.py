@@ -1,5 +1,6 @@
-"""The REST API Chalice emits, adjusted: each method integrates with its own function, protected
-methods carry the Cognito authorizer, and the stage traces, logs access and throttles."""
+"""The REST API Chalice emits, adjusted: each method integrates with its own function, which API
+Gateway invokes with one integration role; protected methods carry the Cognito authorizer, and the
+stage traces, logs access and throttles."""
 
 from __future__ import annotations
 
@@ -62,7 +63,11 @@ def _security_definitions() -> Json:
 def _paths(routes: list[Operation]) -> Json:
     paths: Json = {}
     for op in routes:
-        method: Json = {"x-amazon-apigateway-integration": {"uri": integration_uri(op.function_id)}}
+        integration = {
+            "uri": integration_uri(op.function_id),
+            "credentials": get_att(names.API_INVOKE_ROLE, "Arn"),
+        }
+        method: Json = {"x-amazon-apigateway-integration": integration}
         if op.protected:
             method["security"] = if_user_pools([{names.AUTHORIZER: []}])
         paths.setdefault(op.path, {})[op.method.lower()] = method
@@ -72,7 +77,8 @@ def _paths(routes: list[Operation]) -> Json:
 def rest_api_overrides(routes: list[Operation]) -> Json:
     """Merged over Chalice's RestAPI: only the keys named here change."""
     return {
-        "DependsOn": [names.API_GATEWAY_ACCOUNT],
+        # Deployed once API Gateway can write its logs and invoke the functions.
+        "DependsOn": [names.API_GATEWAY_ACCOUNT, *invoke_policy_ids(routes)],
         "Properties": {
             "DefinitionBody": {"securityDefinitions": _security_definitions(), "paths": _paths(routes)},
             "TracingEnabled": True,
@@ -165,3 +171,74 @@ def access_logging() -> dict[str, Json]:
             },
         },
     }
+
+
+# IAM allows 6,144 characters (whitespace aside) in a managed policy. The longest ARN of a function
+# CloudFormation names (64 characters, aws-us-gov partition, a 12-digit account) is 122 characters;
+# with its quotes and comma, 40 of them and the statement take under 5,200.
+FUNCTIONS_PER_INVOKE_POLICY = 40
+INVOKE_WHY = (
+    "API Gateway invokes every route function with this one role (each method's integration "
+    "`credentials`) instead of one AWS::Lambda::Permission per function: a resource fewer per route, which "
+    "keeps the stack under CloudFormation's 500 (docs/adr/0018-resource-count.md). Least privilege "
+    "holds: only API Gateway may assume it, and only for an API whose integration names it, which "
+    "takes iam:PassRole on it in this account (a role cannot be passed to another account); no "
+    "aws:SourceAccount condition, as API Gateway does not set that key when it assumes integration "
+    "credentials. It may only lambda:InvokeFunction, and only on the route functions, "
+    "each ARN listed (no task function, no wildcard). Which method invokes which function is the API "
+    "definition of this stack (tests/infra/test_template_functions.py checks each route integrates with "
+    "its own function); a function's own role, not this one, bounds what an invocation can do."
+)
+
+
+def invoke_policy_ids(routes: list[Operation]) -> list[str]:
+    count = -(-len(routes) // FUNCTIONS_PER_INVOKE_POLICY)
+    return [f"{names.API_INVOKE_ROLE}Policy{i + 1}" for i in range(count)]
+
+
+def invoke_role(routes: list[Operation]) -> dict[str, Json]:
+    """The integration role API Gateway assumes to invoke the route functions, and the managed
+    policies (several: IAM's size limit) that let it invoke exactly those functions."""
+    resources: dict[str, Json] = {
+        names.API_INVOKE_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "lets this stack's API invoke its route functions, and nothing else",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # No aws:SourceAccount/SourceArn condition: API Gateway does not set them
+                            # when it assumes integration credentials, so one would fail every route.
+                        }
+                    ],
+                },
+            },
+            "Metadata": {"why": INVOKE_WHY},
+        }
+    }
+    policy_ids = invoke_policy_ids(routes)
+    for index, policy_id in enumerate(policy_ids):
+        chunk = routes[index * FUNCTIONS_PER_INVOKE_POLICY : (index + 1) * FUNCTIONS_PER_INVOKE_POLICY]
+        resources[policy_id] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "Description": f"invoke route functions ({index + 1} of {len(policy_ids)})",
+                "Roles": [{"Ref": names.API_INVOKE_ROLE}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "InvokeRouteFunctions",
+                            "Effect": "Allow",
+                            "Action": "lambda:InvokeFunction",
+                            "Resource": [get_att(op.function_id, "Arn") for op in chunk],
+                        }
+                    ],
+                },
+            },
+        }
+    return resources

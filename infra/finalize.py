@@ -14,6 +14,8 @@ from infra.errors import BuildError
 
 LOCAL_PATH_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+# Roles that API Gateway, not a function, assumes.
+SERVICE_ROLES = (names.API_GATEWAY_LOGS_ROLE, names.API_INVOKE_ROLE)
 
 
 def rebase_paths(template: Json, from_dir: Path, to_dir: Path) -> None:
@@ -62,7 +64,7 @@ def check(template: Json) -> None:
         raise BuildError(f"roles shared between functions: {shared}")
     for logical_id, resource in enabled.items():
         is_role = resource.get("Type") == "AWS::IAM::Role"
-        if is_role and logical_id not in role_users and logical_id != names.API_GATEWAY_LOGS_ROLE:
+        if is_role and logical_id not in role_users and logical_id not in SERVICE_ROLES:
             raise BuildError(f"role {logical_id} is used by no function: an orphan from chalice package?")
 
 

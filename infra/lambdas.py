@@ -1,9 +1,8 @@
-"""One Lambda function per operation, each with its own role, log group and (for routes) the
-permission that lets only its own method and path of the REST API invoke it."""
+"""One Lambda function per operation, each with its own role; the functions of one area share a log
+group. API Gateway invokes the route functions with one integration role (infra/api.py
+invoke_role), not a permission on each (docs/adr/0018-resource-count.md)."""
 
 from __future__ import annotations
-
-import re
 
 from infra import names
 from infra.cfn import NO_VALUE, Json, get_att, ref, service_role, sub
@@ -198,33 +197,17 @@ def role(op: Operation, statements: list[Json]) -> Json:
     }
 
 
-def log_group(op: Operation) -> Json:
+def log_group(area: str) -> Json:
+    """The log group of every function of one area (chalicelib/areas.py). Lambda names each stream
+    `YYYY/MM/DD/<function name>[<version>]<environment id>` in a shared group, so every line still
+    says which function wrote it; each function's role may write this group only (policies.baseline).
+    Under `/area/`, so no name is one a per-function group of an earlier version had."""
     return {
         "Type": "AWS::Logs::LogGroup",
         "Properties": {
-            "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/{op.name}"),
+            "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/area/{area}"),
             "RetentionInDays": LOG_RETENTION_DAYS,
             "KmsKeyId": data_key_arn(),
         },
-    }
-
-
-def execute_api_path(path: str) -> str:
-    """`/catalogue/items/{code}` -> `catalogue/items/*`, as execute-api ARNs name resources."""
-    return re.sub(r"\{[^}]+\}", "*", path).lstrip("/")
-
-
-def permission(op: Operation) -> Json:
-    source = (
-        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-        f"${{{names.REST_API}}}/*/{op.method}/{execute_api_path(op.path)}"
-    )
-    return {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {
-            "FunctionName": get_att(op.function_id, "Arn"),
-            "Action": "lambda:InvokeFunction",
-            "Principal": "apigateway.amazonaws.com",
-            "SourceArn": sub(source),
-        },
+        "Metadata": {"area": area},
     }

@@ -30,6 +30,7 @@ OPEN_DATA_LAYER = "OpenDataLayer"
 API_ACCESS_LOG_GROUP = "ApiAccessLogGroup"
 API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
 API_GATEWAY_LOGS_ROLE = "ApiGatewayCloudWatchRole"
+API_INVOKE_ROLE = "ApiInvokeRole"  # the integration credentials of every route (infra/api.py)
 AUTHORIZER = "CognitoUserPool"  # the swagger securityDefinitions name
 
 # Parameters and conditions.
@@ -73,7 +74,3 @@ def event_rule(name: str) -> str:
 
 def state_machine(name: str) -> str:
     return camel(name) + "StateMachine"
-
-
-def permission(function_id: str) -> str:
-    return function_id + "InvokePermission"

@@ -37,13 +37,21 @@ class Operation:
         return bool(self.roles)
 
 
+def area_log_group_id(area: str) -> str:
+    """The log group every function of `area` writes (docs/adr/0018-resource-count.md): one per area,
+    not per function, to keep the stack under CloudFormation's 500 resources."""
+    if not area:
+        raise BuildError("an operation without an area (chalicelib/areas.py) has no log group")
+    return camel(area) + "AreaLogGroup"
+
+
 def _route(spec: Any) -> Operation:
     base = camel(spec.name) + "Function"
     return Operation(
         name=spec.name,
         function_id=base,
         role_id=base + "Role",
-        log_group_id=base + "LogGroup",
+        log_group_id=area_log_group_id(spec.tag),
         path=spec.path,
         method=spec.method.upper(),
         roles=tuple(spec.roles),
@@ -64,7 +72,7 @@ def _task(name: str, schedule: str, handler: Any, invoked_by: str) -> Operation:
         name=name,
         function_id=base,
         role_id=base + "Role",
-        log_group_id=base + "LogGroup",
+        log_group_id=area_log_group_id(area),
         schedule=schedule,
         area=area,
         invoked_by=invoked_by,

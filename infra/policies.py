@@ -330,10 +330,10 @@ def statements(operation: str, grants: list[Grant], catalog: Catalog, *, on_requ
 
 
 def baseline(log_group_id: str) -> list[Json]:
-    """What every function may do: write its own log group and its traces."""
+    """What every function may do: write its area's log group (no other) and its traces."""
     return [
         {
-            "Sid": "OwnLogGroup",
+            "Sid": "AreaLogGroup",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": get_att(log_group_id, "Arn"),

@@ -167,15 +167,11 @@ def _operations(sources: Sources, catalog: policies.Catalog) -> dict[str, Json]:
         statements = policies.baseline(op.log_group_id) + policies.statements(
             op.name, sources.policies[op.name], catalog, on_request_path=op.is_route
         )
-        _add(resources, {op.role_id: lambdas.role(op, statements), op.log_group_id: lambdas.log_group(op)})
+        _add(resources, {op.role_id: lambdas.role(op, statements)})
+        if op.log_group_id not in resources:  # the area's, shared by its functions
+            _add(resources, {op.log_group_id: lambdas.log_group(op.area)})
         if op.is_route:
-            _add(
-                resources,
-                {
-                    op.function_id: lambdas.route_function(op),
-                    names.permission(op.function_id): lambdas.permission(op),
-                },
-            )
+            _add(resources, {op.function_id: lambdas.route_function(op)})
         else:
             _add(resources, {op.function_id: lambdas.task_overrides(op)})
     tasks = {op.name: op.function_id for op in sources.operations if not op.is_route}
@@ -227,6 +223,7 @@ def merge_template(sources: Sources) -> Json:
         _layers(sources.layer_dir, sources.open_data_layer_dir, sources.chalice_dir),
         _operations(sources, catalog),
         _workflows(sources, catalog),
+        api.invoke_role([op for op in sources.operations if op.is_route]),
         {names.REST_API: api.rest_api_overrides([op for op in sources.operations if op.is_route])},
         _disabled_api_handler(),
     ):

@@ -47,6 +47,8 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, str, dict[
             yield logical_id, "trust", properties["AssumeRolePolicyDocument"]
         if "KeyPolicy" in properties:
             yield logical_id, "key", properties["KeyPolicy"]
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            yield logical_id, "identity", properties["PolicyDocument"]
         if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
             yield logical_id, "resource", properties["PolicyDocument"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any
 
 from infra import lambdas, names
@@ -10,7 +10,7 @@ from infra.build import BuildResult
 from infra.definitions import OPEN_DATA_FUNCTIONS
 from infra.operations import Operation, load_app
 from marketplace.web.http import ROUTES
-from tests.infra.conftest import of_type
+from tests.infra.conftest import as_list, of_type, statements
 
 
 def _functions(resources: dict[str, Any]) -> dict[str, Any]:
@@ -82,14 +82,82 @@ def test_each_route_integrates_with_its_own_function(resources: dict[str, Any]) 
         assert f"${{{function_id}.Arn}}" in uri, spec.name
 
 
-def test_each_permission_admits_only_its_method_and_path(resources: dict[str, Any]) -> None:
+def test_the_api_invokes_every_route_function_with_its_one_role_and_nothing_else(
+    resources: dict[str, Any],
+) -> None:
+    """No function's resource policy is needed: every method's integration names the invoke role,
+    whose managed policies allow lambda:InvokeFunction on exactly the route functions."""
+    paths = resources[names.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    role_arn = {"Fn::GetAtt": [names.API_INVOKE_ROLE, "Arn"]}
     for spec in ROUTES:
-        function_id = f"{_camel(spec.name)}Function"
-        permission = resources[function_id + "InvokePermission"]["Properties"]
-        assert permission["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
-        source = permission["SourceArn"]["Fn::Sub"]
-        resource_path = re.sub(r"\{[^}]+\}", "*", spec.path).lstrip("/")
-        assert source.endswith(f"/*/{spec.method}/{resource_path}"), source
+        integration = paths[spec.path][spec.method.lower()]["x-amazon-apigateway-integration"]
+        assert integration["credentials"] == role_arn, spec.name
+    role = resources[names.API_INVOKE_ROLE]["Properties"]
+    assert "Policies" not in role and "ManagedPolicyArns" not in role
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    # API Gateway sets no aws:SourceAccount when it assumes integration credentials: a condition on it
+    # would refuse every request; iam:PassRole (same account only) guards who may name the role.
+    assert "Condition" not in trust
+    assert "iam:PassRole" in resources[names.API_INVOKE_ROLE]["Metadata"]["why"]
+    invocable: list[str] = []
+    for logical_id, policy in of_type(resources, "AWS::IAM::ManagedPolicy").items():
+        if {"Ref": names.API_INVOKE_ROLE} not in policy["Properties"].get("Roles", []):
+            continue
+        assert policy["Properties"]["Roles"] == [{"Ref": names.API_INVOKE_ROLE}], logical_id
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "lambda:InvokeFunction")
+        assert set(statement) == {"Sid", "Effect", "Action", "Resource"}, logical_id
+        for target in statement["Resource"]:
+            function_id, attribute = target["Fn::GetAtt"]
+            assert attribute == "Arn"
+            invocable.append(function_id)
+        assert logical_id in resources[names.REST_API]["DependsOn"]  # deployed once it can invoke
+    assert sorted(invocable) == sorted(f"{_camel(spec.name)}Function" for spec in ROUTES)
+    users = [r for r in resources.values() if names.API_INVOKE_ROLE in json.dumps(r.get("Properties", {}))]
+    assert len(users) == 1 + len(of_type(resources, "AWS::IAM::ManagedPolicy"))  # only the API uses it
+
+
+def test_no_function_has_a_resource_policy_for_the_api(resources: dict[str, Any]) -> None:
+    # The schedules' permissions are SAM's, made from their Events (tests/infra/test_template_size.py).
+    assert of_type(resources, "AWS::Lambda::Permission") == {}
+
+
+def test_each_invoke_policy_fits_iams_limit_with_the_longest_function_arns(resources: dict[str, Any]) -> None:
+    longest = "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:" + "f" * 64
+    for logical_id, policy in of_type(resources, "AWS::IAM::ManagedPolicy").items():
+        document = json.loads(json.dumps(policy["Properties"]["PolicyDocument"]))
+        for statement in document["Statement"]:
+            statement["Resource"] = [longest for _ in as_list(statement["Resource"])]
+        size = len(json.dumps(document, separators=(",", ":")))
+        assert size <= 6144 * 0.9, f"{logical_id}: {size} characters; IAM allows 6,144"
+
+
+def test_each_function_writes_its_areas_log_group_and_no_other(resources: dict[str, Any]) -> None:
+    """One log group per area (docs/adr/0018-resource-count.md), encrypted and kept a year; a
+    function's role may write only the group its function logs to, which is its own area's."""
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    areas_with_functions: set[str] = set()
+    for logical_id, function in _functions(resources).items():
+        properties = function["Properties"]
+        area = properties["Environment"]["Variables"]["MARKETPLACE_AREA"]
+        group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group_id]["Metadata"]["area"] == area, logical_id
+        areas_with_functions.add(area)
+        role = resources[properties["Role"]["Fn::GetAtt"][0]]
+        written = [
+            statement["Resource"]
+            for policy in role["Properties"]["Policies"]
+            for statement in statements(policy["PolicyDocument"])
+            if any(action.startswith("logs:") for action in as_list(statement["Action"]))
+        ]
+        assert written == [{"Fn::GetAtt": [group_id, "Arn"]}], logical_id
+    area_groups = {k: g for k, g in groups.items() if "area" in g.get("Metadata", {})}
+    assert sorted(g["Metadata"]["area"] for g in area_groups.values()) == sorted(areas_with_functions)
+    for logical_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == lambdas.LOG_RETENTION_DAYS, logical_id
+        assert group["Properties"]["KmsKeyId"], logical_id
 
 
 def test_chalices_all_routes_function_is_never_created(template: dict[str, Any]) -> None:
@@ -131,7 +199,6 @@ def _camel(name: str) -> str:
 
 def test_each_function_loads_only_the_area_that_serves_its_operation(resources: dict[str, Any]) -> None:
     """A deployed function imports one area (chalicelib/areas.py); that area must hold its route."""
-    import json
     import os
     import subprocess
     import sys

@@ -42,7 +42,7 @@ def test_resource_star_only_where_the_api_requires_it(template: dict[str, Any]) 
 
 def test_function_roles_are_scoped_to_this_stacks_resources(resources: dict[str, Any]) -> None:
     for logical_id, role in of_type(resources, "AWS::IAM::Role").items():
-        for policy in role["Properties"]["Policies"]:
+        for policy in role["Properties"].get("Policies", []):
             for statement in statements(policy["PolicyDocument"]):
                 assert statement["Effect"] == "Allow", logical_id
                 assert "NotAction" not in statement and "NotResource" not in statement

@@ -175,3 +175,24 @@ def test_expand_merges_globals_as_sam_does(template: dict[str, Any], transformed
             assert created.get(renamed.get(name, name)) == mine, f"{logical_id}: {name}"
         checked += 1
     assert checked > 50
+
+
+RESOURCE_LIMIT = 500  # CloudFormation's, per stack: it counts what the transformed template declares
+RESOURCE_BUDGET = 450  # 10% under it (docs/adr/0018-resource-count.md)
+
+
+def test_the_stack_declares_at_most_450_resources_after_sams_transform(
+    template: dict[str, Any], transformed: dict[str, Any], operations: list[Operation]
+) -> None:
+    """SAM adds a rule and a permission per schedule and a mapping per queue; conditional resources
+    (Chalice's switched-off handler) count too. Each new operation adds a function and a role."""
+    count = len(transformed["Resources"])
+    assert len(template["Resources"]) <= count <= RESOURCE_BUDGET, (
+        f"{count} resources after the transform; the budget is {RESOURCE_BUDGET} (limit {RESOURCE_LIMIT})"
+    )
+    routes = [op for op in operations if op.is_route]
+    kinds = [r["Type"] for r in transformed["Resources"].values()]
+    # None per route: API Gateway invokes them with one role (infra/api.py invoke_role).
+    assert kinds.count("AWS::Lambda::Permission") <= len(operations) - len(routes) + 1
+    # One log group per area, the API's access log and one per state machine.
+    assert kinds.count("AWS::Logs::LogGroup") < len(operations) / 2
