@@ -155,7 +155,7 @@ def test_since_starts_the_feed_at_an_instant(market: Market, published_events: A
     ],
 )
 def test_bad_query_input_is_refused_naming_the_field(api: Api, query: str, field: str) -> None:
-    """422, as every route refuses a query its model rejects (chalicelib/http.py)."""
+    """422, as every route refuses a query its model rejects (marketplace/web/http.py)."""
     reply = api.call("GET", f"/ocds/releases?{query}")
     assert reply.status == 422, reply.body
     assert field in {e["field"] for e in reply.body["errors"]}
