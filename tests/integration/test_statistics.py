@@ -322,6 +322,17 @@ def test_the_accept_header_chooses_csv_only_when_listed_before_json(accept: str,
     assert wants_csv(accept) is csv_wanted
 
 
+def test_a_budget_priced_purchase_has_no_ceiling_to_save_against(market: Market, published_events) -> None:
+    from marketplace.repositories import statistics as repo
+
+    market.clock.set(OPENS)
+    purchase_id = market.publish(price_kind="budget")
+    fold(*published_events.received())
+
+    dims = {e.purchase_id: e.dimensions for e in repo.ledger()}[purchase_id]
+    assert (dims.price_kind, dims.ceiling_fen) == ("budget", None)
+
+
 def test_the_ledger_records_the_dimensions_resolved_for_each_event(market: Market, published_events) -> None:
     from marketplace.repositories import statistics as repo
 
@@ -341,8 +352,17 @@ def test_the_ledger_records_the_dimensions_resolved_for_each_event(market: Marke
         OWNER,
         MONTH,
     )
-    assert ours.ceiling_fen == 18_000_000
-    assert set(ours.resolved) == {"item", "region", "owner", "month", "ceiling", "industry"}
+    assert (ours.ceiling_fen, ours.price_kind, ours.method) == (18_000_000, "ceiling", "random_draw")
+    assert set(ours.resolved) == {
+        "item",
+        "region",
+        "owner",
+        "month",
+        "price_kind",
+        "method",
+        "ceiling",
+        "industry",
+    }
     unknown = entries[sample["detail"]["data"]["purchase_id"]].dimensions
     assert (unknown.item, unknown.industry, unknown.owner, unknown.resolved) == (
         "unknown",

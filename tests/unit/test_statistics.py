@@ -177,6 +177,43 @@ def test_no_ceiling_no_savings(calendar: WorkingCalendar) -> None:
     assert c == {"contracts": 1}
 
 
+def purchase_dims(item: str, amount_yuan: str, price_kind: str, method: str = "random_draw") -> Dimensions:
+    """Dimensions as the consumer resolves them from a stored purchase."""
+    return Dimensions(
+        item=item,
+        industry="environment",
+        region="330106",
+        owner="OW-001",
+        month="2026-09",
+        ceiling_fen=s.savings_ceiling(amount_yuan, price_kind, method),
+        price_kind=price_kind,
+        method=method,
+    )
+
+
+def test_savings_count_only_purchases_priced_with_a_ceiling(calendar: WorkingCalendar) -> None:
+    ceiling = purchase_dims("ZJ-HP-001", "180000.00", "ceiling")
+    budget = purchase_dims("ZJ-HP-002", "500000.00", "budget")
+    sums = s.refold([*full_flow("P-1", ceiling), *full_flow("P-2", budget)], calendar, TZ)
+
+    month = sums[("month", "2026-09", "2026-09")]
+    assert month["contracts"] == 2
+    assert (month["savings_purchases"], month["ceiling_fen"], month["award_fen"]) == (
+        1,
+        18_000_000,
+        15_000_000,
+    )
+    assert s.figures(month)["savings"]["savings_percent"] == 16.67
+    assert "savings_purchases" not in sums[("item", "ZJ-HP-002", "2026-09")]
+
+
+def test_a_shelf_purchase_has_no_ceiling_its_price_is_fixed() -> None:
+    assert s.savings_ceiling("38000.00", "ceiling", "shelf") is None
+    assert s.savings_ceiling("38000.00", "budget", "random_draw") is None
+    assert s.savings_ceiling("38000.00", None, None) is None
+    assert s.savings_ceiling("38000.00", "ceiling", "price_bidding") == 3_800_000
+
+
 def test_refold_groups_every_purchase_under_each_dimension(calendar: WorkingCalendar) -> None:
     other = Dimensions(
         item="ZJ-HP-002", industry="environment", region="330108", owner="OW-002", month="2026-10"
@@ -262,6 +299,8 @@ def test_negative_figures_are_numbers_not_formulas() -> None:
 def test_ledger_entries_round_trip_through_their_documents() -> None:
     e = full_flow()[7]
     assert LedgerEntry.from_dict(e.as_dict()) == e
+    priced = entry("ContractSigned", "2026-10-13T02:00:00Z", dims=purchase_dims("I", "1.00", "budget"))
+    assert LedgerEntry.from_dict(priced.as_dict()) == priced
     assert s.kept_data("ContractSigned", {"amount_yuan": "1.00", "sha256": "x", "agency_id": "AG"}) == {
         "amount_yuan": "1.00"
     }

@@ -54,7 +54,8 @@ Counters = dict[str, int]
 
 @dataclass(frozen=True)
 class Dimensions:
-    """What a purchase is grouped by, resolved when its first event is folded, and its ceiling."""
+    """What a purchase is grouped by, resolved when its first event is folded, and its ceiling
+    (`savings_ceiling`: set only for a ceiling-priced, non-shelf purchase)."""
 
     item: str
     industry: str
@@ -63,6 +64,8 @@ class Dimensions:
     month: str  # YYYY-MM of publication, local time
     ceiling_fen: int | None = None
     resolved: tuple[str, ...] = ()  # the dimensions looked up rather than read from the event
+    price_kind: str | None = None  # the purchase's PriceKind value: what its amount_yuan is
+    method: str | None = None  # the purchase's SelectionMethod value
 
     def value(self, group_by: str) -> str:
         return str(getattr(self, group_by))
@@ -76,6 +79,8 @@ class Dimensions:
             "month": self.month,
             "ceiling_fen": self.ceiling_fen,
             "resolved": list(self.resolved),
+            "price_kind": self.price_kind,
+            "method": self.method,
         }
 
     @classmethod
@@ -88,6 +93,8 @@ class Dimensions:
             month=str(doc["month"]),
             ceiling_fen=None if doc.get("ceiling_fen") is None else int(doc["ceiling_fen"]),
             resolved=tuple(doc.get("resolved") or ()),
+            price_kind=None if doc.get("price_kind") is None else str(doc["price_kind"]),
+            method=None if doc.get("method") is None else str(doc["method"]),
         )
 
 
@@ -179,6 +186,21 @@ def fen(amount: object) -> int | None:
     if not value.is_finite():
         return None
     return int((value * 100).to_integral_value())
+
+
+# The price kind whose amount is a ceiling (domain/purchases.py PriceKind.ceiling, 最高限价), and the
+# method whose contract price is fixed in advance (a shelf offering's price: nothing to save against).
+CEILING_PRICE_KIND = "ceiling"
+FIXED_PRICE_METHODS = frozenset({"shelf"})
+
+
+def savings_ceiling(amount_yuan: object, price_kind: str | None, method: str | None) -> int | None:
+    """The ceiling, in fen, a purchase's contract saves against: its amount when that amount is a
+    ceiling (最高限价) and the price was not fixed (a shelf purchase); None otherwise (a budget
+    amount is not a ceiling, so no savings are counted for the purchase)."""
+    if price_kind != CEILING_PRICE_KIND or method is None or method in FIXED_PRICE_METHODS:
+        return None
+    return fen(amount_yuan)
 
 
 def fold(

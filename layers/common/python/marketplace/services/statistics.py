@@ -112,8 +112,10 @@ def fold_message(message_body: str) -> bool:
 
 def resolve_dimensions(purchase_id: str, detail: dict[str, Any]) -> Dimensions:
     """A purchase's dimensions when its first event is folded: the purchase's item, region, owner,
-    ceiling and month of publication from its stored record, the item's industry from the
-    catalogue. What the record lacks falls back to the event; `resolved` names what was looked up."""
+    price kind, method, ceiling and month of publication from its stored record, the item's
+    industry from the catalogue. The ceiling is the amount only for a ceiling-priced, non-shelf
+    purchase (`domain.savings_ceiling`). What the record lacks falls back to the event (no
+    ceiling then); `resolved` names what was looked up."""
     from marketplace.repositories import catalogue
     from marketplace.repositories import purchases as purchases_repo
 
@@ -128,9 +130,11 @@ def resolve_dimensions(purchase_id: str, detail: dict[str, Any]) -> Dimensions:
     region = purchase.region if purchase else str(data.get("region") or domain.UNKNOWN)
     owner = purchase.owner_id if purchase else str(data.get("owner_id") or domain.UNKNOWN)
     published = (purchase.published_at if purchase else None) or detail["occurred_at"]
-    ceiling = domain.fen(purchase.amount_yuan) if purchase else None
+    price_kind = purchase.price_kind.value if purchase else None
+    method = purchase.method.value if purchase else None
+    ceiling = domain.savings_ceiling(purchase.amount_yuan, price_kind, method) if purchase else None
     if purchase:
-        resolved += ["item", "region", "owner", "month", "ceiling"]
+        resolved += ["item", "region", "owner", "month", "price_kind", "method", "ceiling"]
     industry = domain.UNKNOWN
     if item != domain.UNKNOWN:
         try:
@@ -146,6 +150,8 @@ def resolve_dimensions(purchase_id: str, detail: dict[str, Any]) -> Dimensions:
         month=domain.month_of(published, timezone),
         ceiling_fen=ceiling,
         resolved=tuple(resolved),
+        price_kind=price_kind,
+        method=method,
     )
 
 
