@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -124,6 +125,49 @@ def test_identical_quotes_raise_r028(market: Market, published_events: Any) -> N
     assert flags["R028"]["agencies"] == [agency_id(1), agency_id(2)]
     assert flags["R024"]["state"] == "raised"  # the second-lowest equals the lowest
     assert "R044" not in flags and "R018" not in flags
+
+
+@pytest.mark.parametrize("sealed_before_deadline", [None, 30])
+def test_r030_measures_the_winners_sealed_quote_not_its_later_round_quote(
+    market: Market, published_events: Any, sealed_before_deadline: int | None
+) -> None:
+    """Round two opens after the enrollment deadline: the winner lowering its quote there is no late
+    bid; its round-one quote in the deadline's last half hour is."""
+    from app import app
+
+    distinct(1, 2, 3)
+    purchase_id = market.publish(
+        method="price_bidding",
+        bidding={"rounds": 2, "round_minutes": 5, "floor_yuan": "90000.00"},
+        reserves=1,
+    )
+    for n in (1, 2, 3):
+        assert market.enroll(purchase_id, agency_id(n)).status == 201
+    for n, amount in ((1, "150000.00"), (2, "140000.00"), (3, "160000.00")):
+        if n == 3 and sealed_before_deadline is not None:
+            market.clock.set(AFTER_DEADLINE - timedelta(seconds=1, minutes=sealed_before_deadline))
+        reply = market.agency(agency_id(n)).post(f"/purchases/{purchase_id}/quotes", {"amount_yuan": amount})
+        assert reply.status == 201, reply.body
+    market.clock.set(AFTER_DEADLINE)
+    assert app.handler_map["close_enrollment"]({"purchase_id": purchase_id}, None)["status"] == "bidding"
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=4))  # round two, a minute before it closes
+    lowered = market.agency(agency_id(3)).post(
+        f"/purchases/{purchase_id}/quotes", {"amount_yuan": "130000.00"}
+    )
+    assert lowered.status == 201, lowered.body
+    market.clock.set(AFTER_DEADLINE + timedelta(minutes=5, seconds=1))
+    assert app.handler_map["close_round"]({"purchase_id": purchase_id}, None)["status"] == "enrollment_closed"
+    app.handler_map["run_selection"]({"purchase_id": purchase_id}, None)
+    assert market.purchase(purchase_id)["result"]["selected_agency"] == agency_id(3)
+    feed(published_events)
+    flags = flags_of(market, purchase_id)
+    if sealed_before_deadline is None:
+        assert "R030" not in flags
+    else:
+        assert flags["R030"]["agencies"] == [agency_id(3)]
+        assert flags["R030"]["detail"].startswith(
+            "the winner's bid came 30 min before the enrollment deadline"
+        )
 
 
 def test_a_flag_that_stops_applying_is_cleared_and_kept_in_history(

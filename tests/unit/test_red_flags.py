@@ -107,6 +107,28 @@ def test_r030_late_bid_won() -> None:
     assert "R030" in codes(facts(bids=early, prices=quoted), t)
 
 
+def test_r030_measures_the_sealed_round_not_the_open_rounds() -> None:
+    """Rounds 2+ of price bidding open only after the enrollment deadline (round one closes at it):
+    a winner's later-round quote is no late bid, and no time after the deadline is measured."""
+    t = Thresholds(late_bid_minutes=60)
+    early = (bid("AG-1", at="2026-12-02T09:00:00Z"), bid("AG-2"))
+    round_two = Price(
+        "AG-1", Decimal("90"), True, "2026-12-10T09:03:00Z", round=2, sealed_at="2026-12-03T09:00:00Z"
+    )
+    assert "R030" not in codes(facts(method="price_bidding", bids=early, prices=(round_two,)), t)
+    # The reviewer's case: a round-three quote a day after the deadline, no round-one quote on record.
+    day_after = Price("AG-1", Decimal("90"), True, "2026-12-11T10:00:00Z", round=3)
+    assert "R030" not in codes(facts(method="price_bidding", bids=early, prices=(day_after,)), t)
+    # The winner's sealed quote came in round one's last minutes: raised, even though it won in round 2.
+    sealed_late = replace(round_two, sealed_at="2026-12-10T08:50:00Z")
+    found = purchase_flags(facts(method="price_bidding", bids=early, prices=(sealed_late,)), t)
+    r030 = next(f for f in found if f.code == "R030")
+    assert r030.agencies == ("AG-1",) and "10 min before the enrollment deadline" in r030.detail
+    # A single-round winner quoting in the last minutes of round one (it closes at the deadline).
+    last_minutes = Price("AG-1", Decimal("90"), True, "2026-12-10T08:59:00Z")
+    assert "R030" in codes(facts(method="price_bidding", bids=early, prices=(last_minutes,)), t)
+
+
 def test_r035_all_except_winning_bid_disqualified() -> None:
     bids = (bid("AG-1"), bid("AG-2", False), bid("AG-3", False))
     assert "R035" in codes(facts(bids=bids))

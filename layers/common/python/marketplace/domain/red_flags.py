@@ -109,12 +109,20 @@ class Bid:
 
 @dataclass(frozen=True)
 class Price:
-    """An agency's final quote (its last round's)."""
+    """An agency's final quote (its last round's): `round` is the round it was sent in, `sealed_at`
+    when the agency sent its round-one (sealed) quote, if it sent one."""
 
     agency_id: str
     price: Decimal
     valid: bool
     submitted_at: str
+    round: int = 1
+    sealed_at: str | None = None
+
+    @property
+    def sealed(self) -> str | None:
+        """When the agency's round-one quote came: round one closes at the enrollment deadline."""
+        return self.submitted_at if self.round == 1 else self.sealed_at
 
 
 @dataclass(frozen=True)
@@ -250,18 +258,24 @@ def _bid_flags(facts: Facts, t: Thresholds) -> list[Finding]:
             )
         )
     if facts.winner:
+        # The winner's bid is its enrollment and its sealed round-one quote, both due by the
+        # enrollment deadline. Later price-bidding rounds open only after that deadline and last
+        # minutes each (a live auction: quoting near a round's close is how it works), so their
+        # quotes are left out; a time after the deadline is never measured (no negative minutes).
         won = next((b for b in bids if b.agency_id == facts.winner), None)
-        last = max((p.submitted_at for p in facts.prices if p.agency_id == facts.winner), default=None)
-        latest = max([x for x in (won.enrolled_at if won else None, last) if x], default=None)
+        sealed = next((p.sealed for p in facts.prices if p.agency_id == facts.winner), None)
+        deadline = _instant(facts.enrollment_deadline)
+        times = [_instant(x) for x in (won.enrolled_at if won else None, sealed) if x]
+        latest = max((x for x in times if x <= deadline), default=None)
         if latest is not None:
-            before = (_instant(facts.enrollment_deadline) - _instant(latest)).total_seconds() / 60
+            before = (deadline - latest).total_seconds() / 60
             if before <= t.late_bid_minutes:
                 found.append(
                     _finding(
                         facts,
                         "R030",
                         [facts.winner],
-                        f"the winner's bid came {max(before, 0):.0f} min before the deadline "
+                        f"the winner's bid came {before:.0f} min before the enrollment deadline "
                         f"(threshold {t.late_bid_minutes} min)",
                     )
                 )

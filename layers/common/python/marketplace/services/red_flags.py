@@ -230,11 +230,17 @@ def _raised_event(flag: Flag, item_code: str) -> DomainEvent:
 
 
 def _final_prices(purchase: Any) -> tuple[Price, ...]:
-    """Each agency's quote of the last round it quoted in."""
+    """Each agency's quote of the last round it quoted in, with when it sent its round-one quote."""
     last: dict[str, Any] = {}
+    sealed: dict[str, str] = {}
     for q in sorted(purchase.quotes, key=lambda q: (q.round, q.submitted_at)):
         last[q.agency_id] = q
-    return tuple(Price(a, q.price_yuan, q.valid, q.submitted_at) for a, q in sorted(last.items()))
+        if q.round == 1:
+            sealed[q.agency_id] = q.submitted_at
+    return tuple(
+        Price(a, q.price_yuan, q.valid, q.submitted_at, q.round, sealed.get(a))
+        for a, q in sorted(last.items())
+    )
 
 
 def _announcements(reannounces: str | None) -> int:
