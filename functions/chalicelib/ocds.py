@@ -36,9 +36,14 @@ class ReleaseQuery(PageQuery):
     summary="OCDS releases in the order published, a release package per page",
     query=ReleaseQuery,
     response=ReleasePackage,
-    description="`?since=` an ISO 8601 date-time with its offset; `links.next` is the next page.",
+    description="`?since=` an ISO 8601 date-time with its offset (releases published at or after "
+    "it: the feed is in the order releases were published, each release's `date` is its event's "
+    "time); `links.next` is the next page. **204 No Content**, with no body, when there is no "
+    "release to list (nothing published since `since`, or none yet): a release package holds at "
+    "least one release.",
+    no_content="no release to list (none published since `since`, or none yet)",
 )
-def list_releases(call: Call) -> dict[str, Any]:
+def list_releases(call: Call) -> dict[str, Any] | tuple[int, None]:
     q: ReleaseQuery = call.query
     asked = {"since": q.since.isoformat()} if q.since else {}
     asked["limit"] = str(q.limit)
@@ -46,6 +51,8 @@ def list_releases(call: Call) -> dict[str, Any]:
         call.headers, "/ocds/releases", {**asked, **({"cursor": q.cursor} if q.cursor else {})}
     )
     package, cursor = service.releases_page(since=q.since, limit=q.limit, cursor=q.cursor, uri=uri)
+    if package is None:
+        return 204, None  # nothing to list: no package (an empty one is not valid OCDS)
     if cursor is not None:
         package["links"] = {
             "next": service.package_uri(call.headers, "/ocds/releases", {**asked, "cursor": cursor})

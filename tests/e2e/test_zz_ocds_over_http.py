@@ -29,6 +29,9 @@ def _feed(public: Client) -> list[dict[str, Any]]:
     pages, path = [], "/ocds/releases?limit=100"
     while path:
         reply = public.get(path)
+        if reply.status_code == 204 and not pages:  # nothing published yet (the queue not drained)
+            assert not reply.content
+            return pages
         assert reply.status_code == 200, reply.text
         pages.append(reply.json())
         following = reply.json().get("links", {}).get("next", "")

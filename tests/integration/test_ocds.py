@@ -142,7 +142,67 @@ def test_since_starts_the_feed_at_an_instant(market: Market, published_events: A
     later = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
     assert _pages(api) and all(p["releases"] for p in _pages(api))
     reply = api.call("GET", f"/ocds/releases?since={later.replace('+', '%2B')}")
-    assert reply.status == 200 and reply.body["releases"] == []
+    # Nothing to list: 204 and no body, never a package with no release (schema: minItems 1).
+    assert reply.status == 204 and reply.body is None
+
+
+def test_a_fresh_deployment_answers_204_and_the_openapi_says_so(api: Api) -> None:
+    reply = api.call("GET", "/ocds/releases")
+    assert reply.status == 204 and reply.body is None
+    spec = api.call("GET", "/openapi.json").body
+    responses = spec["paths"]["/ocds/releases"]["get"]["responses"]
+    assert "204" in responses and "200" in responses
+
+
+def test_a_client_paging_to_the_end_then_polling_from_its_last_release_sees_204(
+    market: Market, published_events: Any, api: Api
+) -> None:
+    """A client follows `links.next` to the last page (every page a valid package), then polls
+    from just after the last release it read: caught up, it gets 204, not an invalid package."""
+    from marketplace.clock import parse_iso
+    from marketplace.repositories.tables import OcdsReleaseRow
+
+    _, events = _flow(market, published_events)
+    _consume(events)
+    pages = _pages(api)
+    for page in pages:
+        validate_release_package(page)
+    assert "next" not in pages[-1].get("links", {})
+    newest = max(r.published.split("#", 1)[0] for r in OcdsReleaseRow.scan())
+    after = (parse_iso(newest) + timedelta(seconds=1)).isoformat().replace("+", "%2B")
+    caught_up = api.call("GET", f"/ocds/releases?since={after}")
+    assert caught_up.status == 204 and caught_up.body is None
+
+
+def test_a_release_from_a_delayed_message_is_dated_by_its_event_and_listed_as_published(
+    market: Market, published_events: Any, api: Api
+) -> None:
+    """The message sat in the queue for hours: the release's `date` is when the event happened;
+    the feed (`since`) still lists it by when it was published, so a client that read up to
+    before the delay misses nothing."""
+    from marketplace.clock import iso, parse_iso
+
+    market.publish()
+    (event,) = [e for e in published_events.received() if e["detail-type"] == "PurchasePublished"]
+    happened = parse_iso(event["detail"]["occurred_at"]) - timedelta(hours=5)
+    event["detail"]["occurred_at"] = iso(happened)
+    assert _consume([event]) == {"batchItemFailures": []}
+    (row,) = _rows()
+    assert row.release["date"] == iso(happened)
+    assert parse_iso(row.published.split("#", 1)[0]) > happened  # the feed's key: when appended
+    since = (happened + timedelta(hours=1)).isoformat().replace("+", "%2B")
+    listed = api.call("GET", f"/ocds/releases?since={since}")
+    assert listed.status == 200, listed.body
+    validate_release_package(listed.body)
+    assert [r["date"] for r in listed.body["releases"]] == [iso(happened)]
+
+
+def test_an_event_without_its_time_is_reported_failed(market: Market, published_events: Any) -> None:
+    market.publish()
+    (event,) = [e for e in published_events.received() if e["detail-type"] == "PurchasePublished"]
+    del event["detail"]["occurred_at"]
+    assert _consume([event]) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert _rows() == []
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,45 @@ def test_the_contract_carries_its_signature_date_amount_and_hash() -> None:
     assert release["awards"][0]["value"]["amount"] == 150000.0  # the contract's amount, once signed
 
 
+def test_superseded_awards_keep_their_own_amount_and_date_the_contract_is_the_current_ones() -> None:
+    """Agency 2 selected, then abandoned; agency 3 moved up and was annulled by a challenge;
+    agency 1 moved up and signed the contract: only its award carries the contract's amount."""
+    from marketplace.domain.purchases import Abandonment, Annulment
+
+    view = samples.contracted()
+    assert view.result is not None
+    abandoned_at, annulled_at = "2026-12-05T03:00:00Z", "2026-12-06T00:30:00Z"
+    result = revised(
+        view.result,
+        selected_agency=samples.agency(1),
+        reserves=[],
+        abandoned=[Abandonment(agency_id=samples.agency(2), reason="离职", at=abandoned_at)],
+        annulled=[
+            Annulment(
+                agency_id=samples.agency(3),
+                challenge_id="C-1",
+                reason="质疑成立",
+                at=annulled_at,
+                replaced_by=samples.agency(1),
+                replaced_from="reserves",
+            )
+        ],
+    )
+    release = _release(revised(view, result=result), "ContractSigned")
+    awards = {a["suppliers"][0]["name"][-3:]: a for a in release["awards"]}
+    assert {k: a["status"] for k, a in awards.items()} == {
+        "002": "cancelled",
+        "003": "cancelled",
+        "001": "active",
+    }
+    announced = {"amount": 180000.0, "currency": "CNY"}
+    assert awards["002"]["value"] == announced and awards["003"]["value"] == announced
+    assert awards["001"]["value"] == {"amount": 150000.0, "currency": "CNY"}  # the contract's
+    assert awards["002"]["date"] == samples.SELECTED
+    assert awards["003"]["date"] == abandoned_at  # moved up when agency 2 abandoned
+    assert awards["001"]["date"] == annulled_at  # moved up when agency 3 was annulled
+
+
 def test_implementation_carries_delivery_completion_and_evaluation() -> None:
     release = _release(samples.completed(), "EvaluationRecorded")
     (contract,) = release["contracts"]

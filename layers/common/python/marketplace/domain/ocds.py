@@ -378,10 +378,12 @@ def _award_id(purchase_id: str, agency_id: str) -> str:
     return f"{purchase_id}-award-{agency_id}"
 
 
-def _award_value(purchase: PurchasePublic, agency_id: str) -> dict[str, Any]:
-    """What the selected agency is paid: the contract's amount once there is one; its best valid
-    quote in price bidding; the offering's price on the shelf; otherwise the announced amount."""
-    if purchase.contract is not None:
+def _award_value(purchase: PurchasePublic, agency_id: str, *, current: bool) -> dict[str, Any]:
+    """What the agency is (or was to be) paid: for the current award the contract's amount once
+    there is one (the contract is the current agency's alone, never a superseded award's); else its
+    best valid quote in price bidding; the offering's price on the shelf; otherwise the announced
+    amount."""
+    if current and purchase.contract is not None:
         return _amount(purchase.contract.amount_yuan)
     prices = [q.price_yuan for q in purchase.quotes or [] if q.agency_id == agency_id and q.valid]
     if prices:
@@ -391,10 +393,28 @@ def _award_value(purchase: PurchasePublic, agency_id: str) -> dict[str, Any]:
     return _amount(purchase.amount_yuan)
 
 
+def _selection_dates(result: Result) -> dict[str, str]:
+    """When each agency of the award history was selected: the first at the selection
+    (`selected_at`), each later one when the abandonment or annulment before it took effect (its
+    `at`), the selections superseded in time order. An agency not placed so has no entry."""
+    superseded = sorted(
+        [(a.at, a.agency_id) for a in result.abandoned] + [(a.at, a.agency_id) for a in result.annulled]
+    )
+    chain = [agency for _, agency in superseded]
+    if result.selected_agency:
+        chain.append(result.selected_agency)
+    dates = [result.selected_at] + [at for at, _ in superseded]
+    found: dict[str, str] = {}
+    for agency, at in zip(chain, dates, strict=False):
+        found.setdefault(agency, at)
+    return found
+
+
 def _awards(purchase: PurchasePublic, organisations: dict[str, Organisation]) -> list[dict[str, Any]]:
     result = purchase.result
     if result is None:
         return []
+    selected_on = _selection_dates(result)
     awards = []
     for agency in _award_history(result):
         current = agency == result.selected_agency
@@ -409,8 +429,8 @@ def _awards(purchase: PurchasePublic, organisations: dict[str, Organisation]) ->
             "id": _award_id(purchase.purchase_id, agency),
             "title": purchase.title,
             "status": status,
-            "date": result.selected_at,
-            "value": _award_value(purchase, agency),
+            "date": selected_on.get(agency, result.selected_at),
+            "value": _award_value(purchase, agency, current=current),
             "suppliers": [_reference(agency, organisations)],
             "items": [{"id": "1", "description": purchase.item_name or purchase.item_code, "quantity": 1}],
         }

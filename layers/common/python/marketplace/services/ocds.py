@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marketplace.clock import local_today, stamp, utcnow
+from marketplace.clock import iso, local_today, parse_iso, stamp, utcnow
 from marketplace.domain import ocds as domain
 from marketplace.domain.purchases import PUBLIC_STATUSES, public_view
 from marketplace.errors import NotFound
@@ -85,14 +85,26 @@ def append(message_body: str) -> bool:
     trigger = domain.Trigger(event_id=str(detail.get("event_id", "")), event_type=event_type)
     if not trigger.event_id:
         raise MalformedMessage("the event has no event_id")
+    occurred_at = _occurred_at(detail)
     prefix = get_settings().ocid_prefix
     ocid = domain.ocid(prefix, purchase_id)
     if repo.exists(ocid, domain.release_id(trigger)):
         return False
-    release = build(purchase_id, trigger, date=stamp(utcnow()))
+    # The release is dated by its event (when the change happened); the feed is ordered by when
+    # the release was published (appended), so that a delayed message is not slipped in behind
+    # pages clients already read with `since`.
+    release = build(purchase_id, trigger, date=occurred_at)
     if release is None:
         return False
-    return repo.append(release, published_at=release["date"])
+    return repo.append(release, published_at=stamp(utcnow()))
+
+
+def _occurred_at(detail: dict[str, Any]) -> str:
+    """The event's `occurred_at` as a UTC date-time (`Z`), to the precision the event gives."""
+    try:
+        return iso(parse_iso(str(detail.get("occurred_at", ""))))
+    except ValueError as exc:
+        raise MalformedMessage("the event has no valid occurred_at") from exc
 
 
 def build(purchase_id: str, trigger: domain.Trigger, *, date: str) -> dict[str, Any] | None:
@@ -132,14 +144,17 @@ def _organisations(owner_id: str, agency_ids: list[str]) -> dict[str, domain.Org
 
 def releases_page(
     *, since: datetime | None, limit: int, cursor: str | None, uri: str
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[dict[str, Any] | None, str | None]:
     """A release package of the releases published since `since`, oldest first, and the cursor
-    that resumes after it (None on the last page)."""
+    that resumes after it (None on the last page). None when there is no release to list: a
+    package must hold at least one (the release package schema's `minItems: 1`), so the route
+    answers 204 No Content rather than an invalid package."""
     after = stamp(since) if since is not None else None
     stored, next_cursor = repo.published_page(after=after, before=None, limit=limit, cursor=cursor)
-    published = stored[-1].published_at if stored else stamp(utcnow())
+    if not stored:
+        return None, None
     package = domain.release_package(
-        [s.release for s in stored], uri=uri, published_date=published, publisher=PUBLISHER
+        [s.release for s in stored], uri=uri, published_date=stored[-1].published_at, publisher=PUBLISHER
     )
     return package, next_cursor
 

@@ -54,6 +54,9 @@ class RouteSpec:
     # Other representations of a JSON route's answer, chosen by the Accept header (statistics: CSV);
     # the handler returns a `TextBody` for them.
     alternates: tuple[str, ...] = ()
+    # When a route answering `status` may also answer 204 No Content (its handler returns
+    # `(204, None)`): what that means, for OpenAPI. Empty: it never does.
+    no_content: str = ""
 
     @property
     def public(self) -> bool:
@@ -110,6 +113,7 @@ def route(
     content_type: str = JSON,
     body_optional: bool = False,
     alternates: tuple[str, ...] = (),
+    no_content: str = "",
 ) -> Callable[[Handler], Handler]:
     """Declare a route. `roles` empty means public; `optional_auth` reads a token when one is sent.
     A `content_type` other than JSON (a page, say) makes the handler's return value the body, as text."""
@@ -130,6 +134,7 @@ def route(
         content_type=content_type,
         body_optional=body_optional,
         alternates=alternates,
+        no_content=no_content,
     )
     if idempotent and content_type != JSON:
         raise ValueError(f"route {name!r}: only JSON routes store idempotent replies")

@@ -93,6 +93,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     for alternate in spec.alternates:  # chosen by the Accept header
         ok.setdefault("content", {})[alternate.split(";")[0]] = {"schema": {"type": "string"}}
     responses[str(spec.status)] = ok
+    if spec.no_content:
+        responses["204"] = {"description": spec.no_content}
     if spec.body is not None or spec.query is not None:
         responses["400"] = _problem("malformed request")
         responses["422"] = _problem("invalid fields, each named in errors[]")
