@@ -103,7 +103,8 @@ def get_inspection(call: Call) -> Inspection:
     summary="The inspection draw's proof (hmac-sha256-rank/v1, twice, one seed): recompute it",
     response=InspectionDrawProof,
     description="404 before the draw (the inspection itself shows the commitment). "
-    "`python -m marketplace.verify_draw <this URL>` prints `valid`.",
+    "`python -m marketplace.verify_draw <this URL>` checks it against the plan "
+    "(GET /inspections/{id}, published before the draw) and prints `valid`.",
 )
 def get_draw(call: Call) -> dict[str, Any]:
     return service.draw_proof(call.params["inspection_id"])

@@ -113,13 +113,70 @@ def test_the_draw_is_recomputed_by_verify_draw_and_assigns_two_inspectors_per_ag
     proof = inspections.api.call("GET", f"/inspections/{inspection['inspection_id']}/draw").body
     assert proof["agencies"]["purchase_id"] == f"{inspection['inspection_id']}:agencies"
     assert proof["agencies"]["winners"] == inspection["drawn_agencies"]
-    path = tmp_path / "proof.json"
+    path, plan = tmp_path / "proof.json", tmp_path / "plan.json"
     path.write_text(json.dumps(proof))
-    assert verify_draw.main([str(path)]) == 0
+    plan.write_text(json.dumps(inspection))
+    assert verify_draw.main([str(path), str(plan)]) == 0
     assert capsys.readouterr().out.startswith("valid: hmac-sha256-rank/v1 inspection draw of")
+    assert verify_draw.main([str(path)]) == 2  # an inspection's proof is checked against its plan
+    assert "give the plan" in capsys.readouterr().err
     proof["assignment"][0]["inspectors"].reverse()
     path.write_text(json.dumps(proof))
-    assert verify_draw.main([str(path)]) == 1
+    assert verify_draw.main([str(path), str(plan)]) == 1
+
+
+def test_a_proof_redrawn_with_another_seed_fewer_winners_or_other_candidates_is_invalid_against_the_plan(
+    inspections: Inspections, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    # Each forged proof is consistent with itself; only the plan published before the draw
+    # (GET /inspections/{id}: commitment, frozen candidates, numbers) tells it apart.
+    from marketplace import verify_draw
+    from marketplace.domain import inspection_draw
+
+    inspection = inspections.drawn()
+    inspection_id = inspection["inspection_id"]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(inspection))
+    numbers = {"agencies": 3, "inspectors": 4, "per_agency": 2}
+    lists = {
+        "agency_candidates": inspection["agency_candidates"],
+        "inspector_candidates": inspection["inspector_candidates"],
+    }
+
+    def forged(seed: bytes = b"\x01" * 32, **changes: Any) -> Path:
+        made = inspection_draw.proof(
+            inspection_id, seed, drawn_at=AFTER_DRAW.isoformat(), **{**lists, **numbers, **changes}
+        )
+        path = tmp_path / f"forged-{len(list(tmp_path.iterdir()))}.json"
+        path.write_text(json.dumps(made))
+        return path
+
+    cases = [
+        (forged(), "commitment"),
+        (forged(agencies=2), "agencies: 2 drawn, the plan draws 3"),
+        (forged(agency_candidates=inspection["agency_candidates"][:4]), "agencies: candidates differ"),
+        (forged(inspector_candidates=STAFF[:5]), "inspectors: candidates differ"),
+    ]
+    for path, named in cases:
+        assert verify_draw.main([str(path), str(plan)]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("INVALID") and f"- {named}" in out, out
+
+    # Given the proof's URL, the verifier fetches the plan from the same URL without `/draw`.
+    base = "https://market.example/api"
+    fetched: list[str] = []
+
+    def over_http(source: str) -> Any:
+        fetched.append(source)
+        if source.startswith(base):
+            return inspections.api.call("GET", source[len(base) :]).body
+        return json.loads(Path(source).read_text())
+
+    monkeypatch.setattr(verify_draw, "_load", over_http)
+    assert verify_draw.main([f"{base}/inspections/{inspection_id}/draw"]) == 0
+    assert fetched == [f"{base}/inspections/{inspection_id}/draw", f"{base}/inspections/{inspection_id}"]
+    assert capsys.readouterr().out.startswith("valid")
+    assert verify_draw.main([str(forged()), f"{base}/inspections/{inspection_id}"]) == 1
 
 
 def test_only_a_regulator_of_the_industry_plans_and_records(inspections: Inspections) -> None:
@@ -134,6 +191,40 @@ def test_only_a_regulator_of_the_industry_plans_and_records(inspections: Inspect
     assert inspections.other.post(path, body).status == 403
     assert api.as_role("agency", body["agency_id"]).post(path, body).status == 403
     assert inspections.regulator.post(path, body).status == 201
+
+
+def test_another_regulator_organisation_of_the_same_industry_neither_records_nor_cancels(
+    inspections: Inspections,
+) -> None:
+    # The plan is the planning organisation's: a second environment regulator reads it (public)
+    # but records no result (with its credit penalty) and cancels nothing.
+    neighbour = inspections.api.as_role("regulator", "REG-ENV-2", industries=("environment",))
+    inspection = inspections.drawn()
+    path = f"/inspections/{inspection['inspection_id']}/results"
+    body = {
+        "agency_id": inspection["drawn_agencies"][0],
+        "outcome": "problems_found",
+        "problems": ["环评文件质量不合格"],
+        "correct_by": "2027-01-15",
+        "credit_event": True,
+        "credit_points": -5,
+    }
+    before = _outbox_and_rows()
+    assert neighbour.post(path, body).status == 403
+    assert _outbox_and_rows() == before
+    agency = body["agency_id"]
+    events = inspections.api.call("GET", f"/agencies/{agency}/credit/events").body["items"]
+    assert not [e for e in events if e["cause"]["type"] == "inspection"]
+    assert inspections.regulator.post(path, body).status == 201
+
+    inspections.clock.set(NOW)
+    planned = inspections.create()
+    before = _outbox_and_rows()
+    path = f"/inspections/{planned['inspection_id']}/cancellation"
+    assert neighbour.post(path, {"reason": "x"}).status == 403
+    assert _outbox_and_rows() == before
+    assert neighbour.get(f"/inspections/{planned['inspection_id']}").status == 200
+    assert inspections.api.call("GET", f"/inspections/{planned['inspection_id']}").body["status"] == "planned"
 
 
 @pytest.mark.parametrize(
@@ -271,6 +362,27 @@ def test_a_credit_event_needs_problems_and_negative_points(inspections: Inspecti
     }
     reply = inspections.regulator.post(path, positive)
     assert reply.status == 422 and reply.body["errors"][0]["field"] == "credit_points"
+
+
+@pytest.mark.parametrize("points", [-100000, -51])
+def test_credit_points_beyond_the_credit_rules_bound_name_credit_points_and_write_nothing(
+    inspections: Inspections, points: int
+) -> None:
+    inspection = inspections.drawn()
+    before = _outbox_and_rows()
+    body = {
+        "agency_id": inspection["drawn_agencies"][0],
+        "outcome": "problems_found",
+        "problems": ["x"],
+        "correct_by": "2027-01-15",
+        "credit_event": True,
+        "credit_points": points,
+    }
+    reply = inspections.regulator.post(f"/inspections/{inspection['inspection_id']}/results", body)
+    assert reply.status == 422, reply.body
+    assert [e["field"] for e in reply.body["errors"]] == ["credit_points"], reply.body
+    assert "50" in reply.body["errors"][0]["message"]  # the rules' max_event_points
+    assert _outbox_and_rows() == before
 
 
 def test_cancel_only_while_planned(inspections: Inspections) -> None:

@@ -25,16 +25,41 @@ STAFF = [f"ZJ-ENV-{n:04d}" for n in range(1, 9)]
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 
-def _proof(**changes: int) -> dict:
+INSPECTION_ID = "INS-20261207-0A1B2C3D4E"
+
+
+def _proof(
+    inspection_id: str = INSPECTION_ID,
+    seed: bytes = SEED,
+    agency_candidates: list[str] = AGENCIES,
+    inspector_candidates: list[str] = STAFF,
+    **changes: int,
+) -> dict:
     numbers = {"agencies": 3, "inspectors": 6, "per_agency": 2, **changes}
     return inspection_draw.proof(
-        "INS-20261207-0A1B2C3D4E",
-        SEED,
-        agency_candidates=AGENCIES,
-        inspector_candidates=STAFF,
+        inspection_id,
+        seed,
+        agency_candidates=agency_candidates,
+        inspector_candidates=inspector_candidates,
         drawn_at="2026-12-07T03:00:00Z",
         **numbers,
     )
+
+
+def _plan_published() -> dict:
+    """The public plan (GET /inspections/{id}) as it was before the draw."""
+    return {
+        "inspection_id": INSPECTION_ID,
+        "status": "planned",
+        "commitment": draw.commitment(SEED),
+        "agencies": 3,
+        "inspectors": 6,
+        "inspectors_per_agency": 2,
+        "agency_candidates": AGENCIES,
+        "agency_digest": draw.candidates_digest(AGENCIES),
+        "inspector_candidates": STAFF,
+        "inspector_digest": draw.candidates_digest(STAFF),
+    }
 
 
 def test_a_team_of_agencies_times_k_gives_each_inspector_one_agency() -> None:
@@ -65,7 +90,7 @@ def test_the_two_draws_use_their_own_subjects_under_one_seed() -> None:
         "INS-20261207-0A1B2C3D4E:agencies", SEED, AGENCIES, winners=3, reserves=0, drawn_at="x"
     ).winners
     assert proof["agencies"]["winners"] == expected
-    assert inspection_draw.verify(proof) == []
+    assert inspection_draw.verify(proof, _plan_published()) == []
     assert draw.verify(proof["agencies"]) == [] and draw.verify(proof["inspectors"]) == []
 
 
@@ -83,7 +108,42 @@ def test_the_two_draws_use_their_own_subjects_under_one_seed() -> None:
 def test_a_tampered_proof_is_invalid(tamper) -> None:
     proof = copy.deepcopy(_proof())
     tamper(proof)
-    assert inspection_draw.verify(proof) != []
+    assert inspection_draw.verify(proof, _plan_published()) != []
+
+
+@pytest.mark.parametrize(
+    ("remade", "named"),
+    [
+        (lambda: _proof(seed=bytes.fromhex("bb" * 32)), "commitment"),
+        (lambda: _proof(agency_candidates=AGENCIES[:5]), "agencies: candidates differ"),
+        (lambda: _proof(inspector_candidates=STAFF[1:]), "inspectors: candidates differ"),
+        (lambda: _proof(agencies=2), "agencies: 2 drawn, the plan draws 3"),
+        (lambda: _proof(inspectors=4), "inspectors: 4 drawn, the plan draws 6"),
+        (lambda: _proof(per_agency=3), "inspectors_per_agency"),
+        (lambda: _proof(inspection_id="INS-20261207-FFFFFFFFFF"), "inspection_id"),
+    ],
+)
+def test_a_proof_consistent_with_itself_but_not_with_the_plan_published_before_the_draw_is_invalid(
+    remade, named: str
+) -> None:
+    # Each of these recomputes on its own: only the plan published before the draw tells it apart.
+    proof = remade()
+    assert inspection_draw._self_consistent(proof) == []
+    problems = inspection_draw.verify(proof, _plan_published())
+    assert problems and any(p.startswith(named) for p in problems), problems
+
+
+def test_the_plan_checks_the_candidate_lists_when_it_publishes_them_and_needs_its_fields() -> None:
+    plan = {**_plan_published(), "agency_candidates": [*AGENCIES[1:], AGENCIES[0]]}
+    assert inspection_draw.verify(_proof(), plan) == [
+        "agencies: candidates differ from the plan's agency_candidates"
+    ]
+    without = {
+        k: v for k, v in _plan_published().items() if k not in ("agency_candidates", "inspector_candidates")
+    }
+    assert inspection_draw.verify(_proof(), without) == []
+    problems = inspection_draw.verify(_proof(), {"inspection_id": INSPECTION_ID})
+    assert problems and problems[0].startswith("the plan misses fields: commitment")
 
 
 def test_the_lifecycle_draws_once_and_cancels_only_before_the_draw() -> None:
@@ -126,7 +186,10 @@ def test_a_result_names_what_is_inconsistent() -> None:
 
     def fields(**body) -> list[str]:
         return [
-            f for f, _ in result_problems(ResultIn.model_validate({"agency_id": "AG-1", **body}), today=today)
+            f
+            for f, _ in result_problems(
+                ResultIn.model_validate({"agency_id": "AG-1", **body}), today=today, max_points=50
+            )
         ]
 
     assert fields(outcome="passed") == []
@@ -139,3 +202,6 @@ def test_a_result_names_what_is_inconsistent() -> None:
     assert fields(**found, credit_event=True, credit_points=3) == ["credit_points"]
     assert fields(**found, credit_points=-3) == ["credit_points"]
     assert fields(**found, credit_event=True, credit_points=-3) == []
+    assert fields(**found, credit_event=True, credit_points=-50) == []
+    assert fields(**found, credit_event=True, credit_points=-51) == ["credit_points"]
+    assert fields(**found, credit_event=True, credit_points=-100000) == ["credit_points"]

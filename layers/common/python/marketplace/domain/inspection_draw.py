@@ -17,7 +17,8 @@ inspectors to the drawn agencies.
    exactly one agency).
 
 Standard library only, like domain/draw.py: `python -m marketplace.verify_draw` checks an
-inspection's proof with nothing else.
+inspection's proof against its plan (`GET /inspections/{id}`, public before the draw) with
+nothing else.
 """
 
 from __future__ import annotations
@@ -91,8 +92,31 @@ def proof(
     }
 
 
-def verify(published: dict[str, Any]) -> list[str]:
-    """Recompute an inspection's proof; the problems found, empty when it is valid."""
+# What a plan (`GET /inspections/{id}`, published before the draw) must hold to check a proof by.
+PLAN_FIELDS = (
+    "inspection_id",
+    "commitment",
+    "agencies",
+    "inspectors",
+    "inspectors_per_agency",
+    "agency_digest",
+    "inspector_digest",
+)
+
+
+def verify(published: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """Recompute an inspection's proof and check it against its `plan`, the public document of
+    `GET /inspections/{id}` published before the draw: the same commitment, the frozen candidates
+    (digests, and the lists when the plan carries them), the plan's numbers and the draw subjects.
+    A proof is only consistent with itself otherwise: another seed, other candidates or fewer
+    winners would recompute too. The problems found, empty when it is valid."""
+    problems = _self_consistent(published)
+    if problems:
+        return problems
+    return _against_plan(published, plan)
+
+
+def _self_consistent(published: dict[str, Any]) -> list[str]:
     required = ("algorithm", "kind", "inspection_id", "commitment", "seed", "agencies", "inspectors")
     missing = [k for k in (*required, "inspectors_per_agency", "assignment") if k not in published]
     if missing:
@@ -121,4 +145,46 @@ def verify(published: dict[str, Any]) -> list[str]:
         return ["inspectors_per_agency must be between 1 and the team's size"]
     if published["assignment"] != assign(list(published["agencies"]["winners"]), team, per_agency):
         problems.append("assignment does not follow the drawn orders (docs/inspections.md)")
+    return problems
+
+
+def _against_plan(published: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    if not isinstance(plan, dict):
+        return ["the plan must be a JSON object (GET /inspections/{id})"]
+    missing = [k for k in PLAN_FIELDS if k not in plan]
+    if missing:
+        return [f"the plan misses fields: {', '.join(missing)} (is it GET /inspections/{{id}}?)"]
+    if plan["inspection_id"] != published["inspection_id"]:
+        return [
+            f"inspection_id: the proof is of {published['inspection_id']!r}, "
+            f"the plan of {plan['inspection_id']!r}"
+        ]
+    problems: list[str] = []
+    if published["commitment"] != plan["commitment"]:
+        problems.append(
+            "commitment: the proof's seed is not the one the plan committed to "
+            f"(plan {plan['commitment']}, proof {published['commitment']})"
+        )
+    parts = {
+        "agencies": ("agency_digest", "agency_candidates", "agencies"),
+        "inspectors": ("inspector_digest", "inspector_candidates", "inspectors"),
+    }
+    for part, (digest, listed, number) in parts.items():
+        sub = published[part]
+        if sub.get("digest") != plan[digest]:
+            problems.append(
+                f"{part}: candidates differ from the plan's frozen list "
+                f"(plan {digest} {plan[digest]}, proof {sub.get('digest')})"
+            )
+        if listed in plan and list(sub.get("candidates", [])) != list(plan[listed]):
+            problems.append(f"{part}: candidates differ from the plan's {listed}")
+        if len(sub.get("winners", [])) != plan[number]:
+            problems.append(
+                f"{part}: {len(sub.get('winners', []))} drawn, the plan draws {plan[number]} ({number})"
+            )
+    if published["inspectors_per_agency"] != plan["inspectors_per_agency"]:
+        problems.append(
+            f"inspectors_per_agency: the proof assigns {published['inspectors_per_agency']}, "
+            f"the plan {plan['inspectors_per_agency']}"
+        )
     return problems

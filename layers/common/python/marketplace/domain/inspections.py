@@ -237,7 +237,10 @@ def plan_problems(
     return problems
 
 
-def result_problems(body: ResultIn, *, today: date) -> list[tuple[str, str]]:
+def result_problems(body: ResultIn, *, today: date, max_points: int) -> list[tuple[str, str]]:
+    """What is wrong with a result; `max_points` is the credit rules' `max_event_points` in force
+    (the bound the credit service holds a penalty's points to), checked here so the 422 names
+    `credit_points`, the request's field, and nothing is written."""
     problems: list[tuple[str, str]] = []
     if body.outcome == Outcome.passed:
         if body.problems:
@@ -260,6 +263,10 @@ def result_problems(body: ResultIn, *, today: date) -> list[tuple[str, str]]:
             problems.append(("credit_points", "only with credit_event: true"))
         elif body.credit_points >= 0:
             problems.append(("credit_points", "a penalty's points are negative"))
+        elif -body.credit_points > max_points:
+            problems.append(
+                ("credit_points", f"at most {max_points} points off (the credit rules' max_event_points)")
+            )
     return problems
 
 

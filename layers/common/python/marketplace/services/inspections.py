@@ -181,8 +181,15 @@ def cancel(inspection_id: str, body: CancelIn, by: Principal) -> Inspection:
 
 
 def _owns(inspection: Inspection, by: Principal) -> None:
-    """A regulator of the inspection's industry (any regulator organisation of it may record)."""
+    """The regulator organisation that made the plan, still of its industry: another regulator
+    organisation of the same industry reads it (public) but neither records results (with their
+    credit penalties) nor cancels it."""
     _of_industry(by, inspection.industry)
+    if by.org_id != inspection.regulator_id:
+        raise Forbidden(
+            f"inspection {inspection.inspection_id} is regulator {inspection.regulator_id}'s plan: "
+            "only its organisation records results and cancels it"
+        )
 
 
 # The draw.
@@ -267,6 +274,13 @@ def _correct_by_end(day: Any) -> str:
     return stamp(datetime.combine(day, time(23, 59, 59), tzinfo=zone))
 
 
+def _max_event_points() -> int:
+    """The credit rules' bound on a regulator's own points, as the credit service will check it."""
+    from marketplace.services import credit as credit_service
+
+    return credit_service.rules_in_force(utcnow()).max_event_points
+
+
 def credit_event_id(inspection_id: str, agency_id: str) -> str:
     """One credit event per inspection and agency."""
     return "IN-" + hashlib.sha256(f"{inspection_id}\n{agency_id}".encode()).hexdigest()[:24]
@@ -277,7 +291,7 @@ def record_result(inspection_id: str, body: ResultIn, by: Principal) -> Inspecti
     the inspection. A credit penalty, when asked, is in the same transaction."""
     inspection, _ = repo.get(inspection_id)
     _owns(inspection, by)
-    _refuse(result_problems(body, today=local_today()))
+    _refuse(result_problems(body, today=local_today(), max_points=_max_event_points()))
     for attempt in range(RESULT_ATTEMPTS):
         try:
             return _record(inspection_id, body, by)
