@@ -63,8 +63,7 @@ def list_releases(call: Call) -> dict[str, Any] | tuple[int, None]:
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="append_ocds_releases")
 def append_ocds_releases(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     """A failed message is reported alone (`batchItemFailures`) for SQS to redeliver."""
-    failed = service.consume([m.to_dict() for m in event])
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+    return service.consume([m.to_dict() for m in event])
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="export_ocds")

@@ -20,8 +20,7 @@ QUEUE_ARN = "arn:aws-cn:sqs:cn-north-1:000000000000:red-flags"
 
 @bp.on_sqs_message(queue_arn=QUEUE_ARN, batch_size=10, name="compute_red_flags")
 def compute_red_flags(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    failed = service.consume([record.to_dict() for record in event])
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+    return service.consume([record.to_dict() for record in event])
 
 
 @route(

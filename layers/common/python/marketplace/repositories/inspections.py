@@ -190,16 +190,7 @@ def save_draw(
         translated(conflict=f"inspection {inspection.inspection_id} is not planned any more"),
         TransactWrite(connection=connection()) as tx,
     ):
-        tx.update(
-            PurchaseRow(inspection.inspection_id, ROW),
-            actions=[
-                PurchaseRow.status.set(inspection.status.value),
-                PurchaseRow.document.set(_document(inspection)),
-                PurchaseRow.due.remove(),
-                PurchaseRow.due_at.remove(),
-            ],
-            condition=PurchaseRow.status == transition.source.value,
-        )
+        _leave_planned(tx, inspection, transition)
         tx.save(
             PurchaseRow(purchase_id=inspection.inspection_id, sk=DRAW, document=proof_document),
             condition=PurchaseRow.sk.does_not_exist(),
@@ -212,16 +203,7 @@ def save_cancel(inspection: Inspection, transition: Transition[Any], events: lis
         translated(conflict=f"inspection {inspection.inspection_id} changed meanwhile"),
         TransactWrite(connection=connection()) as tx,
     ):
-        tx.update(
-            PurchaseRow(inspection.inspection_id, ROW),
-            actions=[
-                PurchaseRow.status.set(inspection.status.value),
-                PurchaseRow.document.set(_document(inspection)),
-                PurchaseRow.due.remove(),
-                PurchaseRow.due_at.remove(),
-            ],
-            condition=PurchaseRow.status == transition.source.value,
-        )
+        _leave_planned(tx, inspection, transition)
         event_bus.stage(tx, events)
 
 
@@ -277,3 +259,17 @@ def each(ids: list[str]) -> Iterator[tuple[Inspection, int]]:
             yield get(inspection_id)
         except NotFound:
             continue
+
+
+def _leave_planned(tx: TransactWrite, inspection: Inspection, transition: Transition[Any]) -> None:
+    """The plan's new state and document, out of the due index; only from the state it was read in."""
+    tx.update(
+        PurchaseRow(inspection.inspection_id, ROW),
+        actions=[
+            PurchaseRow.status.set(inspection.status.value),
+            PurchaseRow.document.set(_document(inspection)),
+            PurchaseRow.due.remove(),
+            PurchaseRow.due_at.remove(),
+        ],
+        condition=PurchaseRow.status == transition.source.value,
+    )

@@ -18,9 +18,9 @@ from marketplace.clock import iso, local_today, parse_iso, stamp, utcnow
 from marketplace.domain import ocds as domain
 from marketplace.domain.purchases import PUBLIC_STATUSES, public_view
 from marketplace.errors import NotFound
-from marketplace.observability import log
 from marketplace.repositories import ocds as repo
 from marketplace.repositories import open_data
+from marketplace.services.queued_events import MalformedMessage, event_detail, handle_batch
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.ocds")
@@ -38,46 +38,16 @@ def package_uri(headers: dict[str, str], path: str, query: dict[str, str]) -> st
     return f"{scheme}://{host}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
-class MalformedMessage(ValueError):
-    """The queued message is not a domain event: retrying cannot fix it."""
-
-
-def _detail(message_body: str) -> dict[str, Any]:
-    try:
-        document = json.loads(message_body)
-    except ValueError as exc:
-        raise MalformedMessage("the message body is not JSON") from exc
-    detail = document.get("detail") if isinstance(document, dict) else None
-    if not isinstance(detail, dict) or not isinstance(detail.get("data"), dict):
-        raise MalformedMessage("the message carries no event detail")
-    return detail
-
-
-def consume(records: list[dict[str, Any]]) -> list[str]:
-    """Append the release of each queued event (SQS records); the ids of the messages that failed,
-    for SQS to redeliver them alone (a malformed one, after maxReceiveCount, to the dead-letter
-    queue). A redelivered event finds its release stored and appends nothing."""
-    failed = []
-    for record in records:
-        message_id = str(record.get("messageId", ""))
-        try:
-            added = append(str(record.get("body", "")))
-        except MalformedMessage as exc:
-            log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
-            failed.append(message_id)
-            continue
-        except Exception:
-            logger.exception("OCDS release failed; message %s will be redelivered", message_id)
-            failed.append(message_id)
-            continue
-        log(logger, logging.INFO, "OCDS release", message_id=message_id, added=added)
-    return failed
+def consume(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Append the release of each queued event (SQS records): the SQS answer. A redelivered event
+    finds its release stored and appends nothing."""
+    return handle_batch(records, append, logger=logger, done="OCDS release")
 
 
 def append(message_body: str) -> bool:
     """Append the release one queued event makes: True when one was added; False for an event
     that changes no public state, a purchase not public, or a redelivery (the release is there)."""
-    detail = _detail(message_body)
+    detail = event_detail(message_body)
     event_type = str(detail.get("event_type", ""))
     purchase_id = detail["data"].get("purchase_id")
     if event_type not in domain.RELEASE_TAGS or not isinstance(purchase_id, str):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ from marketplace.observability import log
 from marketplace.repositories import event_bus
 from marketplace.repositories import purchases as purchase_repo
 from marketplace.repositories import red_flags as repo
+from marketplace.services.queued_events import MalformedMessage, event_detail, handle_batch
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.red_flags")
@@ -38,10 +38,6 @@ MAX_CHAIN = 20
 # Compared within one recomputation and never stored: a key of the execution environment's own
 # serves (the service's memory holds the values anyway; the hashes keep them out of the domain).
 _KEY = os.urandom(32)
-
-
-class MalformedEvent(ValueError):
-    """A message that is not a domain event: retrying cannot fix it."""
 
 
 def thresholds() -> Thresholds:
@@ -65,37 +61,15 @@ def thresholds() -> Thresholds:
 
 
 def _detail(body: str) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise MalformedEvent("the message body is not JSON") from exc
-    detail = document.get("detail") if isinstance(document, dict) else None
-    if not isinstance(detail, dict) or not isinstance(detail.get("data"), dict):
-        raise MalformedEvent("the message carries no event detail")
+    detail = event_detail(body)
     if not isinstance(detail.get("event_id"), str) or not isinstance(detail.get("event_type"), str):
-        raise MalformedEvent("the event has no id or type")
+        raise MalformedMessage("the event has no id or type")
     return detail
 
 
-def consume(records: list[dict[str, Any]]) -> list[str]:
-    """The queue consumer's batch: the message ids that failed (SQS redelivers those alone, then
-    moves them to the dead-letter queue); a malformed message cannot succeed by retrying and is
-    reported failed so that it ends there."""
-    failed = []
-    for record in records:
-        message_id = str(record.get("messageId", ""))
-        try:
-            raised = apply(str(record.get("body", "")))
-        except MalformedEvent as exc:
-            log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
-            failed.append(message_id)
-            continue
-        except Exception:
-            logger.exception("red flags not computed; message %s will be redelivered", message_id)
-            failed.append(message_id)
-            continue
-        log(logger, logging.INFO, "red flags computed", message_id=message_id, raised=raised)
-    return failed
+def consume(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """The queue consumer's batch: the SQS answer (services.queued_events)."""
+    return handle_batch(records, apply, logger=logger, done="red flags computed")
 
 
 def apply(body: str) -> int:

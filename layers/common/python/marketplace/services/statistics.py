@@ -4,7 +4,6 @@ the same fold."""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -15,55 +14,25 @@ from marketplace.clock import local_today
 from marketplace.domain import statistics as domain
 from marketplace.domain.statistics import Counters, Dimensions, LedgerEntry, PurchaseState
 from marketplace.errors import BadRequest, FieldError, NotFound, ServiceUnavailable
-from marketplace.observability import log
 from marketplace.repositories import statistics as repo
+from marketplace.services.queued_events import MalformedMessage, event_detail, handle_batch
 from marketplace.settings import get_settings
 
 logger = logging.getLogger("marketplace.statistics")
 ATTEMPTS = 8  # a purchase's events folded at once: each retry reads the state the other wrote
 
 
-class MalformedEvent(ValueError):
-    """A queued message that is not a domain event this consumer can read: retrying cannot help."""
-
-
 def _detail(message_body: str) -> dict[str, Any]:
-    try:
-        envelope = json.loads(message_body)
-    except ValueError as exc:
-        raise MalformedEvent(f"not JSON: {exc}") from exc
-    detail = envelope.get("detail") if isinstance(envelope, dict) else None
-    if not isinstance(detail, dict) or not all(
-        isinstance(detail.get(k), str) for k in ("event_id", "event_type", "occurred_at")
-    ):
-        raise MalformedEvent("no domain event detail (event_id, event_type, occurred_at)")
-    if not isinstance(detail.get("data"), dict):
-        raise MalformedEvent("the event carries no data")
+    detail = event_detail(message_body)
+    if not all(isinstance(detail.get(k), str) for k in ("event_id", "event_type", "occurred_at")):
+        raise MalformedMessage("no domain event detail (event_id, event_type, occurred_at)")
     return detail
 
 
 def fold_batch(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
-    """The consumer's answer to an SQS batch: each message folded; one that fails is reported
-    alone (`batchItemFailures`), so SQS redelivers only it, and after the queue's maxReceiveCount
-    moves it to the dead-letter queue. A redelivered event is folded once (the ledger's guard)."""
-    failed = [str(r.get("messageId", "")) for r in records if not _folded(r)]
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
-
-
-def _folded(record: dict[str, Any]) -> bool:
-    message_id = str(record.get("messageId", ""))
-    try:
-        changed = fold_message(str(record.get("body", "")))
-    except MalformedEvent as exc:
-        # Retrying cannot fix it: reported as failed, it ends in the dead-letter queue for a person.
-        log(logger, logging.ERROR, "not a domain event", message_id=message_id, error=str(exc))
-        return False
-    except Exception:
-        # Anything else (throttling, a timeout) may pass: SQS redelivers this message alone.
-        logger.exception("statistics fold failed; message %s will be redelivered", message_id)
-        return False
-    log(logger, logging.INFO, "statistics folded", message_id=message_id, changed=changed)
-    return True
+    """The consumer's answer to an SQS batch (services.queued_events). A redelivered event is folded
+    once (the ledger's guard)."""
+    return handle_batch(records, fold_message, logger=logger, done="statistics folded")
 
 
 def fold_message(message_body: str) -> bool:
@@ -75,7 +44,7 @@ def fold_message(message_body: str) -> bool:
     data = detail["data"]
     purchase_id = str(data.get("purchase_id") or detail.get("subject") or "")
     if not purchase_id:
-        raise MalformedEvent(f"{detail['event_type']} names no purchase")
+        raise MalformedMessage(f"{detail['event_type']} names no purchase")
     settings = get_settings()
     calendar = _calendar()
     for attempt in range(ATTEMPTS):
