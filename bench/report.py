@@ -175,6 +175,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += _cost(results)
     lines += _bidding(results)
     lines += _ocds(results)
+    lines += _red_flags(results)
     if results.get("errors"):
         lines += [
             "## Errors",
@@ -452,5 +453,28 @@ def _ocds(results: dict[str, Any]) -> list[str]:
         f"{o['enrollments']} enrollments and validate its release package against the OCDS 1.1.5 schemas "
         f"(median of {o['runs']} runs; fastest {o['fastest_ms']} ms; the build alone "
         f"{o['build_median_ms']} ms). bench/ocds_release.py, docs/ocds.md.",
+        "",
+    ]
+
+
+def _red_flags(results: dict[str, Any]) -> list[str]:
+    """red flags (issue 12): reported, no target."""
+    c = results.get("red_flags_cost")
+    lines = ["## Red flags (`red_flags_cost_per_purchase_usd`, reported, no target)", ""]
+    if not c:
+        return [*lines, NOT_MEASURED, ""]
+    typical = c["typical"]
+    steps = ", ".join(
+        f"{step}: {v['calls']} calls, {v['rru']:g} RRU, {v['wru']:g} WRU"
+        for step, v in typical["by_step"].items()
+    )
+    return [
+        *lines,
+        f"- **red_flags_cost_per_purchase_usd = {_money(c['red_flags_cost_per_purchase_usd'])}**: the "
+        f"`compute_red_flags` consumer's Lambda, SQS and DynamoDB cost for one completed random-draw "
+        f"purchase with {typical['enrollments']} enrollments ({typical['events_delivered']} events "
+        f"delivered; {steps}), at the prices of the cost section. bench/red_flag_calls.py.",
+        f"- with R044 naming all {typical['enrollments']} agencies (every one sharing a contact): "
+        f"{_money(c['red_flags_cost_per_flagged_purchase_usd'])}.",
         "",
     ]
