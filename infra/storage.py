@@ -65,18 +65,7 @@ def documents_bucket() -> dict[str, Json]:
                     "IgnorePublicAcls": True,
                     "RestrictPublicBuckets": True,
                 },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "ExpireOldVersionsAndIncompleteUploads",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
-                },
+                **_versioned_without_acls(),
             },
             "Metadata": {
                 "why": "No server access logging: it needs a second bucket that would itself need logging; "
@@ -93,6 +82,25 @@ def documents_bucket() -> dict[str, Json]:
                     "Statement": [_tls_only(names.DOCUMENTS_BUCKET)],
                 },
             },
+        },
+    }
+
+
+def _versioned_without_acls() -> dict[str, Json]:
+    """What both buckets keep alike: ACLs disabled, every version kept a year, unfinished uploads
+    dropped after a week."""
+    return {
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "LifecycleConfiguration": {
+            "Rules": [
+                {
+                    "Id": "ExpireOldVersionsAndIncompleteUploads",
+                    "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                }
+            ]
         },
     }
 
@@ -149,18 +157,7 @@ def open_data_bucket() -> dict[str, Json]:
                     "BlockPublicPolicy": False,
                     "RestrictPublicBuckets": False,
                 },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "ExpireOldVersionsAndIncompleteUploads",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 365},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
-                },
+                **_versioned_without_acls(),
             },
             "Metadata": {
                 "why": OPEN_DATA_LOGGING_WHY,
