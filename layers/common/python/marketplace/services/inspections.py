@@ -43,6 +43,16 @@ RESULT_ATTEMPTS = 3
 SYSTEM_ACTOR = "system"
 
 
+def _inspection_event(event_type: str, inspection: Inspection, *, actor: str, **data: Any) -> DomainEvent:
+    """An inspection's event: every one names the plan, its industry and its regulator first."""
+    head = {
+        "inspection_id": inspection.inspection_id,
+        "industry": inspection.industry,
+        "regulator_id": inspection.regulator_id,
+    }
+    return event(event_type, subject=inspection.inspection_id, data={**head, **data}, actor=actor)
+
+
 def _refuse(errors: list[tuple[str, str]]) -> None:
     if errors:
         fields = [FieldError(f, m) for f, m in errors]
@@ -116,22 +126,17 @@ def create(body: PlanIn, by: Principal) -> Inspection:
         inspector_candidates=inspector_candidates,
         inspector_digest=draw.candidates_digest(inspector_candidates),
     )
-    planned = event(
+    planned = _inspection_event(
         "InspectionPlanned",
-        subject=inspection.inspection_id,
-        data={
-            "inspection_id": inspection.inspection_id,
-            "industry": inspection.industry,
-            "regulator_id": inspection.regulator_id,
-            "title": inspection.title,
-            "agencies": inspection.agencies,
-            "inspectors": inspection.inspectors,
-            "draw_at": inspection.draw_at,
-            "commitment": inspection.commitment,
-            "agency_digest": inspection.agency_digest,
-            "inspector_digest": inspection.inspector_digest,
-        },
+        inspection,
         actor=by.subject,
+        title=inspection.title,
+        agencies=inspection.agencies,
+        inspectors=inspection.inspectors,
+        draw_at=inspection.draw_at,
+        commitment=inspection.commitment,
+        agency_digest=inspection.agency_digest,
+        inspector_digest=inspection.inspector_digest,
     )
     repo.add(inspection, seed, [planned])
     event_bus.flush([planned])
@@ -163,16 +168,11 @@ def cancel(inspection_id: str, body: CancelIn, by: Principal) -> Inspection:
     transition = INSPECTION.expect(inspection.status, "cancel", subject=inspection_id)
     cancelled = transition.apply(inspection, cancelled_at=stamp(utcnow()), cancel_reason=body.reason)
     events = [
-        event(
+        _inspection_event(
             "InspectionCancelled",
-            subject=inspection_id,
-            data={
-                "inspection_id": inspection_id,
-                "industry": inspection.industry,
-                "regulator_id": inspection.regulator_id,
-                "reason": body.reason,
-            },
+            inspection,
             actor=by.subject,
+            reason=body.reason,
         )
     ]
     repo.save_cancel(cancelled, transition, events)
@@ -246,19 +246,14 @@ def draw_one(inspection_id: str) -> bool:
         assignment=[Assignment.model_validate(a) for a in proof["assignment"]],
     )
     events = [
-        event(
+        _inspection_event(
             "InspectionDrawn",
-            subject=inspection_id,
-            data={
-                "inspection_id": inspection_id,
-                "industry": inspection.industry,
-                "regulator_id": inspection.regulator_id,
-                "title": inspection.title,
-                "agencies": drawn.drawn_agencies,
-                "inspectors": drawn.team,
-                "drawn_at": drawn_at,
-            },
+            inspection,
             actor=SYSTEM_ACTOR,
+            title=inspection.title,
+            agencies=drawn.drawn_agencies,
+            inspectors=drawn.team,
+            drawn_at=drawn_at,
         )
     ]
     repo.save_draw(drawn, proof, transition, events)
@@ -358,24 +353,17 @@ def _record(inspection_id: str, body: ResultIn, by: Principal) -> InspectionResu
     changed = transition.apply(inspection, closed_at=stamp(now) if last else None)
     events.insert(
         0,
-        event(
+        _inspection_event(
             "InspectionResultRecorded",
-            subject=inspection_id,
-            data={
-                "inspection_id": inspection_id,
-                "industry": inspection.industry,
-                "regulator_id": inspection.regulator_id,
-                "title": inspection.title,
-                "agency_id": body.agency_id,
-                "outcome": body.outcome.value,
-                "problems": len(body.problems),
-                "correct_by": _correct_by_end(body.correct_by)
-                if body.outcome == Outcome.problems_found
-                else None,
-                "credit_event_id": credit_id,
-                "closed": last,
-            },
+            inspection,
             actor=by.subject,
+            title=inspection.title,
+            agency_id=body.agency_id,
+            outcome=body.outcome.value,
+            problems=len(body.problems),
+            correct_by=_correct_by_end(body.correct_by) if body.outcome == Outcome.problems_found else None,
+            credit_event_id=credit_id,
+            closed=last,
         ),
     )
     repo.save_result(changed, result, revision=revision, transition=transition, events=events, also=also)
