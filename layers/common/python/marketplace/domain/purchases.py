@@ -28,7 +28,7 @@ from marketplace.domain.proposals import (
 )
 from marketplace.domain.purchase_contract import Contract, ContractPublic, next_milestone
 from marketplace.domain.purchase_performance import PerformanceSummary
-from marketplace.domain.red_flags import Flag
+from marketplace.domain.red_flag_record import Flag
 from marketplace.domain.regions import DIVISION_PATTERN
 from marketplace.domain.shelf import ShelfOrder
 

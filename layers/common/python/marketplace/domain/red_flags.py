@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from marketplace.domain.model import Model, StrictModel, revised
+from marketplace.domain.model import StrictModel, revised
+from marketplace.domain.red_flag_record import Flag
 
 # The official names (Open Contracting Partnership, red flags for integrity, 2024) and ours.
 TITLES: dict[str, str] = {
@@ -160,24 +161,6 @@ class AgencyFacts:
 
     agency_id: str
     bids: tuple[tuple[str, str, bool], ...]
-
-
-class Flag(Model):
-    """A flag as the public reads it: on the purchase page and in GET /red-flags."""
-
-    flag_id: str = Field(description="`<code>:<purchase id>` or `<code>:agency:<agency id>`")
-    code: str = Field(description="the Open Contracting Partnership's indicator code, or MKnn")
-    title: str
-    purchase_id: str | None = Field(default=None, description="null for a flag on an agency")
-    owner_id: str | None = None
-    agencies: list[str] = Field(default_factory=list, description="the agencies the flag concerns")
-    detail: str = Field(description="what was measured against which threshold (never a private value)")
-    state: str = Field(default="raised", description="raised, or cleared (it stopped applying)")
-    raised_at: str = ""
-    cleared_at: str | None = None
-    history: list[list[str | None]] = Field(
-        default_factory=list, description="every [raised_at, cleared_at] episode, oldest first"
-    )
 
 
 @dataclass(frozen=True)
