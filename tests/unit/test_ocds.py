@@ -309,9 +309,17 @@ def test_a_record_package_of_the_releases_and_their_compiled_release_validates()
 def test_no_function_imports_ocdsmerge_until_a_record_is_compiled() -> None:
     """ocdsmerge ships in the open-data layer, attached only to OPEN_DATA_FUNCTIONS: loading every
     area of the app (as packaging does) must not import it, nor requests."""
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
+    # The child finds the app on its own path, whatever another test left in this one's environment.
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(str(root / p) for p in ("layers/common/python", "functions", "."))
     code = "import sys, app; print([m for m in ('ocdsmerge', 'requests', 'jsonref') if m in sys.modules])"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
